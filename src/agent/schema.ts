@@ -1,0 +1,31 @@
+export const AGENT_SCHEMA = [
+  `CREATE TABLE profile (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     workspace TEXT NOT NULL,
+     name TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     host_token_gen INTEGER NOT NULL
+   );
+   CREATE TABLE queue (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     run_id TEXT NOT NULL UNIQUE,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     job TEXT NOT NULL,
+     enqueued_at INTEGER NOT NULL
+   );
+   CREATE TABLE leases (
+     run_id TEXT PRIMARY KEY,
+     attempt INTEGER NOT NULL,
+     host_id TEXT NOT NULL,
+     job TEXT NOT NULL,
+     assigned_at INTEGER NOT NULL
+   );`,
+];
+
+export interface Profile {
+  workspace: string;
+  name: string;
+  created_at: string;
+  host_token_gen: number;
+  [key: string]: SqlStorageValue;
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from "node:fs";
+import { TetherClient, type WatchEvent } from "../client/sdk.js";
+import type { Run } from "../protocol/run.js";
+import { isTerminal } from "../protocol/run.js";
+import { exitCodeOf } from "./exit-code.js";
+import { writeTo } from "./output.js";
+
+export interface RunFlags {
+  detach: boolean;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  timeoutMs?: number;
+  stdinFile?: string;
+}
+
+/** Streams the job's output live and resolves to the exit code to end with. */
+export async function runCommand(client: TetherClient, agent: string, argv: string[], flags: RunFlags): Promise<number> {
+  const stdin = flags.stdinFile === undefined ? undefined : readFileSync(flags.stdinFile === "-" ? 0 : flags.stdinFile, "utf8");
+  const run = await client.submit(agent, {
+    argv,
+    ...(stdin !== undefined && { stdin }),
+    ...(Object.keys(flags.env).length && { env: flags.env }),
+    ...(Object.keys(flags.labels).length && { labels: flags.labels }),
+    ...(flags.timeoutMs !== undefined && { timeout_ms: flags.timeoutMs }),
+  });
+  if (flags.detach) {
+    console.log(run.id);
+    return 0;
+  }
+  // Ctrl-C cancels the job (and we keep streaming until it ends); a second one leaves at once.
+  let interrupts = 0;
+  const onInt = () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write(`\ntether: cancelling ${run.id} (Ctrl-C again to leave without waiting)\n`);
+    client.cancel(run.id).catch((err: Error) => process.stderr.write(`tether: cancel failed: ${err.message}\n`));
+  };
+  process.on("SIGINT", onInt);
+  try {
+    const final = await follow(client, run.id);
+    return report(final);
+  } finally {
+    process.off("SIGINT", onInt);
+  }
+}
+
+/** Prints output as it arrives; returns the run in its terminal state. */
+export async function follow(client: TetherClient, runId: string): Promise<Run> {
+  let last: Run | null = null;
+  for await (const ev of client.watch(runId)) last = (await show(ev)) ?? last;
+  return last ?? client.get(runId);
+}
+
+async function show(ev: WatchEvent): Promise<Run | null> {
+  if (ev.type === "output") await writeTo(ev.stream, ev.data);
+  return ev.type === "state" ? ev.run : null;
+}
+
+function report(run: Run): number {
+  if (!isTerminal(run.status)) return 1;
+  if (run.status !== "succeeded" && run.status !== "failed") process.stderr.write(`tether: run ${run.id} ${run.status.replace("_", " ")}${run.error ? `: ${run.error}` : ""}\n`);
+  else if (run.status === "failed" && run.exit_code === null) process.stderr.write(`tether: ${run.error ?? "failed"}\n`);
+  return exitCodeOf(run);
+}
+
+export async function logsCommand(client: TetherClient, runId: string, followFlag: boolean): Promise<number> {
+  if (followFlag) {
+    await follow(client, runId);
+    return 0;
+  }
+  await writeTo("stdout", await client.output(runId, { stream: "stdout" }));
+  await writeTo("stderr", await client.output(runId, { stream: "stderr" }));
+  return 0;
+}

@@ -1,0 +1,175 @@
+/**
+ * The typed client every face of Tether uses: the CLI, tests, benchmarks and your code.
+ * Works anywhere fetch does.
+ */
+import type { Run, JobSpec } from "../protocol/run.js";
+import { isTerminal } from "../protocol/run.js";
+import { readSse } from "./sse.js";
+
+export type { Run, JobSpec };
+
+export interface AgentView {
+  name: string;
+  created_at: string;
+  hosts: { host_id: string; hostname: string; version: string; slots: number; free: number; connected_at: string }[];
+  queued: number;
+  running: number;
+}
+
+export type WatchEvent =
+  | { id: number; type: "state"; run: Run }
+  | { id: number; type: "output"; stream: "stdout" | "stderr"; attempt: number; data: Uint8Array }
+  | { id: number; type: "event"; event: { type: string; at: string; [k: string]: unknown } };
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: { path: string; message: string }[];
+}
+
+export class TetherError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem | null,
+  ) {
+    super(problem?.detail ?? `HTTP ${status}`);
+  }
+}
+
+export interface ClientOptions {
+  url: string;
+  token: string;
+  fetch?: typeof fetch;
+}
+
+export class TetherClient {
+  private readonly base: string;
+  private readonly doFetch: typeof fetch;
+
+  constructor(private readonly opts: ClientOptions) {
+    this.base = opts.url.replace(/\/+$/, "");
+    this.doFetch = opts.fetch ?? fetch;
+  }
+
+  createAgent(name: string): Promise<{ agent: AgentView; host_token: string }> {
+    return this.json("POST", "/v1/agents", { name });
+  }
+  getAgent(name: string): Promise<AgentView> {
+    return this.json("GET", `/v1/agents/${enc(name)}`);
+  }
+  async deleteAgent(name: string): Promise<void> {
+    await this.request("DELETE", `/v1/agents/${enc(name)}`);
+  }
+  rotateHostToken(name: string): Promise<{ host_token: string }> {
+    return this.json("POST", `/v1/agents/${enc(name)}/host-token`, {});
+  }
+
+  submit(agent: string, job: JobSpec): Promise<Run> {
+    return this.json("POST", `/v1/agents/${enc(agent)}/runs`, job);
+  }
+  get(runId: string): Promise<Run> {
+    return this.json("GET", `/v1/runs/${enc(runId)}`);
+  }
+  cancel(runId: string): Promise<Run> {
+    return this.json("POST", `/v1/runs/${enc(runId)}/cancel`, {});
+  }
+  async output(runId: string, opts: { stream?: "stdout" | "stderr"; attempt?: number } = {}): Promise<Uint8Array> {
+    const q = new URLSearchParams();
+    if (opts.stream) q.set("stream", opts.stream);
+    if (opts.attempt) q.set("attempt", String(opts.attempt));
+    const res = await this.request("GET", `/v1/runs/${enc(runId)}/output${q.size ? `?${q}` : ""}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  /**
+   * Every event of the run from the start (or after `after`), live, ending after the terminal
+   * state. A dropped connection is resumed with Last-Event-ID: nothing is repeated or skipped.
+   */
+  async *watch(runId: string, opts: { after?: number; output?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<WatchEvent> {
+    let last = opts.after ?? 0;
+    let failures = 0;
+    for (;;) {
+      let res: Response;
+      try {
+        const headers: Record<string, string> = { authorization: `Bearer ${this.opts.token}`, accept: "text/event-stream" };
+        if (last > 0) headers["last-event-id"] = String(last);
+        const q = opts.output === false ? "?output=false" : "";
+        res = await this.doFetch(`${this.base}/v1/runs/${enc(runId)}/watch${q}`, { headers, signal: opts.signal });
+      } catch (err) {
+        if (opts.signal?.aborted || ++failures > 20) throw err;
+        await delay(Math.min(5000, 100 * 2 ** failures));
+        continue;
+      }
+      if (!res.ok) throw await toError(res);
+      let terminal = false;
+      try {
+        for await (const frame of readSse(res.body!)) {
+          const ev = toEvent(frame.id, frame.event, frame.data);
+          if (!ev) continue;
+          last = ev.id;
+          failures = 0;
+          yield ev;
+          if (ev.type === "state" && isTerminal(ev.run.status)) terminal = true;
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+      }
+      if (terminal) return;
+      if (++failures > 20) throw new Error("the watch stream keeps closing before the run ends");
+      await delay(Math.min(5000, 50 * 2 ** failures));
+    }
+  }
+
+  /** Waits for the run to end and returns it. */
+  async wait(runId: string, signal?: AbortSignal): Promise<Run> {
+    let run: Run | null = null;
+    for await (const ev of this.watch(runId, { output: false, signal })) if (ev.type === "state") run = ev.run;
+    return run ?? this.get(runId);
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body);
+    return (await res.json()) as T;
+  }
+
+  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.opts.token}` };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await this.doFetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!res.ok) throw await toError(res);
+    return res;
+  }
+}
+
+function toEvent(id: string | null, event: string, data: string): WatchEvent | null {
+  const n = Number(id);
+  if (!Number.isInteger(n)) return null;
+  const body = JSON.parse(data);
+  if (event === "state") return { id: n, type: "state", run: body as Run };
+  if (event === "output") return { id: n, type: "output", stream: body.stream, attempt: body.attempt, data: fromBase64(body.data) };
+  if (event === "event") return { id: n, type: "event", event: body };
+  return null;
+}
+
+function fromBase64(s: string): Uint8Array {
+  if (typeof Buffer !== "undefined") return Buffer.from(s, "base64");
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+async function toError(res: Response): Promise<TetherError> {
+  let problem: Problem | null = null;
+  try {
+    problem = (await res.json()) as Problem;
+  } catch {
+    /* not JSON */
+  }
+  return new TetherError(res.status, problem);
+}
+
+const enc = encodeURIComponent;
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,44 @@
+/** Errors as RFC 9457 problem details: every 4xx says what is wrong in words a person can act on. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: { path: string; message: string }[];
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not found",
+  405: "Method not allowed",
+  409: "Conflict",
+  413: "Payload too large",
+  415: "Unsupported media type",
+  426: "Upgrade required",
+  500: "Internal error",
+};
+
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly slug: string,
+    detail: string,
+    readonly errors?: Problem["errors"],
+  ) {
+    super(detail);
+  }
+
+  toProblem(): Problem {
+    const p: Problem = { type: `urn:tether:problem:${this.slug}`, title: TITLES[this.status] ?? "Error", status: this.status, detail: this.message };
+    if (this.errors) p.errors = this.errors;
+    return p;
+  }
+}
+
+export function problemResponse(p: Problem): Response {
+  return new Response(JSON.stringify(p), { status: p.status, headers: { "content-type": "application/problem+json" } });
+}
+
+export const notFound = (what: string) => new ProblemError(404, "not-found", `${what} does not exist`);

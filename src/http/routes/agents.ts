@@ -1,0 +1,68 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { agentStub, CLAIMS_HEADER } from "../../env.js";
+import { AgentName } from "../../protocol/ids.js";
+import { CreateRunBody } from "../../protocol/run.js";
+import { workspaceWith, type AppEnv } from "../auth.js";
+import { notFound, ProblemError } from "../problem.js";
+import { jsonBody, parseOr400 } from "../validate.js";
+
+const CreateAgentBody = z.strictObject({ name: AgentName });
+
+export const agents = new Hono<AppEnv>();
+
+const agentParam = (name: string | undefined) => parseOr400(AgentName, name, "the agent name in the URL is invalid");
+
+agents.post("/", async (c) => {
+  const { ws } = workspaceWith(c, "agents:write");
+  const { name } = await jsonBody(c, CreateAgentBody);
+  const created = await agentStub(c.env, ws, name).create(ws, name);
+  if (!created) throw new ProblemError(409, "conflict", `an agent named ${name} exists already`);
+  return c.json(created, 201);
+});
+
+agents.get("/:agent", async (c) => {
+  const { ws } = workspaceWith(c, "agents:read");
+  const name = agentParam(c.req.param("agent"));
+  const agent = await agentStub(c.env, ws, name).get();
+  if (!agent) throw notFound(`agent ${name}`);
+  return c.json(agent);
+});
+
+agents.delete("/:agent", async (c) => {
+  const { ws } = workspaceWith(c, "agents:write");
+  const name = agentParam(c.req.param("agent"));
+  if (!(await agentStub(c.env, ws, name).destroy())) throw notFound(`agent ${name}`);
+  return c.body(null, 204);
+});
+
+agents.post("/:agent/host-token", async (c) => {
+  const { ws } = workspaceWith(c, "agents:write");
+  const name = agentParam(c.req.param("agent"));
+  const token = await agentStub(c.env, ws, name).rotateHostToken();
+  if (!token) throw notFound(`agent ${name}`);
+  return c.json({ host_token: token }, 201);
+});
+
+agents.post("/:agent/runs", async (c) => {
+  const { ws } = workspaceWith(c, "runs:write");
+  const name = agentParam(c.req.param("agent"));
+  const job = await jsonBody(c, CreateRunBody);
+  const run = await agentStub(c.env, ws, name).submit(job);
+  if (!run) throw notFound(`agent ${name}`);
+  return c.json(run, 201);
+});
+
+/** A host's control socket. */
+agents.get("/:agent/connect", async (c) => {
+  const claims = c.get("claims");
+  const name = agentParam(c.req.param("agent"));
+  if (claims.kind !== "host" || claims.agent !== name) throw new ProblemError(403, "forbidden", `only a host token of agent ${name} may connect as its host`);
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ProblemError(426, "upgrade-required", "connect with a WebSocket");
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(CLAIMS_HEADER, JSON.stringify(claims));
+  const res = await agentStub(c.env, claims.ws, name).fetch(new Request(c.req.raw.url, { headers }));
+  if (res.status === 404) throw notFound(`agent ${name}`);
+  if (res.status === 401) throw new ProblemError(401, "unauthorized", await res.text());
+  return res;
+});

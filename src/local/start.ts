@@ -1,0 +1,69 @@
+/** npm start: Tether on this machine, the control plane in workerd plus one host agent. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { TetherClient } from "../client/sdk.js";
+import { localSigningKey } from "./keys.js";
+import { ensureAgent, startControlPlane, startHostAgent, workspaceToken } from "./stack.js";
+
+const DIR = ".tether";
+const AGENT = "local";
+
+async function main(): Promise<void> {
+  mkdirSync(DIR, { recursive: true });
+  const signingKey = localSigningKey(join(DIR, "signing-key"));
+  const wanted = Number(process.env.PORT ?? 8787);
+  const port = (await isFree(wanted)) ? wanted : 0;
+  const plane = await startControlPlane({ persistDir: join(DIR, "state"), signingKey, port });
+  const token = await workspaceToken(signingKey, "local");
+  const client = new TetherClient({ url: plane.url, token });
+  const hostToken = await ensureAgent(client, AGENT);
+  const host = startHostAgent({ url: plane.url, hostToken, slots: Number(process.env.TETHER_SLOTS ?? 4) });
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await host.stop("SIGTERM");
+    await plane.stop();
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+  host.child.once("exit", (code) => {
+    if (!stopping) {
+      console.error(`tether-agent exited (${code}); stopping`);
+      void stop(1);
+    }
+  });
+
+  await host.connected;
+  writeFileSync(join(DIR, "local.json"), `${JSON.stringify({ url: plane.url, token }, null, 2)}\n`, { mode: 0o600 });
+  console.log(`
+Tether is running.
+
+  control plane  ${plane.url}   (state in ${DIR}/state)
+  agent          ${AGENT}, with one host on this machine
+  token          ${token}
+
+Try it (the CLI reads ${DIR}/local.json):
+
+  npx tether run ${AGENT} -- sh -c 'echo hello from $(hostname); exit 3'
+  curl -s -H "Authorization: Bearer $(node -p 'require("./${DIR}/local.json").token')" ${plane.url}/v1/agents/${AGENT}
+
+Ctrl-C stops everything.
+`);
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+main().catch((err: Error) => {
+  console.error(`npm start: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,16 @@
+/** Bounds every input is checked against; one place so the edge, host and docs agree. */
+export const LIMITS = {
+  bodyBytes: 2 * 1024 * 1024,
+  argvItems: 4096,
+  argBytes: 128 * 1024,
+  stdinBytes: 1024 * 1024,
+  envEntries: 256,
+  envValueBytes: 32 * 1024,
+  labelEntries: 64,
+  labelValueBytes: 256,
+  timeoutMsMax: 7 * 24 * 3600 * 1000,
+  timeoutMsDefault: 3600 * 1000,
+  slotsMax: 256,
+  /** Largest batch frame a host may send; a SQLite row must stay well under 2 MB. */
+  batchBytes: 1024 * 1024,
+} as const;

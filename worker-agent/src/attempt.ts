@@ -1,0 +1,140 @@
+/**
+ * One attempt of one run on this host: the process, in its own process group, and the
+ * uplink its output travels on. Cancel and timeout take the whole group down: SIGTERM,
+ * a grace period, then SIGKILL.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { STDERR, STDOUT } from "../../src/protocol/frames.js";
+import type { Assign } from "../../src/protocol/host.js";
+import type { EndReason } from "../../src/protocol/run.js";
+import type { Logger } from "./log.js";
+import { signalGroup } from "./process-group.js";
+import { Uplink } from "./uplink.js";
+
+export interface AttemptOptions {
+  baseUrl: string;
+  hostId: string;
+  graceMs: number;
+  log: Logger;
+  /** The process is gone: its slot is free again. */
+  onExit(): void;
+  /** The edge has the end report: forget the attempt. */
+  onDone(): void;
+}
+
+/** Leftovers holding the job's pipes open after it exited get this long before they are killed. */
+const LINGER_MS = 2000;
+
+export class Attempt {
+  readonly runId: string;
+  readonly attempt: number;
+  private child: ChildProcess | null = null;
+  private reason: EndReason | null = null;
+  private killTimer: NodeJS.Timeout | null = null;
+  private timeoutTimer: NodeJS.Timeout | null = null;
+  private exited = false;
+  private readonly uplink: Uplink;
+
+  constructor(
+    private readonly assign: Assign,
+    private readonly opts: AttemptOptions,
+  ) {
+    this.runId = assign.run_id;
+    this.attempt = assign.attempt;
+    const url = new URL(`/v1/runs/${assign.run_id}/stream`, opts.baseUrl.replace(/^http/, "ws"));
+    this.uplink = new Uplink(url.toString(), assign.token, assign.attempt, { host_id: opts.hostId, pid: null }, {
+      cancel: (reason) => this.cancel("cancelled", reason),
+      superseded: () => this.abandon(),
+      pressure: (paused) => this.setPaused(paused),
+      ended: () => opts.onDone(),
+    }, opts.log);
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  start(): void {
+    const { job } = this.assign;
+    const env: NodeJS.ProcessEnv = { ...process.env, ...job.env };
+    delete env.TETHER_HOST_TOKEN;
+    Object.assign(env, {
+      TETHER_URL: this.opts.baseUrl,
+      TETHER_TOKEN: this.assign.token,
+      TETHER_RUN_ID: this.assign.run_id,
+      TETHER_ATTEMPT: String(this.assign.attempt),
+    });
+    let child: ChildProcess;
+    try {
+      child = spawn(job.argv[0]!, job.argv.slice(1), { detached: true, env, stdio: ["pipe", "pipe", "pipe"] });
+    } catch (err) {
+      return this.spawnFailed(err as Error);
+    }
+    this.child = child;
+    this.uplink.setPid(child.pid ?? null);
+    this.uplink.open();
+    child.on("error", (err) => {
+      if (!child.pid) this.spawnFailed(err);
+    });
+    if (!child.pid) return; // 'error' follows
+    child.stdin!.on("error", () => {}); // a job that ignores its stdin may close it early
+    child.stdin!.end(job.stdin ?? "");
+    child.stdout!.on("data", (b: Buffer) => this.uplink.push(STDOUT, b));
+    child.stderr!.on("data", (b: Buffer) => this.uplink.push(STDERR, b));
+    child.on("exit", () => {
+      this.exited = true;
+      this.opts.onExit();
+      // Whatever the job left running in its group would hold the pipes open: end it too.
+      setTimeout(() => signalGroup(child.pid, "SIGKILL"), LINGER_MS).unref();
+      signalGroup(child.pid, "SIGTERM");
+    });
+    child.on("close", (code, signal) => this.finish(code, signal));
+    this.timeoutTimer = setTimeout(() => this.cancel("timed_out", "timeout"), job.timeout_ms);
+  }
+
+  /** Idempotent; the first reason wins. */
+  cancel(reason: Extract<EndReason, "cancelled" | "timed_out">, why: string): void {
+    if (this.reason || this.exited || !this.child) return;
+    this.reason = reason;
+    this.opts.log(`${this.runId}#${this.attempt} ${reason} (${why}): SIGTERM to the process group`);
+    signalGroup(this.child.pid, "SIGTERM");
+    this.killTimer = setTimeout(() => signalGroup(this.child?.pid, "SIGKILL"), this.opts.graceMs);
+  }
+
+  /** The edge gave this attempt to someone else: stop at once and send nothing more. */
+  abandon(): void {
+    signalGroup(this.child?.pid, "SIGKILL");
+    this.uplink.close();
+    this.clearTimers();
+    this.opts.onDone();
+  }
+
+  private finish(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = true;
+    this.clearTimers();
+    this.uplink.end({ reason: this.reason ?? "exit", exit_code: code, signal, error: null });
+  }
+
+  private spawnFailed(err: Error): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.clearTimers();
+    this.opts.onExit();
+    this.uplink.open();
+    this.uplink.end({ reason: "spawn_failed", exit_code: null, signal: null, error: `could not start ${this.assign.job.argv[0]}: ${err.message}`.slice(0, 4000) });
+  }
+
+  private setPaused(paused: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    for (const s of [c.stdout, c.stderr]) {
+      if (paused) s?.pause();
+      else s?.resume();
+    }
+  }
+
+  private clearTimers(): void {
+    if (this.killTimer) clearTimeout(this.killTimer);
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+  }
+}
