@@ -66,8 +66,8 @@ export class AgentDO extends DurableObject<Env> {
     const p = this.profile();
     if (!p) return false;
     const runs = this.sql.exec<{ run_id: string }>("SELECT run_id FROM queue UNION SELECT run_id FROM leases").toArray();
-    this.sql.exec("DELETE FROM queue");
     for (const ws of this.ctx.getWebSockets(HOST_TAG)) ws.close(4004, "agent deleted");
+    // Each run withdraws itself from the queue, or tells its host to stop, before the state goes.
     await Promise.all(runs.map((r) => runStub(this.env, p.workspace, r.run_id).cancel("agent deleted").catch(() => null)));
     await this.ctx.storage.deleteAll();
     migrate(this.ctx.storage, AGENT_SCHEMA);

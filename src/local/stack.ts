@@ -18,8 +18,9 @@ export interface ControlPlane {
 export async function startControlPlane(opts: { persistDir: string; signingKey: string; port?: number }): Promise<ControlPlane> {
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   process.env.WRANGLER_SEND_METRICS ??= "false";
+  const config = join(repoRoot(), "wrangler.toml");
   const worker = await unstable_startWorker({
-    config: join(repoRoot(), "wrangler.toml"),
+    config,
     bindings: { TETHER_SIGNING_KEY: { type: "secret_text", value: opts.signingKey } },
     envFiles: [],
     dev: {

@@ -1,5 +1,5 @@
-import { Buffer } from "node:buffer";
 import { streamName } from "../protocol/frames.js";
+import { toBase64 } from "./base64.js";
 import { KIND_EVENT, KIND_OUTPUT } from "./schema.js";
 
 export interface LogRow {
@@ -19,7 +19,7 @@ export function sseEvent(row: LogRow): Uint8Array {
   let data: string;
   if (row.kind === KIND_OUTPUT) {
     name = "output";
-    const b64 = Buffer.from(row.data as ArrayBuffer).toString("base64");
+    const b64 = toBase64(new Uint8Array(row.data as ArrayBuffer));
     data = `{"stream":"${streamName(row.stream)}","attempt":${row.attempt},"data":"${b64}"}`;
   } else {
     name = row.kind === KIND_EVENT ? "event" : "state";

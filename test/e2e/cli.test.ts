@@ -1,0 +1,74 @@
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../src/local/paths.js";
+import { startStack, type Stack } from "./harness.js";
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack();
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+const bin = join(repoRoot(), "bin", "tether.mjs");
+const env = () => ({ ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token });
+const tether = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { env: env(), encoding: "utf8", timeout: 30_000 });
+
+describe("tether run", () => {
+  it("streams stdout and stderr apart and exits with the job's code", () => {
+    const r = tether("run", s.agent, "--", "sh", "-c", "echo out; echo err >&2; exit 3");
+    expect(r.stdout).toBe("out\n");
+    expect(r.stderr).toBe("err\n");
+    expect(r.status).toBe(3);
+  });
+
+  it("exits 128+n when the job is killed by signal n", () => {
+    expect(tether("run", s.agent, "--", "sh", "-c", "kill -KILL $$").status).toBe(137);
+  });
+
+  it("passes --env and --stdin", () => {
+    const r = spawnSync(process.execPath, [bin, "run", s.agent, "--env", "WHO=world", "--stdin", "-", "--", "sh", "-c", 'read x; echo "$x $WHO"'], {
+      env: env(),
+      input: "hello\n",
+      encoding: "utf8",
+    });
+    expect(r.stdout).toBe("hello world\n");
+    expect(r.status).toBe(0);
+  });
+
+  it("--detach prints the run id, and get, logs and cancel work on it", async () => {
+    const id = tether("run", s.agent, "--detach", "--", "sh", "-c", "echo from-logs; echo e >&2").stdout.trim();
+    expect(id).toMatch(/^run_[0-9a-f]{28}$/);
+    await s.client.wait(id);
+    expect(JSON.parse(tether("get", id).stdout)).toMatchObject({ id, status: "succeeded" });
+    const logs = tether("logs", id);
+    expect(logs.stdout).toBe("from-logs\n");
+    expect(logs.stderr).toBe("e\n");
+    expect(tether("logs", id, "-f").stdout).toBe("from-logs\n");
+    expect(JSON.parse(tether("cancel", id).stdout).status).toBe("succeeded");
+  });
+
+  it("Ctrl-C cancels the job, then exits 130", async () => {
+    const child = spawn(process.execPath, [bin, "run", s.agent, "--", "sh", "-c", "echo started; sleep 1000"], { env: env() });
+    let out = "";
+    await new Promise<void>((resolve) =>
+      child.stdout.on("data", (b: Buffer) => {
+        out += b.toString();
+        if (out.includes("started")) resolve();
+      }),
+    );
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(130);
+  });
+
+  it("says what is wrong for an unknown agent, and for a missing configuration", () => {
+    const r = tether("run", "no-such-agent", "--", "true");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("agent no-such-agent does not exist");
+    const bare = spawnSync(process.execPath, [bin, "get", "run_x"], { env: { PATH: process.env.PATH }, cwd: s.dir, encoding: "utf8" });
+    expect(bare.stderr).toMatch(/npm start/);
+  });
+});

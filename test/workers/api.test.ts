@@ -1,0 +1,167 @@
+import { describe, expect, it } from "vitest";
+import { call, freshWorkspace, tokenFor, workspaceToken } from "./helpers.js";
+
+describe("authentication", () => {
+  it("refuses a request with no token with 401 problem+json", async () => {
+    const r = await call(null, "GET", "/v1/agents/a");
+    expect(r.status).toBe(401);
+    expect(r.type).toContain("application/problem+json");
+    expect(r.json.detail).toMatch(/Bearer/);
+  });
+
+  it("refuses a forged token", async () => {
+    const ws = freshWorkspace();
+    const good = await workspaceToken(ws);
+    const forged = good.slice(0, -4) + (good.endsWith("AAAA") ? "BBBB" : "AAAA");
+    expect((await call(forged, "GET", "/v1/agents/a")).status).toBe(401);
+  });
+
+  it("enforces scopes", async () => {
+    const ws = freshWorkspace();
+    const reader = await workspaceToken(ws, ["agents:read"]);
+    const r = await call(reader, "POST", "/v1/agents", { name: "x" });
+    expect(r.status).toBe(403);
+    expect(r.json.detail).toContain("agents:write");
+  });
+
+  it("keeps workspaces apart: another workspace's run is 404", async () => {
+    const a = await workspaceToken(freshWorkspace());
+    const b = await workspaceToken(freshWorkspace());
+    await call(a, "POST", "/v1/agents", { name: "shared-name" });
+    const run = await call(a, "POST", "/v1/agents/shared-name/runs", { argv: ["true"] });
+    expect(run.status).toBe(201);
+    expect((await call(b, "GET", `/v1/runs/${run.json.id}`)).status).toBe(404);
+    expect((await call(b, "POST", `/v1/runs/${run.json.id}/cancel`)).status).toBe(404);
+    expect((await call(b, "GET", "/v1/agents/shared-name")).status).toBe(404);
+    expect((await call(a, "GET", `/v1/runs/${run.json.id}`)).json.status).toBe("queued");
+  });
+
+  it("a host token cannot submit runs, and only connects as its own agent", async () => {
+    const ws = freshWorkspace();
+    const t = await workspaceToken(ws);
+    const created = await call(t, "POST", "/v1/agents", { name: "h" });
+    const host = created.json.host_token as string;
+    expect((await call(host, "POST", "/v1/agents/h/runs", { argv: ["true"] })).status).toBe(403);
+    const other = await tokenFor({ kind: "host", ws, agent: "other", gen: 1 });
+    expect((await call(other, "GET", "/v1/agents/h/connect", undefined, { upgrade: "websocket" })).status).toBe(403);
+  });
+});
+
+describe("agents", () => {
+  it("creates, reads, refuses a duplicate, deletes", async () => {
+    const t = await workspaceToken(freshWorkspace());
+    const c = await call(t, "POST", "/v1/agents", { name: "builder" });
+    expect(c.status).toBe(201);
+    expect(c.json.agent).toMatchObject({ name: "builder", hosts: [], queued: 0, running: 0 });
+    expect(c.json.host_token).toMatch(/^ey/);
+    expect((await call(t, "POST", "/v1/agents", { name: "builder" })).status).toBe(409);
+    expect((await call(t, "GET", "/v1/agents/builder")).json.name).toBe("builder");
+    expect((await call(t, "DELETE", "/v1/agents/builder")).status).toBe(204);
+    expect((await call(t, "GET", "/v1/agents/builder")).status).toBe(404);
+    expect((await call(t, "DELETE", "/v1/agents/builder")).status).toBe(404);
+  });
+
+  it("rotating the host token makes the old one useless", async () => {
+    const ws = freshWorkspace();
+    const t = await workspaceToken(ws);
+    const old = (await call(t, "POST", "/v1/agents", { name: "rot" })).json.host_token;
+    const r = await call(t, "POST", "/v1/agents/rot/host-token", {});
+    expect(r.status).toBe(201);
+    expect(r.json.host_token).not.toBe(old);
+    const refused = await call(old, "GET", "/v1/agents/rot/connect", undefined, { upgrade: "websocket" });
+    expect(refused.status).toBe(401);
+    expect(refused.json.detail).toMatch(/rotated/);
+  });
+
+  it("deleting an agent cancels its queued runs", async () => {
+    const t = await workspaceToken(freshWorkspace());
+    await call(t, "POST", "/v1/agents", { name: "gone" });
+    const run = (await call(t, "POST", "/v1/agents/gone/runs", { argv: ["true"] })).json;
+    await call(t, "DELETE", "/v1/agents/gone");
+    expect((await call(t, "GET", `/v1/runs/${run.id}`)).json.status).toBe("cancelled");
+  });
+});
+
+describe("input validation", () => {
+  const bad: [string, unknown, RegExp][] = [
+    ["an unknown field", { name: "ok", color: "red" }, /color|unrecognized/i],
+    ["a name that is not a slug", { name: "Not A Slug" }, /slug/],
+    ["no name", {}, /name/],
+    ["a body that is not an object", [1, 2], /object|expected/i],
+  ];
+  for (const [what, body, detail] of bad) {
+    it(`refuses an agent with ${what}`, async () => {
+      const t = await workspaceToken(freshWorkspace());
+      const r = await call(t, "POST", "/v1/agents", body);
+      expect(r.status).toBe(400);
+      expect(r.type).toContain("application/problem+json");
+      expect(r.json.detail).toMatch(detail);
+    });
+  }
+
+  it("refuses malformed JSON, and a body that is not JSON", async () => {
+    const t = await workspaceToken(freshWorkspace());
+    expect((await call(t, "POST", "/v1/agents", "{nope")).status).toBe(400);
+    expect((await call(t, "POST", "/v1/agents", "name=x", { "content-type": "application/x-www-form-urlencoded" })).status).toBe(415);
+  });
+
+  const badRuns: [string, unknown][] = [
+    ["an empty argv", { argv: [] }],
+    ["argv that is not strings", { argv: [1] }],
+    ["an unknown field", { argv: ["true"], agent: "other" }],
+    ["a negative timeout", { argv: ["true"], timeout_ms: -1 }],
+    ["a timeout over 7 days", { argv: ["true"], timeout_ms: 8 * 24 * 3600 * 1000 }],
+    ["a bad env name", { argv: ["true"], env: { "A-B": "x" } }],
+    ["stdin over 1 MB", { argv: ["cat"], stdin: "x".repeat(1024 * 1024 + 1) }],
+  ];
+  for (const [what, body] of badRuns) {
+    it(`refuses a run with ${what} and creates nothing`, async () => {
+      const t = await workspaceToken(freshWorkspace());
+      await call(t, "POST", "/v1/agents", { name: "v" });
+      const r = await call(t, "POST", "/v1/agents/v/runs", body);
+      expect(r.status).toBe(400);
+      expect(r.json.errors.length).toBeGreaterThan(0);
+      expect((await call(t, "GET", "/v1/agents/v")).json.queued).toBe(0);
+    });
+  }
+
+  it("refuses a body over the size limit with 413", async () => {
+    const t = await workspaceToken(freshWorkspace());
+    const r = await call(t, "POST", "/v1/agents", JSON.stringify({ name: "x".repeat(3 * 1024 * 1024) }));
+    expect(r.status).toBe(413);
+  });
+
+  it("says which run id is malformed, and 404s an unknown one", async () => {
+    const t = await workspaceToken(freshWorkspace());
+    expect((await call(t, "GET", "/v1/runs/nope")).status).toBe(400);
+    expect((await call(t, "GET", `/v1/runs/run_${"0".repeat(28)}`)).status).toBe(404);
+    expect((await call(t, "GET", `/v1/runs/run_${"0".repeat(28)}/output?stream=both`)).status).toBe(400);
+  });
+
+  it("404s a run submitted to an agent that does not exist", async () => {
+    const t = await workspaceToken(freshWorkspace());
+    const r = await call(t, "POST", "/v1/agents/missing/runs", { argv: ["true"] });
+    expect(r.status).toBe(404);
+    expect(r.json.detail).toContain("missing");
+  });
+});
+
+describe("runs without a host", () => {
+  it("queue, and cancelling a queued run ends it at once, idempotently", async () => {
+    const t = await workspaceToken(freshWorkspace());
+    await call(t, "POST", "/v1/agents", { name: "q" });
+    const run = (await call(t, "POST", "/v1/agents/q/runs", { argv: ["sleep", "1"], labels: { team: "x" } })).json;
+    expect(run).toMatchObject({ status: "queued", agent: "q", attempt: 0, labels: { team: "x" } });
+    const c1 = await call(t, "POST", `/v1/runs/${run.id}/cancel`);
+    expect(c1.status).toBe(202);
+    expect(c1.json.status).toBe("cancelled");
+    const c2 = await call(t, "POST", `/v1/runs/${run.id}/cancel`);
+    expect(c2.status).toBe(202);
+    expect(c2.json.status).toBe("cancelled");
+    expect((await call(t, "GET", "/v1/agents/q")).json.queued).toBe(0);
+  });
+
+  it("health answers without a token", async () => {
+    expect((await call(null, "GET", "/health")).json).toEqual({ ok: true });
+  });
+});
