@@ -8,6 +8,7 @@ import type { JobSpec, Run } from "../protocol/run.js";
 import { migrate } from "../storage/schema.js";
 import { HOST_TAG, hostOf, hostsWithCredit, setHost, type HostInfo } from "./hosts.js";
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
+import { Timers, type Timer } from "./timers.js";
 
 export interface AgentView {
   name: string;
@@ -19,12 +20,27 @@ export interface AgentView {
 
 type QueuedJob = JobSpec & { timeout_ms: number };
 
+export interface SubmitOptions {
+  /** A key seen before returns the run it made, and makes no new one. */
+  idempotency_key?: string;
+  schedule_id?: string;
+  scheduled_for?: string;
+}
+
+export interface Submitted {
+  run: Run;
+  created: boolean;
+}
+
 /** Run tokens outlive the run's timeout by a day, enough to deliver the last output. */
 const RUN_TOKEN_GRACE_S = 24 * 3600;
 
 /** One agent: its profile, its queue, its connected hosts and the leases they hold. */
 export class AgentDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly timers: Timers;
+  /** What each kind of timer does when it comes due; every handler must be safe to run twice. */
+  private readonly onTimer: Record<string, (t: Timer, now: number) => Promise<void>> = {};
   private dispatching = false;
   private dispatchAgain = false;
 
@@ -32,6 +48,7 @@ export class AgentDO extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrate(ctx.storage, AGENT_SCHEMA);
+    this.timers = new Timers(ctx.storage);
     // Hosts ping on their control socket; answering without waking the object keeps idle agents free.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -77,11 +94,22 @@ export class AgentDO extends DurableObject<Env> {
   // ---- RPC: runs ----
 
   /** Creates a run and queues it; a host with a free slot gets it at once. Null: no such agent. */
-  async submit(job: JobSpec): Promise<Run | null> {
+  async submit(job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | null> {
     const p = this.profile();
     if (!p) return null;
+    if (opts.idempotency_key !== undefined) {
+      const seen = this.sql.exec<{ run_id: string }>("SELECT run_id FROM idempotency WHERE key = ?", opts.idempotency_key).toArray()[0];
+      if (seen) {
+        const run = await runStub(this.env, p.workspace, seen.run_id).get();
+        if (run) return { run, created: false };
+      }
+    }
     const id = newRunId();
     const queued: QueuedJob = { ...job, timeout_ms: job.timeout_ms ?? LIMITS.timeoutMsDefault };
+    // Claimed before the first await, so a concurrent submit with the same key finds it.
+    if (opts.idempotency_key !== undefined) {
+      this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", opts.idempotency_key, id, Date.now());
+    }
     const run = await runStub(this.env, p.workspace, id).init({
       id,
       workspace: p.workspace,
@@ -90,10 +118,12 @@ export class AgentDO extends DurableObject<Env> {
       labels: job.labels ?? {},
       timeout_ms: queued.timeout_ms,
       created_at: new Date().toISOString(),
+      schedule_id: opts.schedule_id ?? null,
+      scheduled_for: opts.scheduled_for ?? null,
     });
     this.sql.exec("INSERT INTO queue (run_id, job, enqueued_at) VALUES (?, ?, ?)", id, JSON.stringify(queued), Date.now());
     await this.dispatch();
-    return run;
+    return { run, created: true };
   }
 
   /** Takes a run out of the queue if no host has it yet. */
@@ -103,6 +133,18 @@ export class AgentDO extends DurableObject<Env> {
 
   async attemptEnded(runId: string, attempt: number): Promise<void> {
     this.sql.exec("DELETE FROM leases WHERE run_id = ? AND attempt = ?", runId, attempt);
+  }
+
+  // ---- timers ----
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    for (const t of this.timers.due(now)) {
+      const handler = this.onTimer[t.kind];
+      if (handler) await handler(t, now);
+      else this.timers.clear(t.key);
+    }
+    await this.timers.arm();
   }
 
   // ---- hosts ----

@@ -20,6 +20,9 @@ export const AGENT_SCHEMA = [
      job TEXT NOT NULL,
      assigned_at INTEGER NOT NULL
    );`,
+  `CREATE TABLE timers (key TEXT PRIMARY KEY, kind TEXT NOT NULL, due_at INTEGER NOT NULL, data TEXT NOT NULL DEFAULT '{}');
+   CREATE INDEX timers_due ON timers (due_at);
+   CREATE TABLE idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, created_at INTEGER NOT NULL);`,
 ];
 
 export interface Profile {

@@ -66,7 +66,7 @@ export class TetherClient {
     return this.json("POST", `/v1/agents/${enc(name)}/host-token`, {});
   }
 
-  submit(agent: string, job: JobSpec): Promise<Run> {
+  submit(agent: string, job: JobSpec & { idempotency_key?: string }): Promise<Run> {
     return this.json("POST", `/v1/agents/${enc(agent)}/runs`, job);
   }
   get(runId: string): Promise<Run> {

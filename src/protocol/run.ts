@@ -26,7 +26,10 @@ export const JobSpec = z.strictObject({
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 
-export const CreateRunBody = JobSpec;
+export const CreateRunBody = JobSpec.extend({
+  /** A key seen before on this agent returns the run it made (200), and makes no new one. */
+  idempotency_key: z.string().min(1).max(256).optional(),
+});
 
 /** The run as every face of the API shows it. */
 export interface Run {
@@ -41,6 +44,8 @@ export interface Run {
   signal: string | null;
   error: string | null;
   cancel_requested: boolean;
+  schedule_id: string | null;
+  scheduled_for: string | null;
   created_at: string;
   started_at: string | null;
   ended_at: string | null;

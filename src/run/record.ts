@@ -13,6 +13,8 @@ export interface RunInit {
   labels: Record<string, string>;
   timeout_ms: number;
   created_at: string;
+  schedule_id: string | null;
+  scheduled_for: string | null;
 }
 
 export function newRunState(init: RunInit): RunState {

@@ -165,3 +165,19 @@ describe("runs without a host", () => {
     expect((await call(null, "GET", "/health")).json).toEqual({ ok: true });
   });
 });
+
+describe("idempotency", () => {
+  it("a key seen before returns the first run with 200 and makes no second", async () => {
+    const t = await workspaceToken(freshWorkspace());
+    await call(t, "POST", "/v1/agents", { name: "idem" });
+    const first = await call(t, "POST", "/v1/agents/idem/runs", { argv: ["true"], idempotency_key: "deploy-42" });
+    const again = await call(t, "POST", "/v1/agents/idem/runs", { argv: ["true"], idempotency_key: "deploy-42" });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(200);
+    expect(again.json.id).toBe(first.json.id);
+    expect((await call(t, "GET", "/v1/agents/idem")).json.queued).toBe(1);
+    const other = await call(t, "POST", "/v1/agents/idem/runs", { argv: ["true"], idempotency_key: "deploy-43" });
+    expect(other.status).toBe(201);
+    expect(other.json.id).not.toBe(first.json.id);
+  });
+});

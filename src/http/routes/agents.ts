@@ -47,10 +47,10 @@ agents.post("/:agent/host-token", async (c) => {
 agents.post("/:agent/runs", async (c) => {
   const { ws } = workspaceWith(c, "runs:write");
   const name = agentParam(c.req.param("agent"));
-  const job = await jsonBody(c, CreateRunBody);
-  const run = await agentStub(c.env, ws, name).submit(job);
-  if (!run) throw notFound(`agent ${name}`);
-  return c.json(run, 201);
+  const { idempotency_key, ...job } = await jsonBody(c, CreateRunBody);
+  const submitted = await agentStub(c.env, ws, name).submit(job, idempotency_key === undefined ? {} : { idempotency_key });
+  if (!submitted) throw notFound(`agent ${name}`);
+  return c.json(submitted.run, submitted.created ? 201 : 200);
 });
 
 /** A host's control socket. */
