@@ -1,24 +1,27 @@
 import { DurableObject } from "cloudflare:workers";
 import { signToken, type HostClaims } from "../auth/tokens.js";
 import { CLAIMS_HEADER, runStub, type Env } from "../env.js";
-import { HostMessage, type EdgeToHost } from "../protocol/host.js";
+import { AgentConfig, applyConfig, DEFAULT_AGENT_CONFIG, type AgentConfigPatch } from "../protocol/agent-config.js";
+import { HostMessage, type Assign, type EdgeToHost } from "../protocol/host.js";
 import { newRunId } from "../protocol/ids.js";
-import { LIMITS } from "../protocol/limits.js";
 import type { JobSpec, Run } from "../protocol/run.js";
 import { migrate } from "../storage/schema.js";
-import { HOST_TAG, hostOf, hostsWithCredit, setHost, type HostInfo } from "./hosts.js";
+import { HOST_TAG, hostOf, hostsWithCredit, setHost, socketOf, type HostInfo } from "./hosts.js";
+import { deadlineTimer, leaseTimer, Leases, queueTimeoutTimer, retryTimer, type Lease } from "./leases.js";
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
 import { Timers, type Timer } from "./timers.js";
 
 export interface AgentView {
   name: string;
   created_at: string;
-  hosts: (Omit<HostInfo, "credit"> & { free: number })[];
+  config: AgentConfig;
+  hosts: (Omit<HostInfo, "credit" | "seen_at"> & { free: number })[];
   queued: number;
   running: number;
 }
 
-type QueuedJob = JobSpec & { timeout_ms: number };
+/** What a host is given: the job with its timeout settled. */
+type QueuedJob = Assign["job"];
 
 export interface SubmitOptions {
   /** A key seen before returns the run it made, and makes no new one. */
@@ -34,11 +37,14 @@ export interface Submitted {
 
 /** Run tokens outlive the run's timeout by a day, enough to deliver the last output. */
 const RUN_TOKEN_GRACE_S = 24 * 3600;
+/** The host kills at the timeout and reports; the edge steps in only if no report came by then. */
+const DEADLINE_GRACE_MS = 30_000;
 
 /** One agent: its profile, its queue, its connected hosts and the leases they hold. */
 export class AgentDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly timers: Timers;
+  private readonly leases: Leases;
   /** What each kind of timer does when it comes due; every handler must be safe to run twice. */
   private readonly onTimer: Record<string, (t: Timer, now: number) => Promise<void>> = {};
   private dispatching = false;
@@ -49,23 +55,38 @@ export class AgentDO extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     migrate(ctx.storage, AGENT_SCHEMA);
     this.timers = new Timers(ctx.storage);
+    this.leases = new Leases(this.sql);
     // Hosts ping on their control socket; answering without waking the object keeps idle agents free.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.onTimer.lease = (t, now) => this.checkLease(t, now);
+    this.onTimer.deadline = (t) => this.expire(t);
+    this.onTimer.queue_timeout = (t) => this.queueTimeout(t);
+    this.onTimer.retry = async (t) => this.timers.clear(t.key); // the run is in the queue already; dispatch follows
   }
 
   // ---- RPC: the agent ----
 
   /** Creates the agent; null when it exists already. */
-  async create(workspace: string, name: string): Promise<{ agent: AgentView; host_token: string } | null> {
+  async create(workspace: string, name: string, config: AgentConfigPatch = {}): Promise<{ agent: AgentView; host_token: string } | null> {
     if (this.profile()) return null;
     this.sql.exec(
-      "INSERT INTO profile (id, workspace, name, created_at, host_token_gen) VALUES (1, ?, ?, ?, 1)",
-      workspace, name, new Date().toISOString(),
+      "INSERT INTO profile (id, workspace, name, created_at, host_token_gen, config) VALUES (1, ?, ?, ?, 1, ?)",
+      workspace, name, new Date().toISOString(), JSON.stringify(config),
     );
     return { agent: this.view()!, host_token: await this.hostToken(this.profile()!) };
   }
 
   async get(): Promise<AgentView | null> {
+    return this.view();
+  }
+
+  /** Changes the agent's settings; fields left out keep their value. */
+  async configure(patch: AgentConfigPatch): Promise<AgentView | null> {
+    const p = this.profile();
+    if (!p) return null;
+    const current = JSON.parse(p.config) as AgentConfigPatch;
+    const merged: AgentConfigPatch = { ...current, ...patch, retry: { ...current.retry, ...patch.retry } };
+    this.sql.exec("UPDATE profile SET config = ? WHERE id = 1", JSON.stringify(merged));
     return this.view();
   }
 
@@ -104,11 +125,19 @@ export class AgentDO extends DurableObject<Env> {
         if (run) return { run, created: false };
       }
     }
+    const config = this.config(p);
     const id = newRunId();
-    const queued: QueuedJob = { ...job, timeout_ms: job.timeout_ms ?? LIMITS.timeoutMsDefault };
+    const now = Date.now();
+    const queued: QueuedJob = {
+      argv: job.argv,
+      ...(job.stdin !== undefined && { stdin: job.stdin }),
+      ...(job.env && { env: job.env }),
+      ...(job.labels && { labels: job.labels }),
+      timeout_ms: job.timeout_ms ?? config.default_timeout_ms,
+    };
     // Claimed before the first await, so a concurrent submit with the same key finds it.
     if (opts.idempotency_key !== undefined) {
-      this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", opts.idempotency_key, id, Date.now());
+      this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", opts.idempotency_key, id, now);
     }
     const run = await runStub(this.env, p.workspace, id).init({
       id,
@@ -117,22 +146,41 @@ export class AgentDO extends DurableObject<Env> {
       argv: job.argv,
       labels: job.labels ?? {},
       timeout_ms: queued.timeout_ms,
-      created_at: new Date().toISOString(),
+      retry: { ...config.retry, ...job.retry },
+      created_at: new Date(now).toISOString(),
       schedule_id: opts.schedule_id ?? null,
       scheduled_for: opts.scheduled_for ?? null,
     });
-    this.sql.exec("INSERT INTO queue (run_id, job, enqueued_at) VALUES (?, ?, ?)", id, JSON.stringify(queued), Date.now());
+    this.sql.exec("INSERT INTO queue (run_id, job, enqueued_at, ready_at) VALUES (?, ?, ?, ?)", id, JSON.stringify(queued), now, now);
+    if (job.queue_timeout_ms !== undefined) {
+      this.timers.set(queueTimeoutTimer(id), "queue_timeout", now + job.queue_timeout_ms, { run_id: id, ms: job.queue_timeout_ms });
+      await this.timers.arm();
+    }
     await this.dispatch();
     return { run, created: true };
   }
 
   /** Takes a run out of the queue if no host has it yet. */
   async withdraw(runId: string): Promise<boolean> {
-    return this.sql.exec("DELETE FROM queue WHERE run_id = ?", runId).rowsWritten > 0;
+    const removed = this.sql.exec("DELETE FROM queue WHERE run_id = ?", runId).rowsWritten > 0;
+    if (removed) {
+      this.timers.clear(queueTimeoutTimer(runId));
+      this.timers.clear(retryTimer(runId));
+      await this.timers.arm();
+    }
+    return removed;
   }
 
-  async attemptEnded(runId: string, attempt: number): Promise<void> {
-    this.sql.exec("DELETE FROM leases WHERE run_id = ? AND attempt = ?", runId, attempt);
+  /** The run's object settled an attempt; the lease goes, and the run is queued again if it said so. */
+  async attemptEnded(runId: string, attempt: number, retryDelayMs: number | null = null): Promise<void> {
+    await this.release(runId, attempt, retryDelayMs);
+  }
+
+  /** Passes a cancel to the host holding the attempt (the run's object also says it on the attempt's stream). */
+  async cancelAttempt(runId: string, attempt: number, reason: string): Promise<void> {
+    const lease = this.leases.of(runId, attempt);
+    const ws = lease && socketOf(this.ctx.getWebSockets(HOST_TAG), lease.host_id);
+    if (ws) this.send(ws, { type: "cancel", run_id: runId, attempt, reason });
   }
 
   // ---- timers ----
@@ -145,6 +193,80 @@ export class AgentDO extends DurableObject<Env> {
       else this.timers.clear(t.key);
     }
     await this.timers.arm();
+    await this.dispatch();
+  }
+
+  /**
+   * A lease holds while its host is heard from within the TTL. A host that is gone gets one TTL
+   * from when we first found it gone (after a restart of the control plane, too) to come back.
+   */
+  private async checkLease(t: Timer, now: number): Promise<void> {
+    const { attempt } = JSON.parse(t.data) as { attempt: number };
+    const lease = this.leases.of(t.key.slice("lease:".length), attempt);
+    if (!lease) return this.timers.clear(t.key);
+    const ttl = this.config(this.profile()!).lease_ttl_ms;
+    const ws = socketOf(this.ctx.getWebSockets(HOST_TAG), lease.host_id);
+    if (ws) {
+      const seen = this.lastSeen(ws);
+      if (now - seen < ttl) {
+        this.leases.renew(lease.run_id, seen);
+        return this.timers.set(t.key, "lease", seen + ttl, { attempt });
+      }
+      ws.close(4008, "silent for longer than the lease TTL");
+      return this.lose(lease, `host ${lease.host_id} was silent for ${now - seen} ms (lease TTL ${ttl} ms)`);
+    }
+    const since = lease.missing_since ?? now;
+    if (lease.missing_since === null) this.leases.markMissing(lease.run_id, now);
+    if (now - since < ttl) return this.timers.set(t.key, "lease", since + ttl, { attempt });
+    return this.lose(lease, `host ${lease.host_id} has been gone for ${now - since} ms (lease TTL ${ttl} ms)`);
+  }
+
+  private async lose(lease: Lease, why: string): Promise<void> {
+    const settled = await runStub(this.env, this.profile()!.workspace, lease.run_id).attemptLost(lease.attempt, why);
+    this.revoke(lease, "lease lost");
+    await this.release(lease.run_id, lease.attempt, settled?.retry_delay_ms ?? null);
+  }
+
+  private async expire(t: Timer): Promise<void> {
+    const { attempt } = JSON.parse(t.data) as { attempt: number };
+    const lease = this.leases.of(t.key.slice("deadline:".length), attempt);
+    this.timers.clear(t.key);
+    if (!lease) return;
+    const settled = await runStub(this.env, this.profile()!.workspace, lease.run_id).attemptExpired(attempt);
+    this.revoke(lease, "timed out");
+    await this.release(lease.run_id, attempt, settled?.retry_delay_ms ?? null);
+  }
+
+  private async queueTimeout(t: Timer): Promise<void> {
+    const { run_id, ms } = JSON.parse(t.data) as { run_id: string; ms: number };
+    this.timers.clear(t.key);
+    if (this.sql.exec("DELETE FROM queue WHERE run_id = ?", run_id).rowsWritten === 0) return;
+    await runStub(this.env, this.profile()!.workspace, run_id).expireQueued(`waited in the queue longer than queue_timeout_ms (${ms} ms)`);
+  }
+
+  /** Lets go of a lease once (later calls for the same attempt do nothing), queueing the run again if asked. */
+  private async release(runId: string, attempt: number, retryDelayMs: number | null): Promise<void> {
+    const lease = this.leases.of(runId, attempt);
+    if (!lease) return;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.leases.release(runId);
+      this.timers.clear(leaseTimer(runId));
+      this.timers.clear(deadlineTimer(runId));
+      if (retryDelayMs === null) return;
+      this.sql.exec(
+        "INSERT INTO queue (run_id, attempts, job, enqueued_at, ready_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+        runId, attempt, lease.job, now, now + retryDelayMs,
+      );
+      if (retryDelayMs > 0) this.timers.set(retryTimer(runId), "retry", now + retryDelayMs);
+    });
+    await this.timers.arm();
+    await this.dispatch();
+  }
+
+  private revoke(lease: Lease, reason: string): void {
+    const ws = socketOf(this.ctx.getWebSockets(HOST_TAG), lease.host_id);
+    if (ws) this.send(ws, { type: "revoke", run_id: lease.run_id, attempt: lease.attempt, reason });
   }
 
   // ---- hosts ----
@@ -171,28 +293,63 @@ export class AgentDO extends DurableObject<Env> {
     if (!parsed.success) return ws.close(1008, `bad message: ${parsed.error.issues[0]?.message ?? "invalid"}`.slice(0, 120));
     const msg = parsed.data;
     const host = hostOf(ws);
+    const seen_at = Date.now();
     if (msg.type === "hello") {
-      for (const other of this.ctx.getWebSockets(HOST_TAG)) {
-        if (other !== ws && hostOf(other)?.host_id === msg.host_id) other.close(4000, "replaced by a newer connection of this host");
-      }
-      setHost(ws, {
-        host_id: msg.host_id,
-        hostname: msg.hostname,
-        version: msg.version,
-        slots: msg.slots,
-        credit: Math.max(0, msg.slots - msg.running.length),
-        connected_at: new Date().toISOString(),
-      });
-      this.send(ws, { type: "welcome", agent: this.profile()!.name, host_id: msg.host_id });
+      await this.hello(ws, msg);
     } else if (!host) {
       return ws.close(1008, "say hello first");
     } else if (msg.type === "credit") {
-      setHost(ws, { ...host, credit: Math.min(host.slots, host.credit + msg.n) });
+      if (!host.draining) setHost(ws, { ...host, seen_at, credit: Math.min(host.slots, host.credit + msg.n) });
+    } else if (msg.type === "reject") {
+      setHost(ws, { ...host, seen_at, credit: 0 });
+      await this.release(msg.run_id, msg.attempt, 0);
+    } else if (msg.type === "drain") {
+      setHost(ws, { ...host, seen_at, credit: 0, draining: true });
     } else {
-      this.requeue(msg.run_id, msg.attempt);
-      setHost(ws, { ...host, credit: 0 });
+      for (const lease of this.leases.forHost(host.host_id)) await this.lose(lease, `host ${host.host_id} stopped`);
+      ws.close(1000, "bye");
+      return;
     }
     await this.dispatch();
+  }
+
+  /** A host (re)connects: it keeps the attempts whose leases are still its own and drops the rest. */
+  private async hello(ws: WebSocket, msg: Extract<HostMessage, { type: "hello" }>): Promise<void> {
+    const p = this.profile()!;
+    const ttl = this.config(p).lease_ttl_ms;
+    const now = Date.now();
+    for (const other of this.ctx.getWebSockets(HOST_TAG)) {
+      if (other !== ws && hostOf(other)?.host_id === msg.host_id) other.close(4000, "replaced by a newer connection of this host");
+    }
+    let busy = 0;
+    const reported = new Set<string>();
+    for (const r of msg.running) {
+      reported.add(r.run_id);
+      const lease = this.leases.of(r.run_id, r.attempt);
+      if (lease && lease.host_id === msg.host_id) {
+        this.leases.renew(r.run_id, now);
+        this.timers.set(leaseTimer(r.run_id), "lease", now + ttl, { attempt: r.attempt });
+        if (!r.exited) busy++;
+      } else {
+        this.send(ws, { type: "revoke", run_id: r.run_id, attempt: r.attempt, reason: "its lease was lost while the host was away" });
+      }
+    }
+    setHost(ws, {
+      host_id: msg.host_id,
+      hostname: msg.hostname,
+      version: msg.version,
+      slots: msg.slots,
+      credit: Math.max(0, msg.slots - busy),
+      draining: false,
+      connected_at: new Date(now).toISOString(),
+      seen_at: now,
+    });
+    this.send(ws, { type: "welcome", agent: p.name, host_id: msg.host_id, ping_ms: Math.max(100, Math.min(5000, Math.floor(ttl / 3))) });
+    // Leases this host held but no longer reports: it lost them (it restarted), so they are lost now.
+    for (const lease of this.leases.forHost(msg.host_id)) {
+      if (!reported.has(lease.run_id)) await this.lose(lease, `host ${msg.host_id} came back without the attempt`);
+    }
+    await this.timers.arm();
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -201,6 +358,16 @@ export class AgentDO extends DurableObject<Env> {
     } catch {
       /* already closed */
     }
+    const host = hostOf(ws);
+    if (!host || socketOf(this.ctx.getWebSockets(HOST_TAG).filter((o) => o !== ws), host.host_id)) return;
+    // The host is gone: its leases get one TTL from now for it to come back.
+    const now = Date.now();
+    const ttl = this.config(this.profile()!).lease_ttl_ms;
+    for (const lease of this.leases.forHost(host.host_id)) {
+      this.leases.markMissing(lease.run_id, now);
+      this.timers.set(leaseTimer(lease.run_id), "lease", now + ttl, { attempt: lease.attempt });
+    }
+    await this.timers.arm();
   }
 
   /** Hands queued runs to hosts with free slots, oldest first, until one side runs out. */
@@ -215,23 +382,25 @@ export class AgentDO extends DurableObject<Env> {
         this.dispatchAgain = false;
         const p = this.profile();
         if (!p) return;
+        const ttl = this.config(p).lease_ttl_ms;
         for (const { ws } of hostsWithCredit(this.ctx.getWebSockets(HOST_TAG))) {
           for (;;) {
             // Re-read each time: a credit message may have landed while a token was being signed.
             const host = hostOf(ws);
-            if (!host || host.credit <= 0) break;
+            if (!host || host.credit <= 0 || host.draining) break;
+            const now = Date.now();
             const next = this.sql
-              .exec<{ run_id: string; attempts: number; job: string }>("SELECT run_id, attempts, job FROM queue ORDER BY seq LIMIT 1")
+              .exec<{ run_id: string; attempts: number; job: string }>("SELECT run_id, attempts, job FROM queue WHERE ready_at <= ? ORDER BY seq LIMIT 1", now)
               .toArray()[0];
             if (!next) break;
             const attempt = next.attempts + 1;
             const job = JSON.parse(next.job) as QueuedJob;
             this.ctx.storage.transactionSync(() => {
               this.sql.exec("DELETE FROM queue WHERE run_id = ?", next.run_id);
-              this.sql.exec(
-                "INSERT INTO leases (run_id, attempt, host_id, job, assigned_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET attempt = excluded.attempt, host_id = excluded.host_id, assigned_at = excluded.assigned_at",
-                next.run_id, attempt, host.host_id, next.job, Date.now(),
-              );
+              this.leases.grant(next.run_id, attempt, host.host_id, next.job, now);
+              this.timers.clear(queueTimeoutTimer(next.run_id));
+              this.timers.set(leaseTimer(next.run_id), "lease", now + ttl, { attempt });
+              this.timers.set(deadlineTimer(next.run_id), "deadline", now + job.timeout_ms + DEADLINE_GRACE_MS, { attempt });
             });
             setHost(ws, { ...host, credit: host.credit - 1 });
             const token = await signToken(
@@ -243,19 +412,15 @@ export class AgentDO extends DurableObject<Env> {
           }
         }
       } while (this.dispatchAgain);
+      await this.timers.arm();
     } finally {
       this.dispatching = false;
     }
   }
 
-  private requeue(runId: string, attempt: number): void {
-    const lease = this.sql.exec<{ job: string }>("SELECT job FROM leases WHERE run_id = ? AND attempt = ?", runId, attempt).toArray()[0];
-    if (!lease) return;
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec("DELETE FROM leases WHERE run_id = ?", runId);
-      // Back to the head of the line, keeping its attempt count so the next number is fresh.
-      this.sql.exec("INSERT INTO queue (seq, run_id, attempts, job, enqueued_at) VALUES ((SELECT COALESCE(MIN(seq), 1) - 1 FROM queue), ?, ?, ?, ?)", runId, attempt, lease.job, Date.now());
-    });
+  private lastSeen(ws: WebSocket): number {
+    const ping = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(ping, hostOf(ws)?.seen_at ?? 0);
   }
 
   private send(ws: WebSocket, msg: EdgeToHost): void {
@@ -267,7 +432,11 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   private profile(): Profile | null {
-    return this.sql.exec<Profile>("SELECT workspace, name, created_at, host_token_gen FROM profile WHERE id = 1").toArray()[0] ?? null;
+    return this.sql.exec<Profile>("SELECT workspace, name, created_at, host_token_gen, config FROM profile WHERE id = 1").toArray()[0] ?? null;
+  }
+
+  private config(p: Profile): AgentConfig {
+    return applyConfig(DEFAULT_AGENT_CONFIG, JSON.parse(p.config) as AgentConfigPatch);
   }
 
   private hostToken(p: Profile): Promise<string> {
@@ -281,8 +450,8 @@ export class AgentDO extends DurableObject<Env> {
       .getWebSockets(HOST_TAG)
       .map(hostOf)
       .filter((h): h is HostInfo => h !== undefined)
-      .map(({ credit, ...h }) => ({ ...h, free: credit }));
-    const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
-    return { name: p.name, created_at: p.created_at, hosts, queued: count("queue"), running: count("leases") };
+      .map(({ credit, seen_at: _seen, ...h }) => ({ ...h, free: credit }));
+    const queued = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue").one().n;
+    return { name: p.name, created_at: p.created_at, config: this.config(p), hosts, queued, running: this.leases.count() };
   }
 }

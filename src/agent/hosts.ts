@@ -6,7 +6,11 @@ export interface HostInfo {
   slots: number;
   /** Slots the host has said are free and that no assignment has taken yet. */
   credit: number;
+  /** Shutting down: takes nothing new. */
+  draining: boolean;
   connected_at: string;
+  /** Last time the host said anything but a ping (pings are answered without waking us). */
+  seen_at: number;
 }
 
 export interface HostSocket {
@@ -24,12 +28,16 @@ export function setHost(ws: WebSocket, host: HostInfo): void {
   ws.serializeAttachment({ host } satisfies HostSocket);
 }
 
-/** The said-hello sockets, the one with the most free credit first, so work spreads. */
+/** The said-hello sockets with free slots, the one with the most free first, so work spreads. */
 export function hostsWithCredit(sockets: WebSocket[]): { ws: WebSocket; host: HostInfo }[] {
   const out: { ws: WebSocket; host: HostInfo }[] = [];
   for (const ws of sockets) {
     const host = hostOf(ws);
-    if (host && host.credit > 0) out.push({ ws, host });
+    if (host && host.credit > 0 && !host.draining) out.push({ ws, host });
   }
   return out.sort((a, b) => b.host.credit - a.host.credit);
+}
+
+export function socketOf(sockets: WebSocket[], hostId: string): WebSocket | undefined {
+  return sockets.find((ws) => hostOf(ws)?.host_id === hostId);
 }

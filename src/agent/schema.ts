@@ -23,6 +23,10 @@ export const AGENT_SCHEMA = [
   `CREATE TABLE timers (key TEXT PRIMARY KEY, kind TEXT NOT NULL, due_at INTEGER NOT NULL, data TEXT NOT NULL DEFAULT '{}');
    CREATE INDEX timers_due ON timers (due_at);
    CREATE TABLE idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  `ALTER TABLE profile ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE queue ADD COLUMN ready_at INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE leases ADD COLUMN renewed_at INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE leases ADD COLUMN missing_since INTEGER;`,
 ];
 
 export interface Profile {
@@ -30,5 +34,7 @@ export interface Profile {
   name: string;
   created_at: string;
   host_token_gen: number;
+  /** The settings this agent changed from the defaults (JSON). */
+  config: string;
   [key: string]: SqlStorageValue;
 }

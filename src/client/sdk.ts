@@ -2,6 +2,7 @@
  * The typed client every face of Tether uses: the CLI, tests, benchmarks and your code.
  * Works anywhere fetch does.
  */
+import type { AgentConfig, AgentConfigPatch } from "../protocol/agent-config.js";
 import type { Run, JobSpec } from "../protocol/run.js";
 import { isTerminal } from "../protocol/run.js";
 import { readSse } from "./sse.js";
@@ -11,7 +12,8 @@ export type { Run, JobSpec };
 export interface AgentView {
   name: string;
   created_at: string;
-  hosts: { host_id: string; hostname: string; version: string; slots: number; free: number; connected_at: string }[];
+  config: AgentConfig;
+  hosts: { host_id: string; hostname: string; version: string; slots: number; free: number; draining: boolean; connected_at: string }[];
   queued: number;
   running: number;
 }
@@ -53,8 +55,11 @@ export class TetherClient {
     this.doFetch = opts.fetch ?? fetch;
   }
 
-  createAgent(name: string): Promise<{ agent: AgentView; host_token: string }> {
-    return this.json("POST", "/v1/agents", { name });
+  createAgent(name: string, config?: AgentConfigPatch): Promise<{ agent: AgentView; host_token: string }> {
+    return this.json("POST", "/v1/agents", config ? { name, config } : { name });
+  }
+  configureAgent(name: string, config: AgentConfigPatch): Promise<AgentView> {
+    return this.json("PATCH", `/v1/agents/${enc(name)}`, { config });
   }
   getAgent(name: string): Promise<AgentView> {
     return this.json("GET", `/v1/agents/${enc(name)}`);

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    await host.stop("SIGTERM");
+    await host.stop("SIGQUIT");
     await plane.stop();
     process.exit(code);
   };

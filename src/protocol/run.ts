@@ -16,6 +16,19 @@ export type RunStatus = z.infer<typeof RunStatus>;
 export const TERMINAL: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled", "timed_out", "orphaned"]);
 export const isTerminal = (s: RunStatus) => TERMINAL.has(s);
 
+/** Which outcomes of an attempt may be tried again, how often and after how long. */
+export const RetryOn = z.enum(["lost", "failed", "timed_out"]);
+export const RetryPolicy = z.strictObject({
+  max_attempts: z.number().int().min(1).max(100),
+  on: z.array(RetryOn).max(3),
+  delay_ms: z.number().int().min(0).max(24 * 3600 * 1000),
+  backoff: z.enum(["fixed", "exponential"]),
+  max_delay_ms: z.number().int().min(0).max(24 * 3600 * 1000),
+});
+export type RetryPolicy = z.infer<typeof RetryPolicy>;
+/** A host that vanished is retried once; a command that failed is not, unless asked. */
+export const DEFAULT_RETRY: RetryPolicy = { max_attempts: 2, on: ["lost"], delay_ms: 1000, backoff: "exponential", max_delay_ms: 60_000 };
+
 /** What a client may ask a host to run. Shared by submit, schedules and the host's assignment. */
 export const JobSpec = z.strictObject({
   argv: z.array(boundedString(LIMITS.argBytes, "an argument")).min(1, "argv needs at least the program to run").max(LIMITS.argvItems),
@@ -23,6 +36,10 @@ export const JobSpec = z.strictObject({
   env: boundedRecord(EnvKey, boundedString(LIMITS.envValueBytes, "an environment value"), LIMITS.envEntries, "environment variables").optional(),
   labels: boundedRecord(LabelKey, boundedString(LIMITS.labelValueBytes, "a label value"), LIMITS.labelEntries, "labels").optional(),
   timeout_ms: z.number().int().min(1).max(LIMITS.timeoutMsMax).optional(),
+  /** Fields left out take the agent's defaults. */
+  retry: RetryPolicy.partial().optional(),
+  /** A run still waiting for a host after this long ends cancelled. */
+  queue_timeout_ms: z.number().int().min(1).max(LIMITS.timeoutMsMax).optional(),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 
@@ -39,6 +56,7 @@ export interface Run {
   argv: string[];
   labels: Record<string, string>;
   timeout_ms: number;
+  retry: RetryPolicy;
   attempt: number;
   exit_code: number | null;
   signal: string | null;
@@ -52,5 +70,5 @@ export interface Run {
 }
 
 /** Why an attempt ended, as the host reports it. */
-export const EndReason = z.enum(["exit", "cancelled", "timed_out", "spawn_failed"]);
+export const EndReason = z.enum(["exit", "cancelled", "timed_out", "spawn_failed", "agent_stop"]);
 export type EndReason = z.infer<typeof EndReason>;

@@ -1,23 +1,33 @@
-import type { RunState } from "./record.js";
 import type { StreamEnd } from "../protocol/stream.js";
+import type { RunState } from "./record.js";
+import type { Outcome } from "./retry.js";
+
+export interface EndVerdict {
+  /** The run as it stands if this attempt is its last. */
+  final: Partial<RunState>;
+  /** What a retry policy judges; null for outcomes never retried (success, a cancel). */
+  outcome: Outcome | null;
+}
 
 /** How an attempt's end report settles the run. */
-export function endStatus(end: StreamEnd, cancelRequested: boolean): Partial<RunState> {
+export function endVerdict(end: StreamEnd, cancelRequested: boolean): EndVerdict {
   const base = { exit_code: end.exit_code, signal: end.signal };
+  if (cancelRequested) return { final: { ...base, status: "cancelled", error: "cancelled" }, outcome: null };
   switch (end.reason) {
     case "cancelled":
-      return { ...base, status: "cancelled", error: "cancelled" };
+      return { final: { ...base, status: "cancelled", error: "cancelled" }, outcome: null };
+    case "agent_stop":
+      // The host was stopped under the job: as for a lost host, the policy may try elsewhere.
+      return { final: { ...base, status: "cancelled", error: "agent_stop: the host was stopped while the job ran" }, outcome: "lost" };
     case "timed_out":
-      return { ...base, status: "timed_out", error: end.error ?? "timed out" };
+      return { final: { ...base, status: "timed_out", error: end.error ?? "timed out" }, outcome: "timed_out" };
     case "spawn_failed":
-      return { ...base, status: "failed", error: end.error ?? "the process could not be started" };
+      return { final: { ...base, status: "failed", error: end.error ?? "the process could not be started" }, outcome: "failed" };
     case "exit":
-      if (cancelRequested) return { ...base, status: "cancelled", error: "cancelled" };
-      if (end.exit_code === 0) return { ...base, status: "succeeded", error: null };
+      if (end.exit_code === 0) return { final: { ...base, status: "succeeded", error: null }, outcome: null };
       return {
-        ...base,
-        status: "failed",
-        error: end.signal ? `killed by ${end.signal}` : `exited with code ${end.exit_code}`,
+        final: { ...base, status: "failed", error: end.signal ? `killed by ${end.signal}` : `exited with code ${end.exit_code}` },
+        outcome: "failed",
       };
   }
 }

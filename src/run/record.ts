@@ -1,4 +1,4 @@
-import type { Run } from "../protocol/run.js";
+import type { RetryPolicy, Run } from "../protocol/run.js";
 
 /** What the run's object persists: the public run plus what only the edge needs. */
 export interface RunState extends Run {
@@ -12,6 +12,7 @@ export interface RunInit {
   argv: string[];
   labels: Record<string, string>;
   timeout_ms: number;
+  retry: RetryPolicy;
   created_at: string;
   schedule_id: string | null;
   scheduled_for: string | null;

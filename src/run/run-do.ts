@@ -5,16 +5,34 @@ import { decodeBatch, STDERR, STDOUT } from "../protocol/frames.js";
 import { isTerminal, type Run } from "../protocol/run.js";
 import { HostToRun, type RunToHost, type StreamEnd } from "../protocol/stream.js";
 import { migrate } from "../storage/schema.js";
-import { endStatus } from "./end-status.js";
+import { endVerdict } from "./end-status.js";
 import { newRunState, publicRun, type RunInit, type RunState } from "./record.js";
-import { KIND_EVENT, KIND_OUTPUT, KIND_STATE, RUN_SCHEMA } from "./schema.js";
+import { retryDelay, type Outcome } from "./retry.js";
+import { FENCED_REASONS, KIND_EVENT, KIND_OUTPUT, KIND_STATE, RUN_SCHEMA } from "./schema.js";
 import { Watchers } from "./watchers.js";
 
 interface AttemptSocket {
   attempt: number;
 }
 
+interface AttemptRow {
+  last_seq: number;
+  ended_at: number | null;
+  reason: string | null;
+  retry_delay_ms: number | null;
+  [k: string]: SqlStorageValue;
+}
+
+/** What the agent's object does after an attempt ends: nothing more, or queue the run again. */
+export interface AttemptSettled {
+  retry_delay_ms: number | null;
+}
+
+type Event = Record<string, unknown> & { type: string };
+
 const OUTPUT_PAGE = 64;
+const KEEPALIVE_MS = 15_000;
+const NOTIFY_RETRY_MS = 1_000;
 
 /** One run: its state machine, attempts, output log and watchers. */
 export class RunDO extends DurableObject<Env> {
@@ -51,20 +69,46 @@ export class RunDO extends DurableObject<Env> {
   /** Idempotent: a run that already ended is returned unchanged. */
   async cancel(reason: string): Promise<Run | null> {
     let s = this.state();
-    if (!s || isTerminal(s.status)) return s ? publicRun(s) : null;
-    if (s.cancel_requested) return publicRun(s);
-    if (s.attempt === 0) {
+    if (!s || isTerminal(s.status) || s.cancel_requested) return s ? publicRun(s) : null;
+    if (s.status === "queued") {
       const withdrawn = await agentStub(this.env, s.workspace, s.agent).withdraw(s.id);
       s = this.state()!;
-      if (withdrawn && s.attempt === 0 && !isTerminal(s.status)) {
-        this.transition({ status: "cancelled", cancel_requested: true, error: `cancelled: ${reason}`, ended_at: now() }, { type: "cancelled", reason });
+      if (isTerminal(s.status) || s.cancel_requested) return publicRun(s);
+      if (withdrawn && s.status === "queued") {
+        this.transition({ status: "cancelled", cancel_requested: true, error: `cancelled: ${reason}`, ended_at: now() }, [{ type: "cancelled", reason }]);
         return publicRun(this.state()!);
       }
-      if (isTerminal(s.status) || s.cancel_requested) return publicRun(s);
     }
-    // A host holds it (or is about to say hello): tell it; its end report makes the run final.
-    this.transition({ cancel_requested: true }, { type: "cancel_requested", reason, attempt: s.attempt });
+    // A host holds it (or is about to say hello): tell it on both of its sockets; its end
+    // report makes the run final, or the lease's loss does if the host is gone.
+    this.transition({ cancel_requested: true }, [{ type: "cancel_requested", reason, attempt: s.attempt }]);
     this.sendToAttempt(s.attempt, { type: "cancel", reason });
+    const agent = agentStub(this.env, s.workspace, s.agent);
+    this.ctx.waitUntil(agent.cancelAttempt(s.id, s.attempt, reason).catch(() => {}));
+    return publicRun(this.state()!);
+  }
+
+  /** The attempt's lease was lost. Null for an attempt older than the run's current one. */
+  async attemptLost(attempt: number, why: string): Promise<AttemptSettled | null> {
+    return this.endFromEdge(attempt, "lost", "lost", { status: "orphaned", error: `lost: ${why}` }, { type: "lease_lost", attempt, reason: why });
+  }
+
+  /** The attempt outlived its timeout at the edge (its host never reported the end). */
+  async attemptExpired(attempt: number): Promise<AttemptSettled | null> {
+    return this.endFromEdge(
+      attempt,
+      "expired",
+      "timed_out",
+      { status: "timed_out", error: "timed out: the host did not report the end before the deadline" },
+      { type: "timed_out", attempt, reason: "deadline passed at the control plane" },
+    );
+  }
+
+  /** The run waited in the queue past its queue timeout (the agent's object already dequeued it). */
+  async expireQueued(why: string): Promise<Run | null> {
+    const s = this.state();
+    if (!s) return null;
+    if (s.status === "queued") this.transition({ status: "cancelled", error: `cancelled: ${why}`, ended_at: now() }, [{ type: "queue_timeout", reason: why }]);
     return publicRun(this.state()!);
   }
 
@@ -97,14 +141,16 @@ export class RunDO extends DurableObject<Env> {
   /** The watch stream: every log row after `after`, live, ending after the terminal state. */
   async watch(after: number, output: boolean): Promise<ReadableStream<Uint8Array> | null> {
     if (!this.state()) return null;
-    if (this.watchers.size === 0) await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
-    return this.watchers.open(after, output);
+    const stream = this.watchers.open(after, output);
+    await this.armAlarm();
+    return stream;
   }
 
+  /** Keeps idle watch streams alive, and delivers attempt ends the agent has not acknowledged. */
   override async alarm(): Promise<void> {
-    if (this.watchers.size === 0) return;
     this.watchers.keepAlive();
-    await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
+    await this.flushNotify();
+    await this.armAlarm();
   }
 
   // ---- an attempt's output stream ----
@@ -135,7 +181,7 @@ export class RunDO extends DurableObject<Env> {
     if (!parsed.success) return;
     const msg = parsed.data;
     if (msg.type === "hello") this.onHello(ws, sock.attempt, msg.host_id, msg.pid);
-    else this.onEnd(ws, sock.attempt, msg);
+    else await this.onEnd(ws, sock.attempt, msg);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -149,18 +195,17 @@ export class RunDO extends DurableObject<Env> {
   private onHello(ws: WebSocket, attempt: number, hostId: string, pid: number | null): void {
     const s = this.state()!;
     if (attempt < s.attempt) return this.supersede(ws);
-    const known = this.sql.exec<{ last_seq: number; ended_at: number | null }>("SELECT last_seq, ended_at FROM attempts WHERE attempt = ?", attempt).toArray()[0];
+    const known = this.attemptRow(attempt);
+    if (known && known.ended_at) return known.reason && FENCED_REASONS.has(known.reason) ? this.supersede(ws) : send(ws, { type: "ended" });
     if (!known) {
       // Attempt numbers come only from the agent's object, so a higher one is the newer assignment.
-      const running = !isTerminal(s.status);
       this.ctx.storage.transactionSync(() => {
         this.sql.exec("INSERT INTO attempts (attempt, host_id, pid, started_at) VALUES (?, ?, ?, ?)", attempt, hostId, pid, Date.now());
         const patch: Partial<RunState> = { attempt };
-        if (running) Object.assign(patch, { status: "running", started_at: s.started_at ?? now() });
-        this.transition(patch, { type: "attempt_started", attempt, host_id: hostId, pid });
+        if (!isTerminal(s.status)) Object.assign(patch, { status: "running", started_at: s.started_at ?? now(), exit_code: null, signal: null, error: null });
+        this.transition(patch, [{ type: "attempt_started", attempt, host_id: hostId, pid }]);
       });
     }
-    if (known?.ended_at) return send(ws, { type: "ended" });
     send(ws, { type: "ack", seq: known?.last_seq ?? 0 });
     const after = this.state()!;
     if (after.cancel_requested || isTerminal(after.status)) send(ws, { type: "cancel", reason: after.error ?? "cancelled" });
@@ -171,8 +216,9 @@ export class RunDO extends DurableObject<Env> {
     if (attempt !== s.attempt) return this.supersede(ws);
     const batch = decodeBatch(message);
     if (!batch || batch.attempt !== attempt) return ws.close(1003, "malformed batch");
-    const row = this.sql.exec<{ last_seq: number; ended_at: number | null }>("SELECT last_seq, ended_at FROM attempts WHERE attempt = ?", attempt).toArray()[0];
+    const row = this.attemptRow(attempt);
     if (!row) return ws.close(1008, "say hello first");
+    if (row.ended_at && row.reason && FENCED_REASONS.has(row.reason)) return this.supersede(ws);
     let last = row.last_seq;
     const at = Date.now();
     if (!row.ended_at) {
@@ -189,34 +235,113 @@ export class RunDO extends DurableObject<Env> {
     if (last !== row.last_seq) this.watchers.notify();
   }
 
-  private onEnd(ws: WebSocket, attempt: number, end: StreamEnd): void {
+  private async onEnd(ws: WebSocket, attempt: number, end: StreamEnd): Promise<void> {
     const s = this.state()!;
     if (attempt !== s.attempt) return this.supersede(ws);
-    const row = this.sql.exec<{ last_seq: number; ended_at: number | null }>("SELECT last_seq, ended_at FROM attempts WHERE attempt = ?", attempt).toArray()[0];
+    const row = this.attemptRow(attempt);
     if (!row) return ws.close(1008, "say hello first");
-    if (row.ended_at) return send(ws, { type: "ended" });
+    if (row.ended_at) return row.reason && FENCED_REASONS.has(row.reason) ? this.supersede(ws) : send(ws, { type: "ended" });
     // The end follows the last chunk; if a chunk is missing the host resends from our ack.
     if (end.last_seq !== row.last_seq) return send(ws, { type: "ack", seq: row.last_seq });
+    const verdict = endVerdict(end, s.cancel_requested);
+    const event = { type: "attempt_ended", attempt, reason: end.reason, exit_code: end.exit_code, signal: end.signal };
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE attempts SET ended_at = ?, reason = ? WHERE attempt = ?", Date.now(), end.reason, attempt);
-      const event = { type: "attempt_ended", attempt, reason: end.reason, exit_code: end.exit_code, signal: end.signal };
-      if (isTerminal(s.status)) this.appendEvent(event);
-      else this.transition({ ...endStatus(end, s.cancel_requested), ended_at: now() }, event);
+      const delay = this.settle(attempt, verdict.outcome, verdict.final, event);
+      this.sql.exec("UPDATE attempts SET retry_delay_ms = ? WHERE attempt = ?", delay, attempt);
+      this.sql.exec("INSERT OR REPLACE INTO notify (attempt, retry_delay_ms) VALUES (?, ?)", attempt, delay);
     });
     send(ws, { type: "ended" });
-    this.ctx.waitUntil(agentStub(this.env, s.workspace, s.agent).attemptEnded(s.id, attempt).catch(() => {}));
+    await this.flushNotify();
+  }
+
+  /**
+   * Ends an attempt: if the run's policy tries this outcome again it goes back to `queued`,
+   * otherwise it becomes final. Returns the wait before the next attempt, or null.
+   */
+  private settle(attempt: number, outcome: Outcome | null, final: Partial<RunState>, event: Event): number | null {
+    const s = this.state()!;
+    if (isTerminal(s.status)) {
+      this.appendEvent(event);
+      return null;
+    }
+    if (s.cancel_requested) {
+      this.transition({ ...final, status: "cancelled", error: "cancelled", ended_at: now() }, [event]);
+      return null;
+    }
+    const delay = outcome ? retryDelay(s.retry, attempt, outcome) : null;
+    if (delay === null) {
+      this.transition({ ...final, ended_at: now() }, [event]);
+      return null;
+    }
+    const { exit_code = null, signal = null, error = null } = final;
+    this.transition({ status: "queued", exit_code, signal, error }, [
+      event,
+      { type: "retry_scheduled", attempt: attempt + 1, delay_ms: delay, reason: outcome, of: s.retry.max_attempts },
+    ]);
+    return delay;
+  }
+
+  private endFromEdge(attempt: number, reason: string, outcome: Outcome, final: Partial<RunState>, event: Event): AttemptSettled | null {
+    const s = this.state();
+    if (!s || attempt < s.attempt) return null;
+    const row = this.attemptRow(attempt);
+    // Ended already (its end report won the race): the decision made then stands, and the
+    // agent's object releases the lease once, whichever of the two tells it first.
+    if (row?.ended_at) return { retry_delay_ms: row.retry_delay_ms };
+    let delay: number | null = null;
+    this.ctx.storage.transactionSync(() => {
+      if (row) this.sql.exec("UPDATE attempts SET ended_at = ?, reason = ? WHERE attempt = ?", Date.now(), reason, attempt);
+      else this.sql.exec("INSERT INTO attempts (attempt, host_id, started_at, ended_at, reason) VALUES (?, '', ?, ?, ?)", attempt, Date.now(), Date.now(), reason);
+      // An attempt that never said hello is still fenced: later messages from it are refused.
+      if (attempt > s.attempt) this.cached = { ...s, attempt };
+      delay = this.settle(attempt, outcome, final, event);
+      this.sql.exec("UPDATE attempts SET retry_delay_ms = ? WHERE attempt = ?", delay, attempt);
+    });
+    for (const ws of this.ctx.getWebSockets(`attempt:${attempt}`)) this.supersede(ws);
+    return { retry_delay_ms: delay };
   }
 
   private supersede(ws: WebSocket): void {
     send(ws, { type: "superseded" });
-    ws.close(4009, "superseded");
+    try {
+      ws.close(4009, "superseded");
+    } catch {
+      /* already closed */
+    }
   }
 
   private sendToAttempt(attempt: number, msg: RunToHost): void {
     for (const ws of this.ctx.getWebSockets(`attempt:${attempt}`)) send(ws, msg);
   }
 
+  /** Tells the agent's object about ended attempts; kept until it answers, so no lease is left behind. */
+  private async flushNotify(): Promise<void> {
+    const s = this.state();
+    if (!s) return;
+    const rows = this.sql.exec<{ attempt: number; retry_delay_ms: number | null }>("SELECT attempt, retry_delay_ms FROM notify ORDER BY attempt").toArray();
+    for (const r of rows) {
+      try {
+        await agentStub(this.env, s.workspace, s.agent).attemptEnded(s.id, r.attempt, r.retry_delay_ms);
+        this.sql.exec("DELETE FROM notify WHERE attempt = ?", r.attempt);
+      } catch {
+        await this.ctx.storage.setAlarm(Date.now() + NOTIFY_RETRY_MS);
+        return;
+      }
+    }
+  }
+
+  private async armAlarm(): Promise<void> {
+    const pending = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM notify").one().n;
+    if (pending) await this.ctx.storage.setAlarm(Date.now() + NOTIFY_RETRY_MS);
+    else if (this.watchers.size) await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
+  }
+
   // ---- state ----
+
+  private attemptRow(attempt: number): AttemptRow | undefined {
+    return this.sql.exec<AttemptRow>("SELECT last_seq, ended_at, reason, retry_delay_ms FROM attempts WHERE attempt = ?", attempt).toArray()[0];
+  }
 
   private state(): RunState | null {
     if (this.cached === undefined) {
@@ -226,31 +351,29 @@ export class RunDO extends DurableObject<Env> {
     return this.cached;
   }
 
-  /** Persists the run and logs it as a state event, with an optional run event before it. */
-  private transition(patch: Partial<RunState>, event?: Record<string, unknown>): void {
+  /** Persists the run and logs it as a state event, after the run events that explain it. */
+  private transition(patch: Partial<RunState>, events: Event[] = []): void {
     const next = { ...this.state()!, ...patch };
     this.ctx.storage.transactionSync(() => {
-      if (event) this.appendEvent(event, false);
+      for (const e of events) this.appendEvent(e, false);
       this.commit(next);
     });
   }
 
   private commit(s: RunState): void {
-    const body = JSON.stringify(s);
-    this.sql.exec("INSERT INTO run (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body", body);
+    this.sql.exec("INSERT INTO run (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body", JSON.stringify(s));
     this.sql.exec("INSERT INTO log (kind, attempt, stream, data, at) VALUES (?, ?, 0, ?, ?)", KIND_STATE, s.attempt, JSON.stringify(publicRun(s)), Date.now());
     this.cached = s;
     this.watchers.notify();
   }
 
-  private appendEvent(event: Record<string, unknown>, notify = true): void {
+  private appendEvent(event: Event, notify = true): void {
     const s = this.state()!;
     this.sql.exec("INSERT INTO log (kind, attempt, stream, data, at) VALUES (?, ?, 0, ?, ?)", KIND_EVENT, s.attempt, JSON.stringify({ ...event, at: now() }), Date.now());
     if (notify) this.watchers.notify();
   }
 }
 
-const KEEPALIVE_MS = 15_000;
 const now = () => new Date().toISOString();
 const send = (ws: WebSocket, msg: RunToHost) => {
   try {

@@ -18,7 +18,13 @@ export const RUN_SCHEMA = [
      ended_at INTEGER,
      reason TEXT
    );`,
+  // Attempt ends the agent's object has not yet heard of; delivered until it answers.
+  `CREATE TABLE notify (attempt INTEGER PRIMARY KEY, retry_delay_ms INTEGER);
+   ALTER TABLE attempts ADD COLUMN retry_delay_ms INTEGER;`,
 ];
+
+/** Attempts ended by the control plane rather than by their host: anything more from them is refused. */
+export const FENCED_REASONS: ReadonlySet<string> = new Set(["lost", "expired"]);
 
 /** Kinds of rows in the run's log; every row is one watch-stream event with the row id as its id. */
 export const KIND_STATE = 0;

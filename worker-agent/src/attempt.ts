@@ -33,6 +33,7 @@ export class Attempt {
   private killTimer: NodeJS.Timeout | null = null;
   private timeoutTimer: NodeJS.Timeout | null = null;
   private exited = false;
+  private done = false;
   private readonly uplink: Uplink;
 
   constructor(
@@ -46,12 +47,18 @@ export class Attempt {
       cancel: (reason) => this.cancel("cancelled", reason),
       superseded: () => this.abandon(),
       pressure: (paused) => this.setPaused(paused),
-      ended: () => opts.onDone(),
+      ended: () => this.markDone(),
     }, opts.log);
   }
 
+  /** The process still runs (it holds a slot). */
   get running(): boolean {
     return !this.exited;
+  }
+
+  /** Still owed to the edge: the process runs, or its last output and end are not yet stored. */
+  get pending(): boolean {
+    return !this.done;
   }
 
   start(): void {
@@ -82,6 +89,7 @@ export class Attempt {
     child.stdout!.on("data", (b: Buffer) => this.uplink.push(STDOUT, b));
     child.stderr!.on("data", (b: Buffer) => this.uplink.push(STDERR, b));
     child.on("exit", () => {
+      if (this.exited) return;
       this.exited = true;
       this.opts.onExit();
       // Whatever the job left running in its group would hold the pipes open: end it too.
@@ -93,7 +101,7 @@ export class Attempt {
   }
 
   /** Idempotent; the first reason wins. */
-  cancel(reason: Extract<EndReason, "cancelled" | "timed_out">, why: string): void {
+  cancel(reason: Extract<EndReason, "cancelled" | "timed_out" | "agent_stop">, why: string): void {
     if (this.reason || this.exited || !this.child) return;
     this.reason = reason;
     this.opts.log(`${this.runId}#${this.attempt} ${reason} (${why}): SIGTERM to the process group`);
@@ -101,11 +109,23 @@ export class Attempt {
     this.killTimer = setTimeout(() => signalGroup(this.child?.pid, "SIGKILL"), this.opts.graceMs);
   }
 
-  /** The edge gave this attempt to someone else: stop at once and send nothing more. */
+  /** The edge gave this attempt up (lease lost, superseded): stop at once and send nothing more. */
   abandon(): void {
+    if (this.done) return;
+    this.opts.log(`${this.runId}#${this.attempt} revoked by the control plane: killing the process group`);
     signalGroup(this.child?.pid, "SIGKILL");
     this.uplink.close();
     this.clearTimers();
+    if (!this.exited) {
+      this.exited = true;
+      this.opts.onExit();
+    }
+    this.markDone();
+  }
+
+  private markDone(): void {
+    if (this.done) return;
+    this.done = true;
     this.opts.onDone();
   }
 

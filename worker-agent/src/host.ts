@@ -19,17 +19,21 @@ export interface HostOptions {
   log: Logger;
 }
 
-const PING_MS = 5_000;
+const DEFAULT_PING_MS = 5_000;
 
 export class Host {
   private ws: WebSocket | null = null;
   private readonly attempts = new Map<string, Attempt>();
   private readonly backoff = new Backoff(1_000, 60_000);
-  private stopped = false;
+  private draining = false;
+  private closed = false;
+  private pingMs = DEFAULT_PING_MS;
   private pinger: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private readonly agent: string;
   private onConnected: (() => void) | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private exitWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: HostOptions) {
     this.agent = agentOf(opts.token);
@@ -42,16 +46,39 @@ export class Host {
     return connected;
   }
 
-  /** Running jobs keep running; nothing new is taken. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.retry) clearTimeout(this.retry);
-    if (this.pinger) clearInterval(this.pinger);
-    this.ws?.close(1000, "host stopping");
+  /** Takes nothing new; running jobs go on. */
+  drain(): void {
+    this.draining = true;
+    this.send({ type: "drain" });
   }
 
-  cancelAll(reason: string): void {
-    for (const a of this.attempts.values()) a.cancel("cancelled", reason);
+  cancelAll(reason: "agent_stop"): void {
+    for (const a of this.attempts.values()) a.cancel(reason, "the host is stopping");
+  }
+
+  /** Resolves when no attempt is owed to the edge any more. */
+  idle(): Promise<void> {
+    if (this.attempts.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Resolves when no job process runs any more. */
+  processesGone(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  /** Leaves cleanly: the edge releases whatever is left at once instead of waiting for the lease TTL. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    if (this.pinger) clearInterval(this.pinger);
+    const ws = this.ws;
+    if (ws?.readyState !== WebSocket.OPEN) return;
+    await new Promise<void>((resolve) => {
+      ws.send(JSON.stringify({ type: "bye" } satisfies HostMessage), () => resolve());
+    });
+    ws.close(1000, "host stopping");
   }
 
   get running(): number {
@@ -60,15 +87,19 @@ export class Host {
     return n;
   }
 
+  get pending(): number {
+    return this.attempts.size;
+  }
+
   private connect(): void {
     const url = new URL(`/v1/agents/${this.agent}/connect`, this.opts.url.replace(/^http/, "ws"));
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.opts.token}` }, perMessageDeflate: false });
     this.ws = ws;
     ws.on("open", () => {
       this.backoff.reset();
-      const running = [...this.attempts.values()].filter((a) => a.running).map((a) => ({ run_id: a.runId, attempt: a.attempt }));
+      const running = [...this.attempts.values()].map((a) => ({ run_id: a.runId, attempt: a.attempt, exited: !a.running }));
       this.send({ type: "hello", host_id: this.opts.hostId, hostname: hostname(), version: this.opts.version, slots: this.opts.slots, running });
-      this.pinger = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("ping"), PING_MS);
+      if (this.draining) this.send({ type: "drain" });
     });
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
@@ -82,12 +113,19 @@ export class Host {
       }
       if (!parsed.success) return this.opts.log(`ignored a message: ${parsed.error.issues[0]?.message}`);
       const msg = parsed.data;
-      if (msg.type === "welcome") {
-        this.opts.log(`connected to agent ${msg.agent} as ${msg.host_id} with ${this.opts.slots} slot(s)`);
-        this.onConnected?.();
-        this.onConnected = null;
-      } else {
-        this.take(msg);
+      switch (msg.type) {
+        case "welcome":
+          this.opts.log(`connected to agent ${msg.agent} as ${msg.host_id} with ${this.opts.slots} slot(s)`);
+          this.startPinging(ws, msg.ping_ms);
+          this.onConnected?.();
+          this.onConnected = null;
+          return;
+        case "assign":
+          return this.take(msg);
+        case "cancel":
+          return this.find(msg.run_id, msg.attempt)?.cancel("cancelled", msg.reason);
+        case "revoke":
+          return this.find(msg.run_id, msg.attempt)?.abandon();
       }
     });
     ws.on("error", (err) => this.opts.log(`connection: ${err.message}`));
@@ -95,16 +133,30 @@ export class Host {
       if (this.pinger) clearInterval(this.pinger);
       if (this.ws !== ws) return;
       this.ws = null;
-      if (this.stopped) return;
+      if (this.closed) return;
       const delay = this.backoff.next();
       this.opts.log(`disconnected (${code} ${reason.toString() || "no reason"}); reconnecting in ${delay} ms`);
       this.retry = setTimeout(() => this.connect(), delay);
     });
   }
 
+  /** The socket is the heartbeat; the edge answers pings without waking up. */
+  private startPinging(ws: WebSocket, ms: number): void {
+    this.pingMs = ms;
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("ping"), this.pingMs);
+  }
+
+  private find(runId: string, attempt: number): Attempt | undefined {
+    const a = this.attempts.get(runId);
+    return a && a.attempt === attempt ? a : undefined;
+  }
+
   private take(msg: Assign): void {
-    if (this.stopped || this.running >= this.opts.slots || this.attempts.has(msg.run_id)) {
-      return this.send({ type: "reject", run_id: msg.run_id, attempt: msg.attempt, reason: "no free slot" });
+    const held = this.attempts.get(msg.run_id);
+    if (held && held.attempt < msg.attempt) held.abandon(); // a newer attempt of the same run fences the old one
+    if (this.draining || this.closed || this.running >= this.opts.slots || this.attempts.has(msg.run_id)) {
+      return this.send({ type: "reject", run_id: msg.run_id, attempt: msg.attempt, reason: this.draining ? "draining" : "no free slot" });
     }
     const key = msg.run_id;
     const attempt = new Attempt(msg, {
@@ -112,9 +164,13 @@ export class Host {
       hostId: this.opts.hostId,
       graceMs: this.opts.graceMs,
       log: this.opts.log,
-      onExit: () => this.send({ type: "credit", n: 1 }),
+      onExit: () => {
+        this.send({ type: "credit", n: 1 });
+        if (this.running === 0) for (const w of this.exitWaiters.splice(0)) w();
+      },
       onDone: () => {
         if (this.attempts.get(key) === attempt) this.attempts.delete(key);
+        if (this.attempts.size === 0) for (const w of this.idleWaiters.splice(0)) w();
       },
     });
     this.attempts.set(key, attempt);

@@ -7,14 +7,22 @@ import { logger } from "./log.js";
 
 const VERSION = "0.1.0";
 
-const USAGE = `usage: tether-agent --url URL --token HOST_TOKEN [--slots N] [--host-id ID] [--grace-ms MS]
+const USAGE = `usage: tether-agent --url URL --token HOST_TOKEN [--slots N] [--host-id ID] [--grace-ms MS] [--drain-timeout-ms MS]
 
   --url        the Tether control plane (env TETHER_URL)
   --token      the agent's host token (env TETHER_HOST_TOKEN)
   --slots      how many jobs to run at once (default 4)
   --host-id    this host's name at the edge (default hostname plus a random suffix)
   --grace-ms   after SIGTERM, how long a cancelled job has before SIGKILL (default 10000)
-  --quiet      log nothing`;
+  --drain-timeout-ms
+               on SIGTERM, how long running jobs may go on before they are cancelled (default 600000)
+  --quiet      log nothing
+
+Signals: SIGTERM or SIGINT takes no new jobs and lets running ones finish (up to the drain
+timeout); a second one, or SIGQUIT, cancels running jobs (reason agent_stop) and exits.`;
+
+/** After the jobs are gone, how long their last output may take to reach the edge before we leave anyway. */
+const FLUSH_MS = 10_000;
 
 function main(): void {
   const { values } = parseArgs({
@@ -24,6 +32,7 @@ function main(): void {
       slots: { type: "string" },
       "host-id": { type: "string" },
       "grace-ms": { type: "string" },
+      "drain-timeout-ms": { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean" },
@@ -39,6 +48,7 @@ function main(): void {
   }
   const slots = positiveInt(values.slots ?? "4", "--slots");
   const graceMs = positiveInt(values["grace-ms"] ?? "10000", "--grace-ms");
+  const drainMs = positiveInt(values["drain-timeout-ms"] ?? "600000", "--drain-timeout-ms");
   const hostId = values["host-id"] ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 100)}-${randomBytes(3).toString("hex")}`;
   const log = logger(hostId, values.quiet);
   let host: Host;
@@ -50,26 +60,31 @@ function main(): void {
   }
   void host.start();
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      log(`${signal} again: cancelling running jobs`);
+  let stops = 0;
+  const stop = async (signal: string, cancel: boolean) => {
+    if (++stops > 1 || cancel) {
+      log(`${signal}: cancelling ${host.running} running job(s) (agent_stop)`);
       host.cancelAll("agent_stop");
-      return;
+      if (stops > 1) return;
+    } else {
+      log(`${signal}: draining: no new jobs; ${host.running} running job(s) may finish (Ctrl-C or SIGTERM again to cancel them)`);
+      host.drain();
+      setTimeout(() => {
+        log(`drain timeout (${drainMs} ms): cancelling what still runs`);
+        host.cancelAll("agent_stop");
+      }, drainMs).unref();
     }
-    stopping = true;
-    log(`${signal}: stopping; jobs still running are cancelled`);
-    host.cancelAll("agent_stop");
-    void host.stop();
-    const wait = setInterval(() => {
-      if (host.running === 0) {
-        clearInterval(wait);
-        setTimeout(() => process.exit(0), 200);
-      }
-    }, 50);
+    await host.processesGone();
+    // Every end should now reach the edge; the cap is for an edge that cannot be reached.
+    const flushed = await Promise.race([host.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), FLUSH_MS))]);
+    if (!flushed) log(`leaving with ${host.pending} attempt(s) not yet confirmed by the control plane`);
+    await host.close();
+    log("stopped");
+    process.exit(0);
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT", false));
+  process.on("SIGTERM", () => void stop("SIGTERM", false));
+  process.on("SIGQUIT", () => void stop("SIGQUIT", true));
 }
 
 function positiveInt(s: string, name: string): number {

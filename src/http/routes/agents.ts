@@ -1,13 +1,15 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { agentStub, CLAIMS_HEADER } from "../../env.js";
+import { AgentConfigPatch } from "../../protocol/agent-config.js";
 import { AgentName } from "../../protocol/ids.js";
 import { CreateRunBody } from "../../protocol/run.js";
 import { workspaceWith, type AppEnv } from "../auth.js";
 import { notFound, ProblemError } from "../problem.js";
 import { jsonBody, parseOr400 } from "../validate.js";
 
-const CreateAgentBody = z.strictObject({ name: AgentName });
+const CreateAgentBody = z.strictObject({ name: AgentName, config: AgentConfigPatch.optional() });
+const UpdateAgentBody = z.strictObject({ config: AgentConfigPatch });
 
 export const agents = new Hono<AppEnv>();
 
@@ -15,8 +17,8 @@ const agentParam = (name: string | undefined) => parseOr400(AgentName, name, "th
 
 agents.post("/", async (c) => {
   const { ws } = workspaceWith(c, "agents:write");
-  const { name } = await jsonBody(c, CreateAgentBody);
-  const created = await agentStub(c.env, ws, name).create(ws, name);
+  const { name, config } = await jsonBody(c, CreateAgentBody);
+  const created = await agentStub(c.env, ws, name).create(ws, name, config);
   if (!created) throw new ProblemError(409, "conflict", `an agent named ${name} exists already`);
   return c.json(created, 201);
 });
@@ -25,6 +27,15 @@ agents.get("/:agent", async (c) => {
   const { ws } = workspaceWith(c, "agents:read");
   const name = agentParam(c.req.param("agent"));
   const agent = await agentStub(c.env, ws, name).get();
+  if (!agent) throw notFound(`agent ${name}`);
+  return c.json(agent);
+});
+
+agents.patch("/:agent", async (c) => {
+  const { ws } = workspaceWith(c, "agents:write");
+  const name = agentParam(c.req.param("agent"));
+  const { config } = await jsonBody(c, UpdateAgentBody);
+  const agent = await agentStub(c.env, ws, name).configure(config);
   if (!agent) throw notFound(`agent ${name}`);
   return c.json(agent);
 });

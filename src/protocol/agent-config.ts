@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { LIMITS } from "./limits.js";
+import { DEFAULT_RETRY, RetryPolicy } from "./run.js";
+
+/** Per-agent settings; runs take these where they leave a field out. */
+export const AgentConfig = z.strictObject({
+  /** A lease whose host was silent this long is lost. */
+  lease_ttl_ms: z.number().int().min(1000).max(3600 * 1000),
+  default_timeout_ms: z.number().int().min(1).max(LIMITS.timeoutMsMax),
+  retry: RetryPolicy,
+});
+export type AgentConfig = z.infer<typeof AgentConfig>;
+
+export const DEFAULT_AGENT_CONFIG: AgentConfig = {
+  lease_ttl_ms: 15_000,
+  default_timeout_ms: LIMITS.timeoutMsDefault,
+  retry: DEFAULT_RETRY,
+};
+
+/** What a client may send to change an agent's settings: any subset. */
+export const AgentConfigPatch = z.strictObject({
+  lease_ttl_ms: AgentConfig.shape.lease_ttl_ms.optional(),
+  default_timeout_ms: AgentConfig.shape.default_timeout_ms.optional(),
+  retry: RetryPolicy.partial().optional(),
+});
+export type AgentConfigPatch = z.infer<typeof AgentConfigPatch>;
+
+export function applyConfig(base: AgentConfig, patch: AgentConfigPatch): AgentConfig {
+  return {
+    lease_ttl_ms: patch.lease_ttl_ms ?? base.lease_ttl_ms,
+    default_timeout_ms: patch.default_timeout_ms ?? base.default_timeout_ms,
+    retry: { ...base.retry, ...patch.retry },
+  };
+}
