@@ -176,6 +176,11 @@ export class AgentDO extends DurableObject<Env> {
     await this.release(runId, attempt, retryDelayMs);
   }
 
+  /** Whether a connected host other than this one could take a retry. */
+  async hasOtherHosts(hostId: string): Promise<boolean> {
+    return this.otherHosts(hostId);
+  }
+
   /** Passes a cancel to the host holding the attempt (the run's object also says it on the attempt's stream). */
   async cancelAttempt(runId: string, attempt: number, reason: string): Promise<void> {
     const lease = this.leases.of(runId, attempt);
@@ -222,7 +227,7 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   private async lose(lease: Lease, why: string): Promise<void> {
-    const settled = await runStub(this.env, this.profile()!.workspace, lease.run_id).attemptLost(lease.attempt, why);
+    const settled = await runStub(this.env, this.profile()!.workspace, lease.run_id).attemptLost(lease.attempt, why, this.otherHosts(lease.host_id));
     this.revoke(lease, "lease lost");
     await this.release(lease.run_id, lease.attempt, settled?.retry_delay_ms ?? null);
   }
@@ -416,6 +421,13 @@ export class AgentDO extends DurableObject<Env> {
     } finally {
       this.dispatching = false;
     }
+  }
+
+  private otherHosts(hostId: string): boolean {
+    return this.ctx.getWebSockets(HOST_TAG).some((ws) => {
+      const h = hostOf(ws);
+      return h !== undefined && h.host_id !== hostId && !h.draining;
+    });
   }
 
   private lastSeen(ws: WebSocket): number {

@@ -88,9 +88,14 @@ export class RunDO extends DurableObject<Env> {
     return publicRun(this.state()!);
   }
 
-  /** The attempt's lease was lost. Null for an attempt older than the run's current one. */
-  async attemptLost(attempt: number, why: string): Promise<AttemptSettled | null> {
-    return this.endFromEdge(attempt, "lost", "lost", { status: "orphaned", error: `lost: ${why}` }, { type: "lease_lost", attempt, reason: why });
+  /**
+   * The attempt's lease was lost. It is tried again only where another host could take it;
+   * with none, the run ends orphaned rather than wait for a host that may never come.
+   * Null for an attempt older than the run's current one.
+   */
+  async attemptLost(attempt: number, why: string, otherHosts: boolean): Promise<AttemptSettled | null> {
+    const error = otherHosts ? `lost: ${why}` : `lost: ${why}; no other host was connected to retry on`;
+    return this.endFromEdge(attempt, "lost", otherHosts ? "lost" : null, { status: "orphaned", error }, { type: "lease_lost", attempt, reason: why });
   }
 
   /** The attempt outlived its timeout at the edge (its host never reported the end). */
@@ -244,6 +249,11 @@ export class RunDO extends DurableObject<Env> {
     // The end follows the last chunk; if a chunk is missing the host resends from our ack.
     if (end.last_seq !== row.last_seq) return send(ws, { type: "ack", seq: row.last_seq });
     const verdict = endVerdict(end, s.cancel_requested);
+    if (end.reason === "agent_stop" && verdict.outcome) {
+      const host = this.sql.exec<{ host_id: string }>("SELECT host_id FROM attempts WHERE attempt = ?", attempt).one().host_id;
+      if (!(await agentStub(this.env, s.workspace, s.agent).hasOtherHosts(host))) verdict.outcome = null;
+      if (this.attemptRow(attempt)?.ended_at) return send(ws, { type: "ended" });
+    }
     const event = { type: "attempt_ended", attempt, reason: end.reason, exit_code: end.exit_code, signal: end.signal };
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE attempts SET ended_at = ?, reason = ? WHERE attempt = ?", Date.now(), end.reason, attempt);
@@ -282,7 +292,7 @@ export class RunDO extends DurableObject<Env> {
     return delay;
   }
 
-  private endFromEdge(attempt: number, reason: string, outcome: Outcome, final: Partial<RunState>, event: Event): AttemptSettled | null {
+  private endFromEdge(attempt: number, reason: string, outcome: Outcome | null, final: Partial<RunState>, event: Event): AttemptSettled | null {
     const s = this.state();
     if (!s || attempt < s.attempt) return null;
     const row = this.attemptRow(attempt);

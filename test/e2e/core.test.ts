@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TetherClient, TetherError } from "../../src/client/sdk.js";
 import { workspaceToken } from "../../src/local/stack.js";
-import { collect, groupAlive, outputOf, startStack, waitFor, type Stack } from "./harness.js";
+import { collect, groupAlive, groupMembers, outputOf, startStack, waitFor, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -195,8 +194,4 @@ describe("over real HTTP", () => {
   });
 });
 
-/** Processes in the group; with live, leaving out zombies that have exited but wait to be reaped. */
-function groupMembers(pgid: number, opts: { live?: boolean } = {}): number {
-  const out = spawnSync("ps", ["-o", "stat=", "-g", String(pgid)], { encoding: "utf8" }).stdout;
-  return out.split("\n").filter((l) => l.trim() && !(opts.live && l.trim().startsWith("Z"))).length;
-}
+

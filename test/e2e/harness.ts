@@ -1,9 +1,11 @@
 /** Starts the real stack for a test file: the Worker in workerd on a free port, and real hosts. */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TetherClient, type WatchEvent } from "../../src/client/sdk.js";
+import type { AgentConfigPatch } from "../../src/protocol/agent-config.js";
 import { isTerminal, type Run } from "../../src/protocol/run.js";
 import { startControlPlane, startHostAgent, workspaceToken, type ControlPlane, type HostAgent } from "../../src/local/stack.js";
 
@@ -17,12 +19,17 @@ export interface Stack {
   hostToken: string;
   hosts: HostAgent[];
   plane: ControlPlane;
-  addHost(opts?: { slots?: number; graceMs?: number; hostId?: string }): Promise<HostAgent>;
+  /** Process groups of jobs whose host was killed under them, for cleanup. */
+  strays: number[];
+  /** Starts one more real tether-agent; `url` lets it reach the plane another way (a proxy). */
+  addHost(opts?: { slots?: number; graceMs?: number; hostId?: string; url?: string }): Promise<HostAgent>;
   restartPlane(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { slots?: number; graceMs?: number; agent?: string } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { slots?: number; graceMs?: number; agent?: string; agentConfig?: AgentConfigPatch; hosts?: number } = {},
+): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "tether-e2e-"));
   const key = randomBytes(32).toString("base64url");
   let plane = await startControlPlane({ persistDir: join(dir, "state"), signingKey: key });
@@ -38,8 +45,9 @@ export async function startStack(opts: { slots?: number; graceMs?: number; agent
     hostToken: "",
     hosts: [],
     plane,
+    strays: [],
     async addHost(h = {}) {
-      const host = startHostAgent({ url: stack.url, hostToken: stack.hostToken, stdio: "pipe", slots: h.slots ?? opts.slots ?? 4, graceMs: h.graceMs ?? opts.graceMs ?? 2000, ...(h.hostId && { hostId: h.hostId }) });
+      const host = startHostAgent({ url: h.url ?? stack.url, hostToken: stack.hostToken, stdio: "pipe", slots: h.slots ?? opts.slots ?? 4, graceMs: h.graceMs ?? opts.graceMs ?? 2000, ...(h.hostId && { hostId: h.hostId }) });
       stack.hosts.push(host);
       await host.connected;
       return host;
@@ -52,12 +60,13 @@ export async function startStack(opts: { slots?: number; graceMs?: number; agent
     },
     async stop() {
       await Promise.all(stack.hosts.map((h) => h.stop("SIGKILL")));
+      for (const pgid of stack.strays) killGroup(pgid);
       await plane.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  stack.hostToken = (await stack.client.createAgent(agent)).host_token;
-  await stack.addHost();
+  stack.hostToken = (await stack.client.createAgent(agent, opts.agentConfig)).host_token;
+  for (let i = 0; i < (opts.hosts ?? 1); i++) await stack.addHost();
   return stack;
 }
 
@@ -75,6 +84,28 @@ export async function collect(client: TetherClient, runId: string, after = 0): P
 
 export function outputOf(events: WatchEvent[], stream: "stdout" | "stderr"): Buffer {
   return Buffer.concat(events.flatMap((e) => (e.type === "output" && e.stream === stream ? [Buffer.from(e.data)] : [])));
+}
+
+export function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    /* gone */
+  }
+}
+
+/** The pid (and process group) of the given attempt, from the run's events. */
+export async function attemptPid(client: TetherClient, runId: string, attempt = 1): Promise<number> {
+  for await (const ev of client.watch(runId, { output: false })) {
+    if (ev.type === "event" && ev.event.type === "attempt_started" && ev.event.attempt === attempt) return ev.event.pid as number;
+  }
+  throw new Error(`attempt ${attempt} of ${runId} never started`);
+}
+
+/** Processes in the group; with live, leaving out zombies that have exited but wait to be reaped. */
+export function groupMembers(pgid: number, opts: { live?: boolean } = {}): number {
+  const out = spawnSync("ps", ["-o", "stat=", "-g", String(pgid)], { encoding: "utf8" }).stdout;
+  return out.split("\n").filter((l) => l.trim() && !(opts.live && l.trim().startsWith("Z"))).length;
 }
 
 /** True while any process of the group exists. */
