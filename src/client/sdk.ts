@@ -3,6 +3,7 @@
  * Works anywhere fetch does.
  */
 import type { AgentConfig, AgentConfigPatch } from "../protocol/agent-config.js";
+import type { Problem } from "../protocol/problem.js";
 import type { Run, JobSpec } from "../protocol/run.js";
 import { isTerminal } from "../protocol/run.js";
 import { readSse } from "./sse.js";
@@ -23,13 +24,7 @@ export type WatchEvent =
   | { id: number; type: "output"; stream: "stdout" | "stderr"; attempt: number; data: Uint8Array }
   | { id: number; type: "event"; event: { type: string; at: string; [k: string]: unknown } };
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: { path: string; message: string }[];
-}
+export type { Problem };
 
 export class TetherError extends Error {
   constructor(

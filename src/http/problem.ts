@@ -1,11 +1,7 @@
-/** Errors as RFC 9457 problem details: every 4xx says what is wrong in words a person can act on. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: { path: string; message: string }[];
-}
+/** Errors as problem details: every 4xx says what is wrong in words a person can act on. */
+import type { Problem } from "../protocol/problem.js";
+
+export type { Problem };
 
 const TITLES: Record<number, string> = {
   400: "Bad request",

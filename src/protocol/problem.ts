@@ -1,0 +1,8 @@
+/** An error as RFC 9457 problem details: what the API answers for every 4xx and 5xx. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: { path: string; message: string }[];
+}
