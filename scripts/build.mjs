@@ -6,6 +6,7 @@ const common = { bundle: true, platform: "node", format: "esm", target: "node20"
 const entries = [
   ["src/cli/main.ts", "dist/cli.mjs"],
   ["src/local/start.ts", "dist/start.mjs"],
+  ["src/local/plane-process.ts", "dist/plane.mjs"],
   ["worker-agent/src/main.ts", "worker-agent/dist/tether-agent.mjs"],
   ["bench/main.ts", "dist/bench.mjs"],
 ];

@@ -109,6 +109,10 @@ export class Attempt {
     this.killTimer = setTimeout(() => signalGroup(this.child?.pid, "SIGKILL"), this.opts.graceMs);
   }
 
+  kill(): void {
+    if (!this.exited) signalGroup(this.child?.pid, "SIGKILL");
+  }
+
   /** The edge gave this attempt up (lease lost, superseded): stop at once and send nothing more. */
   abandon(): void {
     if (this.done) return;

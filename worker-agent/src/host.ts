@@ -56,6 +56,11 @@ export class Host {
     for (const a of this.attempts.values()) a.cancel(reason, "the host is stopping");
   }
 
+  /** Last resort as the process exits: SIGKILL every job's process group, synchronously. */
+  killAll(): void {
+    for (const a of this.attempts.values()) a.kill();
+  }
+
   /** Resolves when no attempt is owed to the edge any more. */
   idle(): Promise<void> {
     if (this.attempts.size === 0) return Promise.resolve();

@@ -82,6 +82,9 @@ function main(): void {
     log("stopped");
     process.exit(0);
   };
+  // Whatever ends this process, no job is left running without a host to report it.
+  process.on("exit", () => host.killAll());
+  process.stderr.on("error", () => {}); // a parent that stopped reading our log must not take us down
   process.on("SIGINT", () => void stop("SIGINT", false));
   process.on("SIGTERM", () => void stop("SIGTERM", false));
   process.on("SIGQUIT", () => void stop("SIGQUIT", true));
