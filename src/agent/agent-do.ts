@@ -328,6 +328,7 @@ export class AgentDO extends DurableObject<Env> {
     }
     let busy = 0;
     const reported = new Set<string>();
+    const revoked: typeof msg.running = [];
     for (const r of msg.running) {
       reported.add(r.run_id);
       const lease = this.leases.of(r.run_id, r.attempt);
@@ -336,7 +337,7 @@ export class AgentDO extends DurableObject<Env> {
         this.timers.set(leaseTimer(r.run_id), "lease", now + ttl, { attempt: r.attempt });
         if (!r.exited) busy++;
       } else {
-        this.send(ws, { type: "revoke", run_id: r.run_id, attempt: r.attempt, reason: "its lease was lost while the host was away" });
+        revoked.push(r);
       }
     }
     setHost(ws, {
@@ -350,6 +351,7 @@ export class AgentDO extends DurableObject<Env> {
       seen_at: now,
     });
     this.send(ws, { type: "welcome", agent: p.name, host_id: msg.host_id, ping_ms: Math.max(100, Math.min(5000, Math.floor(ttl / 3))) });
+    for (const r of revoked) this.send(ws, { type: "revoke", run_id: r.run_id, attempt: r.attempt, reason: "its lease was lost while the host was away" });
     // Leases this host held but no longer reports: it lost them (it restarted), so they are lost now.
     for (const lease of this.leases.forHost(msg.host_id)) {
       if (!reported.has(lease.run_id)) await this.lose(lease, `host ${msg.host_id} came back without the attempt`);

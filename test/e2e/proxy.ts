@@ -9,6 +9,8 @@ export interface CutProxy {
   waitBytes(n: number): Promise<void>;
   cut(): number;
   cuts: number;
+  /** While blocked, every connection is cut as it arrives: the host is cut off. */
+  block(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -17,7 +19,9 @@ export async function cutProxy(target: string): Promise<CutProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let since = 0;
   let waiters: { n: number; resolve: () => void }[] = [];
+  let blocked = false;
   const server: Server = createServer((client) => {
+    if (blocked) return void client.destroy();
     const upstream = createConnection({ host: hostname, port: Number(port) });
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -40,6 +44,10 @@ export async function cutProxy(target: string): Promise<CutProxy> {
   const proxy: CutProxy = {
     url: `http://127.0.0.1:${addr.port}`,
     cuts: 0,
+    block(on) {
+      blocked = on;
+      if (on) proxy.cut();
+    },
     bytesSinceCut: () => since,
     waitBytes: (n) => (since >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
     cut() {

@@ -52,6 +52,27 @@ describe("a host that dies", () => {
   });
 });
 
+describe("a host that comes back", () => {
+  it("is told to kill an attempt whose lease it lost while away", async () => {
+    s = await startStack({ hosts: 0, agentConfig: { lease_ttl_ms: 1500, retry: { max_attempts: 1 } } });
+    const proxy = await cutProxy(s.url);
+    try {
+      await s.addHost({ url: proxy.url });
+      const run = await s.client.submit(s.agent, { argv: ["sleep", "1000"] });
+      const pid = await attemptPid(s.client, run.id);
+      proxy.block(true);
+      const end = await s.client.wait(run.id);
+      expect(end.status).toBe("orphaned");
+      expect(groupMembers(pid, { live: true })).toBeGreaterThan(0); // cut off, the host still runs it
+      proxy.block(false);
+      await waitFor("the host to kill the revoked attempt", () => groupMembers(pid, { live: true }) === 0);
+      expect((await s.client.get(run.id)).status).toBe("orphaned");
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe("dropped connections", () => {
   it("lose and double no byte of 20 MB across 50 drops of the host's sockets", async () => {
     s = await startStack({ hosts: 0 });
