@@ -1,9 +1,11 @@
 import type { AgentDO } from "./agent/agent-do.js";
 import type { RunDO } from "./run/run-do.js";
+import type { WorkspaceDO } from "./schedules/workspace-do.js";
 
 export interface Env {
   AGENT: DurableObjectNamespace<AgentDO>;
   RUN: DurableObjectNamespace<RunDO>;
+  WORKSPACE: DurableObjectNamespace<WorkspaceDO>;
   /** Secret that signs every token (wrangler secret put TETHER_SIGNING_KEY). */
   TETHER_SIGNING_KEY: string;
 }
@@ -11,6 +13,7 @@ export interface Env {
 /** Object names carry the workspace, so one workspace can never name another's objects. */
 export const agentStub = (env: Env, ws: string, agent: string) => env.AGENT.get(env.AGENT.idFromName(`${ws}:${agent}`));
 export const runStub = (env: Env, ws: string, runId: string) => env.RUN.get(env.RUN.idFromName(`${ws}:${runId}`));
+export const workspaceStub = (env: Env, ws: string) => env.WORKSPACE.get(env.WORKSPACE.idFromName(ws));
 
 /** Header by which the Worker hands verified claims to an object on a WebSocket upgrade. */
 export const CLAIMS_HEADER = "x-tether-claims";

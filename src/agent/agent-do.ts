@@ -5,6 +5,8 @@ import { AgentConfig, applyConfig, DEFAULT_AGENT_CONFIG, type AgentConfigPatch }
 import { HostMessage, type Assign, type EdgeToHost } from "../protocol/host.js";
 import { newRunId } from "../protocol/ids.js";
 import type { JobSpec, Run } from "../protocol/run.js";
+import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
+import { Schedules } from "../schedules/schedules.js";
 import { migrate } from "../storage/schema.js";
 import { HOST_TAG, hostOf, hostsWithCredit, setHost, socketOf, type HostInfo } from "./hosts.js";
 import { deadlineTimer, leaseTimer, Leases, queueTimeoutTimer, retryTimer, type Lease } from "./leases.js";
@@ -45,6 +47,7 @@ export class AgentDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly timers: Timers;
   private readonly leases: Leases;
+  private readonly schedules: Schedules;
   /** What each kind of timer does when it comes due; every handler must be safe to run twice. */
   private readonly onTimer: Record<string, (t: Timer, now: number) => Promise<void>> = {};
   private dispatching = false;
@@ -62,6 +65,8 @@ export class AgentDO extends DurableObject<Env> {
     this.onTimer.deadline = (t) => this.expire(t);
     this.onTimer.queue_timeout = (t) => this.queueTimeout(t);
     this.onTimer.retry = async (t) => this.timers.clear(t.key); // the run is in the queue already; dispatch follows
+    this.schedules = new Schedules(ctx.storage, env, this.timers, { profile: () => this.profile(), submit: (job, opts) => this.submit(job, opts) });
+    this.onTimer.schedule = (t) => this.schedules.onTimer(t);
   }
 
   // ---- RPC: the agent ----
@@ -103,6 +108,7 @@ export class AgentDO extends DurableObject<Env> {
   async destroy(): Promise<boolean> {
     const p = this.profile();
     if (!p) return false;
+    await this.schedules.forgetAll();
     const runs = this.sql.exec<{ run_id: string }>("SELECT run_id FROM queue UNION SELECT run_id FROM leases").toArray();
     for (const ws of this.ctx.getWebSockets(HOST_TAG)) ws.close(4004, "agent deleted");
     // Each run withdraws itself from the queue, or tells its host to stop, before the state goes.
@@ -167,6 +173,7 @@ export class AgentDO extends DurableObject<Env> {
       this.timers.clear(queueTimeoutTimer(runId));
       this.timers.clear(retryTimer(runId));
       await this.timers.arm();
+      await this.schedules.runSettled(runId);
     }
     return removed;
   }
@@ -174,6 +181,7 @@ export class AgentDO extends DurableObject<Env> {
   /** The run's object settled an attempt; the lease goes, and the run is queued again if it said so. */
   async attemptEnded(runId: string, attempt: number, retryDelayMs: number | null = null): Promise<void> {
     await this.release(runId, attempt, retryDelayMs);
+    await this.schedules.runSettled(runId);
   }
 
   /** Whether a connected host other than this one could take a retry. */
@@ -186,6 +194,27 @@ export class AgentDO extends DurableObject<Env> {
     const lease = this.leases.of(runId, attempt);
     const ws = lease && socketOf(this.ctx.getWebSockets(HOST_TAG), lease.host_id);
     if (ws) this.send(ws, { type: "cancel", run_id: runId, attempt, reason });
+  }
+
+  // ---- RPC: schedules (src/schedules) ----
+
+  createSchedule(input: NewSchedule) {
+    return this.schedules.create(input);
+  }
+  getSchedule(id: string) {
+    return this.schedules.get(id);
+  }
+  updateSchedule(id: string, patch: SchedulePatch) {
+    return this.schedules.update(id, patch);
+  }
+  deleteSchedule(id: string) {
+    return this.schedules.remove(id);
+  }
+  triggerSchedule(id: string) {
+    return this.schedules.trigger(id);
+  }
+  async scheduleEvents(id: string) {
+    return this.schedules.events(id);
   }
 
   // ---- timers ----

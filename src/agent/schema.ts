@@ -1,3 +1,5 @@
+import { SCHEDULES_STEP } from "../schedules/schema.js";
+
 export const AGENT_SCHEMA = [
   `CREATE TABLE profile (
      id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -27,6 +29,7 @@ export const AGENT_SCHEMA = [
    ALTER TABLE queue ADD COLUMN ready_at INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE leases ADD COLUMN renewed_at INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE leases ADD COLUMN missing_since INTEGER;`,
+  SCHEDULES_STEP,
 ];
 
 export interface Profile {

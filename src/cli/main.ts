@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { TetherClient, TetherError } from "../client/sdk.js";
 import { logsCommand, runCommand } from "./commands.js";
 import { loadConfig } from "./config.js";
+import { schedulesCommand } from "./schedules.js";
 
 const USAGE = `usage:
   tether run <agent> [--detach] [--env K=V]... [--label K=V]... [--timeout SECONDS] [--stdin FILE|-] -- <argv...>
@@ -10,10 +11,13 @@ const USAGE = `usage:
   tether logs <run> [-f]
   tether cancel <run>
   tether agents create|get|delete <name>
+  tether schedules create|ls|get|update|delete|trigger|preview|events ...   (tether schedules --help)
 
 Connection: TETHER_URL and TETHER_TOKEN, or .tether/local.json (written by \`npm start\`).`;
 
 async function main(args: string[]): Promise<number> {
+  // Schedules have options of their own, so they are parsed apart.
+  if (args[0] === "schedules") return schedulesCommand(args.slice(1), () => new TetherClient(loadConfig()));
   const dash = args.indexOf("--");
   const head = dash < 0 ? args : args.slice(0, dash);
   const tail = dash < 0 ? [] : args.slice(dash + 1);

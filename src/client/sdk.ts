@@ -5,10 +5,12 @@
 import type { AgentConfig, AgentConfigPatch } from "../protocol/agent-config.js";
 import type { Problem } from "../protocol/problem.js";
 import type { Run, JobSpec } from "../protocol/run.js";
+import type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePage, SchedulePreview } from "../protocol/schedule.js";
 import { isTerminal } from "../protocol/run.js";
 import { readSse } from "./sse.js";
 
 export type { Run, JobSpec };
+export type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePage, SchedulePreview };
 
 export interface AgentView {
   name: string;
@@ -81,6 +83,41 @@ export class TetherClient {
     if (opts.attempt) q.set("attempt", String(opts.attempt));
     const res = await this.request("GET", `/v1/runs/${enc(runId)}/output${q.size ? `?${q}` : ""}`);
     return new Uint8Array(await res.arrayBuffer());
+  }
+
+  createSchedule(agent: string, schedule: ScheduleInput): Promise<Schedule> {
+    return this.json("POST", `/v1/agents/${enc(agent)}/schedules`, schedule);
+  }
+  listSchedules(opts: { agent?: string; cursor?: string; limit?: number } = {}): Promise<SchedulePage> {
+    const q = new URLSearchParams();
+    if (opts.agent) q.set("agent", opts.agent);
+    if (opts.cursor) q.set("cursor", opts.cursor);
+    if (opts.limit) q.set("limit", String(opts.limit));
+    return this.json("GET", `/v1/schedules${q.size ? `?${q}` : ""}`);
+  }
+  getSchedule(id: string): Promise<Schedule> {
+    return this.json("GET", `/v1/schedules/${enc(id)}`);
+  }
+  updateSchedule(id: string, change: ScheduleChange): Promise<Schedule> {
+    return this.json("PATCH", `/v1/schedules/${enc(id)}`, change);
+  }
+  async deleteSchedule(id: string): Promise<void> {
+    await this.request("DELETE", `/v1/schedules/${enc(id)}`);
+  }
+  /** Runs the schedule's job now, whatever its overlap policy. */
+  triggerSchedule(id: string): Promise<Run> {
+    return this.json("POST", `/v1/schedules/${enc(id)}/trigger`);
+  }
+  /** The next `count` fire times (default 10, at most 1000) after `from` (default now). */
+  previewSchedule(id: string, opts: { count?: number; from?: string } = {}): Promise<SchedulePreview> {
+    const q = new URLSearchParams();
+    if (opts.count) q.set("count", String(opts.count));
+    if (opts.from) q.set("from", opts.from);
+    return this.json("GET", `/v1/schedules/${enc(id)}/preview${q.size ? `?${q}` : ""}`);
+  }
+  /** The schedule's latest events (fired, skipped, queued, misfired), oldest first. */
+  async scheduleEvents(id: string): Promise<ScheduleEvent[]> {
+    return (await this.json<{ events: ScheduleEvent[] }>("GET", `/v1/schedules/${enc(id)}/events`)).events;
   }
 
   /**
