@@ -7,9 +7,10 @@ import { newRunId } from "../protocol/ids.js";
 import type { JobSpec, Run } from "../protocol/run.js";
 import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
 import { Schedules } from "../schedules/schedules.js";
+import type { RunInit } from "../run/record.js";
 import { migrate } from "../storage/schema.js";
 import { HOST_TAG, hostOf, hostsWithCredit, setHost, socketOf, type HostInfo } from "./hosts.js";
-import { deadlineTimer, leaseTimer, Leases, queueTimeoutTimer, retryTimer, type Lease } from "./leases.js";
+import { deadlineTimer, leaseTimer, Leases, pendingTimer, queueTimeoutTimer, retryTimer, type Lease } from "./leases.js";
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
 import { Timers, type Timer } from "./timers.js";
 
@@ -36,6 +37,11 @@ export interface Submitted {
   run: Run;
   created: boolean;
 }
+
+/** A queue row not yet dispatchable: its run's object is still being created. */
+const NOT_READY = Number.MAX_SAFE_INTEGER;
+/** How long a submit may take before it is taken as failed. */
+const PENDING_SWEEP_MS = 30_000;
 
 /** Run tokens outlive the run's timeout by a day, enough to deliver the last output. */
 const RUN_TOKEN_GRACE_S = 24 * 3600;
@@ -64,6 +70,7 @@ export class AgentDO extends DurableObject<Env> {
     this.onTimer.lease = (t, now) => this.checkLease(t, now);
     this.onTimer.deadline = (t) => this.expire(t);
     this.onTimer.queue_timeout = (t) => this.queueTimeout(t);
+    this.onTimer.pending = (t) => this.sweepPending(t);
     this.onTimer.retry = async (t) => this.timers.clear(t.key); // the run is in the queue already; dispatch follows
     this.schedules = new Schedules(ctx.storage, env, this.timers, { profile: () => this.profile(), submit: (job, opts) => this.submit(job, opts) });
     this.onTimer.schedule = (t) => this.schedules.onTimer(t);
@@ -124,12 +131,11 @@ export class AgentDO extends DurableObject<Env> {
   async submit(job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | null> {
     const p = this.profile();
     if (!p) return null;
-    if (opts.idempotency_key !== undefined) {
-      const seen = this.sql.exec<{ run_id: string }>("SELECT run_id FROM idempotency WHERE key = ?", opts.idempotency_key).toArray()[0];
-      if (seen) {
-        const run = await runStub(this.env, p.workspace, seen.run_id).get();
-        if (run) return { run, created: false };
-      }
+    const key = opts.idempotency_key;
+    if (key !== undefined) {
+      const seen = this.sql.exec<{ run_id: string }>("SELECT run_id FROM idempotency WHERE key = ?", key).toArray()[0];
+      const run = seen && (await this.createRun(p, seen.run_id));
+      if (run) return { run, created: false };
     }
     const config = this.config(p);
     const id = newRunId();
@@ -141,11 +147,7 @@ export class AgentDO extends DurableObject<Env> {
       ...(job.labels && { labels: job.labels }),
       timeout_ms: job.timeout_ms ?? config.default_timeout_ms,
     };
-    // Claimed before the first await, so a concurrent submit with the same key finds it.
-    if (opts.idempotency_key !== undefined) {
-      this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", opts.idempotency_key, id, now);
-    }
-    const run = await runStub(this.env, p.workspace, id).init({
+    const init: RunInit = {
       id,
       workspace: p.workspace,
       agent: p.name,
@@ -156,14 +158,48 @@ export class AgentDO extends DurableObject<Env> {
       created_at: new Date(now).toISOString(),
       schedule_id: opts.schedule_id ?? null,
       scheduled_for: opts.scheduled_for ?? null,
+    };
+    // Claimed before the first await: a concurrent submit with the same key, or one repeated
+    // after the object restarted halfway, finds this run and finishes creating it.
+    this.ctx.storage.transactionSync(() => {
+      if (key !== undefined) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", key, id, now);
+      this.sql.exec("INSERT INTO pending (run_id, init, created_at) VALUES (?, ?, ?)", id, JSON.stringify(init), now);
+      this.sql.exec("INSERT INTO queue (run_id, job, enqueued_at, ready_at) VALUES (?, ?, ?, ?)", id, JSON.stringify(queued), now, NOT_READY);
+      this.timers.set(pendingTimer(id), "pending", now + PENDING_SWEEP_MS);
+      if (job.queue_timeout_ms !== undefined) {
+        this.timers.set(queueTimeoutTimer(id), "queue_timeout", now + job.queue_timeout_ms, { run_id: id, ms: job.queue_timeout_ms });
+      }
     });
-    this.sql.exec("INSERT INTO queue (run_id, job, enqueued_at, ready_at) VALUES (?, ?, ?, ?)", id, JSON.stringify(queued), now, now);
-    if (job.queue_timeout_ms !== undefined) {
-      this.timers.set(queueTimeoutTimer(id), "queue_timeout", now + job.queue_timeout_ms, { run_id: id, ms: job.queue_timeout_ms });
-      await this.timers.arm();
-    }
+    const run = (await this.createRun(p, id))!;
+    await this.timers.arm();
     await this.dispatch();
     return { run, created: true };
+  }
+
+  /** Creates the run's object for a pending run (idempotent) and makes the run ready to dispatch. */
+  private async createRun(p: Profile, id: string): Promise<Run | null> {
+    const pending = this.sql.exec<{ init: string }>("SELECT init FROM pending WHERE run_id = ?", id).toArray()[0];
+    const stub = runStub(this.env, p.workspace, id);
+    if (!pending) return stub.get();
+    const run = await stub.init(JSON.parse(pending.init) as RunInit);
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM pending WHERE run_id = ?", id);
+      this.sql.exec("UPDATE queue SET ready_at = ? WHERE run_id = ? AND ready_at = ?", Date.now(), id, NOT_READY);
+      this.timers.clear(pendingTimer(id));
+    });
+    return run;
+  }
+
+  /**
+   * A submit that never finished (the object restarted in between): its caller saw an error,
+   * so the run must not start behind its back; it ends cancelled if its object exists.
+   */
+  private async sweepPending(t: Timer): Promise<void> {
+    const id = t.key.slice("pending:".length);
+    this.timers.clear(t.key);
+    if (this.sql.exec("DELETE FROM pending WHERE run_id = ?", id).rowsWritten === 0) return;
+    this.sql.exec("DELETE FROM queue WHERE run_id = ?", id);
+    await runStub(this.env, this.profile()!.workspace, id).expireQueued("the submit did not complete");
   }
 
   /** Takes a run out of the queue if no host has it yet. */
@@ -181,7 +217,6 @@ export class AgentDO extends DurableObject<Env> {
   /** The run's object settled an attempt; the lease goes, and the run is queued again if it said so. */
   async attemptEnded(runId: string, attempt: number, retryDelayMs: number | null = null): Promise<void> {
     await this.release(runId, attempt, retryDelayMs);
-    await this.schedules.runSettled(runId);
   }
 
   /** Whether a connected host other than this one could take a retry. */
@@ -276,6 +311,7 @@ export class AgentDO extends DurableObject<Env> {
     this.timers.clear(t.key);
     if (this.sql.exec("DELETE FROM queue WHERE run_id = ?", run_id).rowsWritten === 0) return;
     await runStub(this.env, this.profile()!.workspace, run_id).expireQueued(`waited in the queue longer than queue_timeout_ms (${ms} ms)`);
+    await this.schedules.runSettled(run_id);
   }
 
   /** Lets go of a lease once (later calls for the same attempt do nothing), queueing the run again if asked. */
@@ -295,6 +331,8 @@ export class AgentDO extends DurableObject<Env> {
       if (retryDelayMs > 0) this.timers.set(retryTimer(runId), "retry", now + retryDelayMs);
     });
     await this.timers.arm();
+    // Every way an attempt ends comes through here; a schedule waiting on this run hears at once.
+    if (retryDelayMs === null) await this.schedules.runSettled(runId);
     await this.dispatch();
   }
 

@@ -20,6 +20,7 @@ export const leaseTimer = (runId: string) => `lease:${runId}`;
 export const deadlineTimer = (runId: string) => `deadline:${runId}`;
 export const retryTimer = (runId: string) => `retry:${runId}`;
 export const queueTimeoutTimer = (runId: string) => `queue_timeout:${runId}`;
+export const pendingTimer = (runId: string) => `pending:${runId}`;
 
 export class Leases {
   constructor(private readonly sql: SqlStorage) {}

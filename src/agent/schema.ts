@@ -30,6 +30,8 @@ export const AGENT_SCHEMA = [
    ALTER TABLE leases ADD COLUMN renewed_at INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE leases ADD COLUMN missing_since INTEGER;`,
   SCHEDULES_STEP,
+  // Runs being submitted: claimed before the run's object is created, ready once it is.
+  `CREATE TABLE pending (run_id TEXT PRIMARY KEY, init TEXT NOT NULL, created_at INTEGER NOT NULL);`,
 ];
 
 export interface Profile {
