@@ -4,6 +4,7 @@ import { TetherClient, TetherError } from "../client/sdk.js";
 import { logsCommand, runCommand } from "./commands.js";
 import { loadConfig } from "./config.js";
 import { schedulesCommand } from "./schedules.js";
+import { pairs, UsageError } from "./flags.js";
 
 const USAGE = `usage:
   tether run <agent> [--detach] [--env K=V]... [--label K=V]... [--timeout SECONDS] [--stdin FILE|-] -- <argv...>
@@ -80,16 +81,6 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-function pairs(items: string[] | undefined, flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of items ?? []) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new Error(`${flag} takes KEY=VALUE, not ${item}`);
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
-
 function usage(msg: string): number {
   console.error(`tether: ${msg}\n\n${USAGE}`);
   return 2;
@@ -98,6 +89,7 @@ function usage(msg: string): number {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof UsageError) process.exit(usage(err.message));
     if (err instanceof TetherError) console.error(`tether: ${err.message}${err.status ? ` (HTTP ${err.status})` : ""}`);
     else console.error(`tether: ${(err as Error).message}`);
     process.exit(err instanceof TetherError && err.status === 404 ? 4 : 1);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { JobSpec, Schedule, ScheduleChange, TetherClient } from "../client/sdk.js";
 import type { Misfire, Overlap } from "../protocol/schedule.js";
+import { pairs, UsageError } from "./flags.js";
 
 export const SCHEDULES_USAGE = `usage:
   tether schedules create <agent> --cron EXPR [--tz ZONE] [--overlap skip|allow|queue] [--misfire run_once|skip|catch_up]
@@ -40,7 +41,6 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-class UsageError extends Error {}
 
 /** Runs a `tether schedules ...` command; resolves to the exit code. */
 export async function schedulesCommand(args: string[], client: () => TetherClient): Promise<number> {
@@ -149,16 +149,6 @@ function job(argv: string[], v: Values): JobSpec {
     ...(Object.keys(labels).length && { labels }),
     ...(timeout_ms !== undefined && { timeout_ms }),
   };
-}
-
-function pairs(items: string[] | undefined, flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of items ?? []) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new UsageError(`${flag} takes KEY=VALUE, not ${item}`);
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
 }
 
 function positiveInt(s: string, flag: string): number {

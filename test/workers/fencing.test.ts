@@ -1,31 +1,11 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { encodeBatch, STDOUT } from "../../src/protocol/frames.js";
 import { call, freshWorkspace, tokenFor, workspaceToken } from "./helpers.js";
+import { openSocket } from "./sockets.js";
 
-/** An attempt's output socket, opened the way tether-agent opens it. */
+/** An attempt's output socket, with that attempt's run token. */
 async function attemptSocket(ws: string, agent: string, run: string, attempt: number) {
-  const token = await tokenFor({ kind: "run", ws, agent, run, attempt });
-  const res = await (exports as unknown as { default: Fetcher }).default.fetch(`https://tether.test/v1/runs/${run}/stream`, {
-    headers: { upgrade: "websocket", authorization: `Bearer ${token}` },
-  });
-  expect(res.status).toBe(101);
-  const sock = res.webSocket!;
-  sock.accept();
-  const inbox: any[] = [];
-  let wake: (() => void) | null = null;
-  sock.addEventListener("message", (e) => {
-    inbox.push(JSON.parse(e.data as string));
-    wake?.();
-  });
-  return {
-    send: (m: unknown) => sock.send(typeof m === "string" || m instanceof Uint8Array ? m : JSON.stringify(m)),
-    /** The next message from the run's object. */
-    async next(): Promise<any> {
-      while (!inbox.length) await new Promise<void>((r) => (wake = r));
-      return inbox.shift();
-    },
-  };
+  return openSocket(`/v1/runs/${run}/stream`, await tokenFor({ kind: "run", ws, agent, run, attempt }));
 }
 
 const chunk = (seq: number, text: string) => ({ seq, stream: STDOUT as 1, data: new TextEncoder().encode(text) });

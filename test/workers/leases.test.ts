@@ -1,34 +1,14 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env.js";
 import { call, freshWorkspace, workspaceToken } from "./helpers.js";
+import { openSocket } from "./sockets.js";
 
 const E = env as unknown as Env;
 
-/** A host's control socket, opened the way tether-agent opens it. */
-async function hostSocket(agent: string, hostToken: string) {
-  const res = await (exports as unknown as { default: Fetcher }).default.fetch(`https://tether.test/v1/agents/${agent}/connect`, {
-    headers: { upgrade: "websocket", authorization: `Bearer ${hostToken}` },
-  });
-  expect(res.status).toBe(101);
-  const sock = res.webSocket!;
-  sock.accept();
-  const inbox: any[] = [];
-  let wake: (() => void) | null = null;
-  sock.addEventListener("message", (e) => {
-    if (e.data !== "pong") inbox.push(JSON.parse(e.data as string));
-    wake?.();
-  });
-  return {
-    sock,
-    send: (m: unknown) => sock.send(JSON.stringify(m)),
-    async next(): Promise<any> {
-      while (!inbox.length) await new Promise<void>((r) => (wake = r));
-      return inbox.shift();
-    },
-  };
-}
+/** A host's control socket, with a host token. */
+const hostSocket = (agent: string, hostToken: string) => openSocket(`/v1/agents/${agent}/connect`, hostToken);
 
 /** Moves every timer and lease into the past, as if the TTL or deadline had long gone by. */
 async function timeTravel(ws: string, agent: string, kinds: string[]) {
