@@ -1,0 +1,47 @@
+/** What every workload is given: the run's sizes, its temp dir, the payload file, a progress line. */
+import type { Payload } from "./payload.js";
+
+export interface Sizes {
+  dispatchJobs: number;
+  roundtripJobs: number;
+  throughputJobs: number;
+  outputBytes: number;
+  outputReps: number;
+  liveMs: number;
+  cancelJobs: number;
+  bigJobBytes: number;
+}
+
+export const FULL: Sizes = {
+  dispatchJobs: 500,
+  roundtripJobs: 300,
+  throughputJobs: 2000,
+  outputBytes: 200_000_000,
+  outputReps: 3,
+  liveMs: 5000,
+  cancelJobs: 100,
+  bigJobBytes: 1_000_000_000,
+};
+
+export const QUICK: Sizes = {
+  dispatchJobs: 100,
+  roundtripJobs: 100,
+  throughputJobs: 500,
+  outputBytes: 50_000_000,
+  outputReps: 1,
+  liveMs: 2000,
+  cancelJobs: 20,
+  bigJobBytes: 250_000_000,
+};
+
+export interface Ctx {
+  sizes: Sizes;
+  dir: string;
+  payload: Payload;
+  /** Slots on the host, in all. */
+  slots: number;
+  progress(msg: string): void;
+}
+
+/** MB is 10^6 bytes throughout. */
+export const MB = 1_000_000;

@@ -1,0 +1,31 @@
+/** The figures results.json holds for each system, how the table labels them, and the goals Tether is held to. */
+
+export const FIGURES = [
+  { key: "dispatch_p50_ms", label: "dispatch p50", unit: "ms", better: "lower", goal: { max: 5, vsPeer: true } },
+  { key: "dispatch_p90_ms", label: "dispatch p90", unit: "ms", better: "lower" },
+  { key: "dispatch_p99_ms", label: "dispatch p99", unit: "ms", better: "lower" },
+  { key: "roundtrip_p50_ms", label: "round trip p50", unit: "ms", better: "lower", goal: { max: 15 } },
+  { key: "roundtrip_p99_ms", label: "round trip p99", unit: "ms", better: "lower" },
+  { key: "throughput_jobs_per_s", label: "throughput", unit: "jobs/s", better: "higher" },
+  { key: "cpu_ms_per_job", label: "control plane CPU per job", unit: "ms", better: "lower" },
+  { key: "output_mb_per_s", label: "output, stored", unit: "MB/s", better: "higher", goal: { min: 100 } },
+  { key: "output_watch_mb_per_s", label: "output, live watcher", unit: "MB/s", better: "higher" },
+  { key: "pipe_mb_per_s", label: "pipe (cat | cat > /dev/null)", unit: "MB/s", better: "higher" },
+  { key: "live_p50_ms", label: "live line p50", unit: "ms", better: "lower" },
+  { key: "live_p99_ms", label: "live line p99", unit: "ms", better: "lower", goal: { max: 50 } },
+  { key: "cancel_p50_ms", label: "cancel → group dead p50", unit: "ms", better: "lower", goal: { max: 50 } },
+  { key: "agent_rss_peak_mb", label: "host RSS peak, 1 GB job", unit: "MB", better: "lower", goal: { max: 100 } },
+  { key: "agent_rss_peak_8jobs_mb", label: "host RSS peak, 8 jobs", unit: "MB", better: "lower" },
+] as const;
+
+export type FigureKey = (typeof FIGURES)[number]["key"];
+export type Figures = Record<FigureKey, number | null>;
+
+export const emptyFigures = (): Figures => Object.fromEntries(FIGURES.map((f) => [f.key, null])) as Figures;
+
+/** What a workload measured: the figures it owns and anything else worth keeping. */
+export interface Measured {
+  figures: Partial<Figures>;
+  extra?: Record<string, unknown>;
+  notes?: string[];
+}

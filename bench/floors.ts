@@ -1,0 +1,48 @@
+/**
+ * The floors: what the same jobs cost with no queue at all, on the same machine, so a reader
+ * sees how much of each figure is the system and how much is the operating system.
+ */
+import { spawn } from "node:child_process";
+import { buildProgram } from "./build.js";
+import { MB } from "./context.js";
+import { median, summarize, type Summary } from "./stats.js";
+
+/** The stamp job spawned straight from a fresh Node process (no queue): start to first act. */
+export async function spawnFloor(n: number): Promise<Summary & { parent_rss_mb: number }> {
+  const script = await buildProgram("spawn-floor", "spawn-floor");
+  const child = spawn(process.execPath, [script, String(n)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  const code = await new Promise((r) => child.once("close", r));
+  if (code !== 0) throw new Error(`the spawn floor failed (exit ${String(code)})`);
+  const { ms, rss_mb } = JSON.parse(out) as { ms: number[]; rss_mb: number };
+  return { ...summarize(ms), parent_rss_mb: rss_mb };
+}
+
+/** The bytes of `file` through one pipe, `cat` to `cat > /dev/null`: the physical limit. */
+export async function pipeFloor(file: string, bytes: number, reps = 3): Promise<number> {
+  const rates: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    const child = spawn("sh", ["-c", 'cat "$1" | cat > /dev/null', "sh", file], { stdio: "ignore" });
+    const code = await new Promise((r) => child.once("close", r));
+    if (code !== 0) throw new Error(`the pipe floor failed (exit ${String(code)})`);
+    rates.push(bytes / MB / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+  return median(rates);
+}
+
+/** The same bytes read by a Node process from a child's stdout pipe and dropped: what a Node host can take in at most. */
+export async function nodePipeFloor(file: string, bytes: number, reps = 3): Promise<number> {
+  const rates: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    const child = spawn("cat", [file], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
+    let got = 0;
+    child.stdout!.on("data", (b: Buffer) => (got += b.byteLength));
+    await new Promise((r) => child.once("close", r));
+    if (got !== bytes) throw new Error(`the Node pipe floor read ${got} of ${bytes} bytes`);
+    rates.push(bytes / MB / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+  return median(rates);
+}

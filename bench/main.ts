@@ -1,0 +1,220 @@
+/**
+ * npm run bench: Tether and BullMQ on Redis, side by side, on this machine, in one run.
+ *
+ *   npm run bench                       the full run (about two minutes on 2 cores)
+ *   npm run bench -- --quick            fewer repetitions and smaller outputs
+ *   npm run bench -- --only dispatch,cancel
+ *   npm run bench -- --systems tether   one system only
+ */
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+process.env.WRANGLER_SEND_METRICS ??= "false";
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { repoRoot } from "../src/local/paths.js";
+import { bullmqSystem } from "./bullmq/system.js";
+import { INSTALL_HINT, redisVersion } from "./bullmq/redis.js";
+import { cleanup, installSignalHandlers, interrupted, leftBehind, onCleanup } from "./cleanup.js";
+import { summarizeProfiles } from "./cpuprofile.js";
+import { FULL, QUICK, type Ctx } from "./context.js";
+import { emptyFigures, type Figures, type Measured } from "./figures.js";
+import { nodePipeFloor, pipeFloor, spawnFloor } from "./floors.js";
+import { loadMeter } from "./load.js";
+import { makePayload } from "./payload.js";
+import { floorsText, goals, machine, table, writeResults, type Results } from "./report.js";
+import type { System, SystemName, Target } from "./target.js";
+import { tetherSystem } from "./tether/system.js";
+import { cancel } from "./workloads/cancel.js";
+import { dispatch } from "./workloads/dispatch.js";
+import { live } from "./workloads/live.js";
+import { memory } from "./workloads/memory.js";
+import { output } from "./workloads/output.js";
+import { roundtrip } from "./workloads/roundtrip.js";
+import { throughput } from "./workloads/throughput.js";
+
+/** In the order they run: the light ones first, so the heavy ones cannot disturb them. */
+const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, live, throughput, output, memory };
+const SLOTS = 8;
+/** A workload that takes longer has hung: it is reported as failed and the run goes on. */
+const WORKLOAD_TIMEOUT_MS = 5 * 60_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+const USAGE = `usage: npm run bench -- [--quick] [--only ${Object.keys(WORKLOADS).join(",")}] [--systems tether,bullmq] [--out FILE] [--profile DIR]
+
+  --quick     fewer repetitions, smaller outputs (about a minute)
+  --only      run these workloads only
+  --systems   run these systems only
+  --out       where to write the results (default bench/results.json for a full run of
+              everything, bench/results.local.json otherwise)
+  --profile   write CPU profiles to DIR (workerd per workload, through its inspector;
+              tether-agent and the BullMQ worker over their whole life) and print the
+              hottest functions; profiling slows everything, so such a run's figures are
+              not results`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean" },
+      only: { type: "string" },
+      systems: { type: "string" },
+      out: { type: "string" },
+      profile: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const list = (s: string | undefined, all: string[], what: string) => {
+    if (!s) return all;
+    const picked = s.split(",").map((x) => x.trim()).filter(Boolean);
+    const bad = picked.filter((x) => !all.includes(x));
+    if (bad.length) {
+      console.error(`bench: unknown ${what}: ${bad.join(", ")}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    return all.filter((x) => picked.includes(x));
+  };
+  const workloads = list(values.only, Object.keys(WORKLOADS), "workload");
+  const systems = list(values.systems, ["tether", "bullmq"], "system") as SystemName[];
+  const partial = Boolean(values.only || values.systems || values.quick || values.profile);
+  const out = values.out ?? join(repoRoot(), "bench", partial ? "results.local.json" : "results.json");
+  return { quick: Boolean(values.quick), profile: values.profile ? resolve(values.profile) : undefined, workloads, systems, out, only: values.only || values.systems ? [...workloads, ...systems] : null };
+}
+
+async function main(): Promise<number> {
+  const opts = options();
+  const started = Date.now();
+  const progress = (msg: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
+  const sizes = opts.quick ? QUICK : FULL;
+  const dir = mkdtempSync(join(tmpdir(), "tether-bench-"));
+  onCleanup("the temp dir", () => rmSync(dir, { recursive: true, force: true }));
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    mode: opts.quick ? "quick" : "full",
+    only: opts.only,
+    machine: machine(),
+    versions: { node: process.version },
+    setup: {
+      tether: `the Worker and Durable Objects in workerd through wrangler (as npm start runs them), state on disk; one tether-agent process with ${SLOTS} slots`,
+      bullmq: `redis-server on loopback, no persistence; one BullMQ worker process with concurrency ${SLOTS}, running each job as a child process as tether-agent does`,
+      clients: "the bench process: the Tether SDK over HTTP and SSE; BullMQ Queue, QueueEvents and Relay over ioredis",
+    },
+    floors: {},
+    tether: emptyFigures(),
+    bullmq: emptyFigures(),
+    goals: [],
+    notes: [],
+    extra: {},
+  };
+  let failed = false;
+
+  const wants = (w: string) => opts.workloads.includes(w);
+  progress(`${opts.quick ? "quick" : "full"} run: ${opts.workloads.join(", ")} on ${opts.systems.join(" and ")}; temp dir ${dir}`);
+  const payload = wants("output") ? makePayload(dir, sizes.outputBytes) : { file: "", bytes: 0, sha256: "" };
+  if (wants("dispatch")) {
+    const f = await spawnFloor(100);
+    Object.assign(results.floors, { spawn_p50_ms: f.p50, spawn_p90_ms: f.p90, spawn_p99_ms: f.p99, spawn_parent_rss_mb: f.parent_rss_mb });
+    progress(`floor: a fresh Node process (${f.parent_rss_mb.toFixed(0)} MB) spawns the stamp job in p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms to its first act`);
+  }
+  if (wants("output")) {
+    results.floors.pipe_mb_per_s = await pipeFloor(payload.file, payload.bytes);
+    results.floors.node_pipe_mb_per_s = await nodePipeFloor(payload.file, payload.bytes);
+    progress(`floor: the payload through a pipe at ${results.floors.pipe_mb_per_s.toFixed(0)} MB/s; into a Node process at ${results.floors.node_pipe_mb_per_s.toFixed(0)} MB/s`);
+  }
+  const ctx: Ctx = { sizes, dir, payload, slots: SLOTS, progress };
+
+  const systems: Record<SystemName, System> = { tether: tetherSystem({ slots: SLOTS }), bullmq: bullmqSystem({ slots: SLOTS }) };
+  for (const name of opts.systems) {
+    if (interrupted()) break;
+    if (name === "bullmq" && !redisVersion()) {
+      progress(`bullmq: skipped. ${INSTALL_HINT}`);
+      results.notes.push(`bullmq was not measured: ${INSTALL_HINT}`);
+      continue;
+    }
+    progress(`${name}: starting`);
+    const load = loadMeter();
+    const sys = await systems[name].start(dir, opts.profile);
+    Object.assign(results.versions, sys.versions);
+    const figures: Figures = results[name];
+    const extra: Record<string, unknown> = (results.extra[name] = {});
+    try {
+      for (const w of opts.workloads) {
+        if (interrupted()) break;
+        try {
+          await sys.profile?.start();
+          const m = await withTimeout(WORKLOADS[w]!(sys.target, ctx), WORKLOAD_TIMEOUT_MS, `${name} ${w}`);
+          if (sys.profile) console.log(await sys.profile.stop(w));
+          Object.assign(figures, m.figures);
+          Object.assign(extra, m.extra);
+          results.notes.push(...(m.notes ?? []));
+        } catch (err) {
+          if (interrupted()) break;
+          failed = true;
+          progress(`${name} ${w}: FAILED: ${(err as Error).stack ?? err}`);
+          results.notes.push(`${name} ${w} failed: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      if (interrupted()) return new Promise<number>(() => {});
+      const l = load();
+      extra.load = l;
+      const note = `while ${name} was measured, the bench used ${l.bench_cores.toFixed(2)} and other processes ${l.other_cores.toFixed(2)} of the ${l.cores} cores`;
+      progress(`${name}: ${note}; stopping`);
+      if (l.other_cores > 0.1) results.notes.push(`${note}: the machine was not quiet, figures may be pessimistic`);
+      await sys.stop();
+    }
+    if (wants("output")) figures.pipe_mb_per_s = results.floors.pipe_mb_per_s ?? null;
+  }
+  if (interrupted()) return new Promise<number>(() => {}); // the signal handler stops everything and exits
+  results.goals = goals(results.tether, results.bullmq);
+  if (opts.profile) {
+    console.log(`\nHost processes, over their whole life (profiles in ${opts.profile}):`);
+    for (const sub of ["tether-agent", "bullmq-worker"]) console.log(summarizeProfiles(join(opts.profile, sub), sub));
+    results.notes.push("profiled run: the figures are slowed by the profilers and are not results");
+  }
+
+  console.log(`\n${table(results)}\n\nFloors, the same work with no queue:\n${floorsText(results)}`);
+  if (results.notes.length) console.log(`\nNotes:\n${[...new Set(results.notes)].map((n) => `  - ${n}`).join("\n")}`);
+  results.notes = [...new Set(results.notes)];
+  writeResults(opts.out, results);
+  console.log(`\nresults: ${opts.out}   (${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
+  return failed ? 1 : 0;
+}
+
+/** Stops everything the bench started, checks nothing is left, and exits. */
+async function shutdown(code: number): Promise<never> {
+  await cleanup();
+  let left = leftBehind();
+  for (let i = 0; left.length && i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 50)); // a SIGKILLed process takes a moment to go
+    left = leftBehind();
+  }
+  if (left.length) {
+    console.error(`bench: processes left behind: ${left.join(", ")}`);
+    code = code || 1;
+  } else {
+    console.log("bench: every process it started has ended");
+  }
+  process.exit(code);
+}
+
+installSignalHandlers(shutdown);
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  if (!interrupted()) console.error(`bench: ${(err as Error).stack ?? err}`);
+}
+if (!interrupted()) await shutdown(code);

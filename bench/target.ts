@@ -1,0 +1,63 @@
+/**
+ * What a workload needs from a system under test. Tether and the BullMQ peer each implement it,
+ * and every workload is written once against it, so both run the same code and the same jobs.
+ */
+import type { Job } from "./jobs.js";
+
+export type SystemName = "tether" | "bullmq";
+
+export interface End {
+  ok: boolean;
+  /** The system's own word for how the job ended. */
+  status: string;
+}
+
+export interface Digest {
+  sha256: string;
+  bytes: number;
+}
+
+export interface Target {
+  readonly name: SystemName;
+  /** Resolves once the system has accepted the job, with its id. */
+  submit(job: Job): Promise<string>;
+  /** Opens a watcher on the job and resolves when it sees the job end. */
+  finished(id: string): Promise<End>;
+  /** The stdout the system stored, read back after the job ended. */
+  stdout(id: string): Promise<Buffer>;
+  /** Live stdout as it arrives, ending with the job; null when the system has no live output. */
+  readonly watch: ((id: string, onData: (bytes: Uint8Array) => void) => Promise<End>) | null;
+  /** Waits for the job's first line of stdout (it has started) and returns it. */
+  firstLine(id: string): Promise<string>;
+  /** Asks for the job to be cancelled; null when the system cannot. */
+  readonly cancel: ((id: string) => Promise<void>) | null;
+  /** Resolves when every job submitted through this target has ended. */
+  drained(): Promise<void>;
+  /** The processes of the control plane (workerd; redis-server), whose CPU is counted. */
+  controlPlanePids(): number[];
+  /** The host processes that run the jobs (tether-agent; the BullMQ worker). */
+  hostPids(): number[];
+  /** A fresh host process of its own, with `slots` slots and its own queue, for memory figures. */
+  isolated(slots: number): Promise<Isolated>;
+}
+
+export interface Isolated {
+  target: Target;
+  hostPid: number;
+  stop(): Promise<void>;
+}
+
+/** A system: starts its parts and gives the target; stop() ends all of them. */
+export interface System {
+  name: SystemName;
+  /** With profileDir, CPU profiles of its processes are written there (and timings suffer). */
+  start(dir: string, profileDir?: string): Promise<Started>;
+}
+
+export interface Started {
+  target: Target;
+  versions: Record<string, string>;
+  /** Profiles the control plane over one workload, where the system can. */
+  profile?: { start(): Promise<void>; stop(label: string): Promise<string> };
+  stop(): Promise<void>;
+}

@@ -1,0 +1,136 @@
+/**
+ * Starts Tether the way `npm start` does: the Worker and its Durable Objects in workerd through
+ * wrangler (state on disk, in the bench's temp dir), and real tether-agent processes.
+ */
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { TetherClient } from "../../src/client/sdk.js";
+import { repoRoot } from "../../src/local/paths.js";
+import { startControlPlane, startHostAgent, workspaceToken, type HostAgent } from "../../src/local/stack.js";
+import { buildProgram } from "../build.js";
+import { onCleanup } from "../cleanup.js";
+import { hottestText } from "../cpuprofile.js";
+import { descendants, stat } from "../proc.js";
+import type { Isolated, Started, System } from "../target.js";
+import { startInspectedPlane } from "./inspected-plane.js";
+import { TetherTarget } from "./target.js";
+
+/** How long a cancelled job has between SIGTERM and SIGKILL; the bench's jobs obey SIGTERM. */
+const GRACE_MS = 2000;
+
+export function tetherSystem(opts: { slots: number }): System {
+  return {
+    name: "tether",
+    async start(dir, profileDir) {
+      const workerdBefore = new Set(workerdPids());
+      const key = randomBytes(32).toString("base64url");
+      const planeOpts = { persistDir: join(dir, "tether-state"), signingKey: key };
+      const inspected = profileDir ? await startInspectedPlane(planeOpts) : null;
+      const plane = inspected ?? (await startControlPlane(planeOpts));
+      // wrangler starts two workerd processes, its dev proxy (which owns the URL) and, at the first
+      // request, the Worker's own; both are the control plane.
+      const planePids = () => workerdPids().filter((p) => !workerdBefore.has(p));
+      const stopPlane = onCleanup("the control plane (workerd)", async () => {
+        const pids = planePids();
+        await plane.stop();
+        for (const pid of pids) if (stat(pid)?.comm === "workerd") kill(pid, "SIGKILL");
+      });
+      const preload = profileDir ? await buildProgram("cpu-prof-preload", "cpu-prof-preload") : null;
+      const client = new TetherClient({ url: plane.url, token: await workspaceToken(key, "bench") });
+
+      const startHost = async (agent: string, slots: number): Promise<{ host: HostAgent; stop: () => Promise<void> }> => {
+        const hostToken = (await client.createAgent(agent)).host_token;
+        const host = withProfiler(preload, profileDir && join(profileDir, "tether-agent"), () =>
+          startHostAgent({ url: plane.url, hostToken, slots, graceMs: GRACE_MS, stdio: "pipe" }),
+        );
+        const stop = onCleanup(`tether-agent for ${agent}`, async () => {
+          // SIGTERM: the host cancels its jobs (their whole groups) and exits; SIGKILL if it lingers.
+          const t = setTimeout(() => host.child.kill("SIGKILL"), GRACE_MS + 3000);
+          await host.stop("SIGTERM");
+          clearTimeout(t);
+        });
+        await host.connected;
+        return { host, stop };
+      };
+
+      const main = await startHost("bench", opts.slots);
+      let n = 0;
+      const isolated = async (slots: number): Promise<Isolated> => {
+        const agent = `bench-isolated-${++n}`;
+        const { host, stop } = await startHost(agent, slots);
+        const target = new TetherTarget({ client, agent, planePids, hostPids: () => [host.child.pid!], isolated });
+        return { target, hostPid: host.child.pid!, stop };
+      };
+      const target = new TetherTarget({ client, agent: "bench", planePids, hostPids: () => [main.host.child.pid!], isolated });
+      const profile: Started["profile"] = inspected
+        ? {
+            start: () => inspected.profiler.start(),
+            async stop(label) {
+              const prof = await inspected.profiler.stop();
+              mkdirSync(profileDir!, { recursive: true });
+              writeFileSync(join(profileDir!, `workerd-${label}.cpuprofile`), JSON.stringify(prof));
+              keepBundle(profileDir!);
+              return hottestText(`workerd (the Worker and its objects) during ${label}`, prof);
+            },
+          }
+        : undefined;
+      return {
+        target,
+        profile,
+        versions: { tether: packageVersion("."), "tether-agent": packageVersion("worker-agent"), wrangler: packageVersion("node_modules/wrangler"), workerd: packageVersion("node_modules/workerd") },
+        async stop() {
+          await main.stop();
+          await stopPlane();
+        },
+      };
+    },
+  };
+}
+
+/** Keeps the Worker bundle wrangler built (it is deleted on stop): the profiles' line numbers point into it. */
+function keepBundle(profileDir: string): void {
+  const tmp = join(repoRoot(), ".wrangler", "tmp");
+  if (!existsSync(tmp)) return;
+  const built = readdirSync(tmp)
+    .filter((d) => d.startsWith("dev-") && existsSync(join(tmp, d, "worker.js")))
+    .map((d) => join(tmp, d, "worker.js"))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (built) copyFileSync(built, join(profileDir, "worker.js"));
+}
+
+/** Runs `fn`, which starts a Node process, so that the process profiles itself into `dir`. */
+function withProfiler<T>(preload: string | null, dir: string | undefined, fn: () => T): T {
+  if (!preload || !dir) return fn();
+  const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, BENCH_CPU_PROF_DIR: process.env.BENCH_CPU_PROF_DIR };
+  process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ""} --import=${preload}`.trim();
+  process.env.BENCH_CPU_PROF_DIR = dir;
+  try {
+    return fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+function workerdPids(): number[] {
+  return descendants(process.pid).filter((p) => p.comm === "workerd").map((p) => p.pid);
+}
+
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* gone */
+  }
+}
+
+export function packageVersion(dir: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(repoRoot(), dir, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}

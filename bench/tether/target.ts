@@ -1,0 +1,84 @@
+/** Tether as a system under test: the SDK against the local stack. */
+import type { TetherClient } from "../../src/client/sdk.js";
+import { isTerminal } from "../../src/protocol/run.js";
+import { sleep } from "../clock.js";
+import type { Job } from "../jobs.js";
+import type { End, Isolated, Target } from "../target.js";
+
+export interface TetherParts {
+  client: TetherClient;
+  agent: string;
+  planePids: () => number[];
+  hostPids: () => number[];
+  isolated: (slots: number) => Promise<Isolated>;
+}
+
+export class TetherTarget implements Target {
+  readonly name = "tether" as const;
+
+  constructor(private readonly p: TetherParts) {}
+
+  async submit(job: Job): Promise<string> {
+    return (await this.p.client.submit(this.p.agent, { argv: job.argv })).id;
+  }
+
+  async finished(id: string): Promise<End> {
+    const run = await this.p.client.wait(id);
+    return { ok: run.status === "succeeded", status: run.status };
+  }
+
+  async stdout(id: string): Promise<Buffer> {
+    return Buffer.from(await this.p.client.output(id, { stream: "stdout" }));
+  }
+
+  readonly watch = async (id: string, onData: (bytes: Uint8Array) => void): Promise<End> => {
+    for await (const ev of this.p.client.watch(id)) {
+      if (ev.type === "output" && ev.stream === "stdout") onData(ev.data);
+      else if (ev.type === "state" && isTerminal(ev.run.status)) return { ok: ev.run.status === "succeeded", status: ev.run.status };
+    }
+    throw new Error(`the watch of ${id} ended before the run did`);
+  };
+
+  async firstLine(id: string): Promise<string> {
+    const abort = new AbortController();
+    let text = "";
+    try {
+      for await (const ev of this.p.client.watch(id, { signal: abort.signal })) {
+        if (ev.type === "output" && ev.stream === "stdout") {
+          text += Buffer.from(ev.data).toString();
+          const nl = text.indexOf("\n");
+          if (nl >= 0) return text.slice(0, nl);
+        } else if (ev.type === "state" && isTerminal(ev.run.status)) {
+          throw new Error(`run ${id} ended (${ev.run.status}) before it wrote a line`);
+        }
+      }
+      throw new Error(`the watch of ${id} ended before it wrote a line`);
+    } finally {
+      abort.abort();
+    }
+  }
+
+  readonly cancel = async (id: string): Promise<void> => {
+    await this.p.client.cancel(id);
+  };
+
+  async drained(): Promise<void> {
+    for (;;) {
+      const a = await this.p.client.getAgent(this.p.agent);
+      if (a.queued === 0 && a.running === 0) return;
+      await sleep(20);
+    }
+  }
+
+  controlPlanePids(): number[] {
+    return this.p.planePids();
+  }
+
+  hostPids(): number[] {
+    return this.p.hostPids();
+  }
+
+  isolated(slots: number): Promise<Isolated> {
+    return this.p.isolated(slots);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * 3. Throughput: `true` jobs submitted as fast as the API accepts them (a fixed number of calls
+ * in flight), run on 8 slots in all; jobs completed per second from the first submit to the
+ * last end, and the CPU the control plane spent per job over the same span.
+ */
+import type { Ctx } from "../context.js";
+import type { Measured } from "../figures.js";
+import { jobs } from "../jobs.js";
+import { cpuOf } from "../proc.js";
+import type { Target } from "../target.js";
+
+const IN_FLIGHT = 32;
+const WARMUP = 100;
+
+async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, n) }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
+  return out;
+}
+
+
+export async function throughput(t: Target, ctx: Ctx): Promise<Measured> {
+  const n = ctx.sizes.throughputJobs;
+  await pool(WARMUP, IN_FLIGHT, () => t.submit(jobs.nothing()));
+  await t.drained();
+
+  const plane0 = cpuOf(t.controlPlanePids());
+  const host0 = cpuOf(t.hostPids());
+  const t0 = process.hrtime.bigint();
+  const ids = await pool(n, IN_FLIGHT, () => t.submit(jobs.nothing()));
+  const tSubmitted = process.hrtime.bigint();
+  await t.drained();
+  const t1 = process.hrtime.bigint();
+  const plane = cpuOf(t.controlPlanePids()) - plane0;
+  const host = cpuOf(t.hostPids()) - host0;
+
+  // Every job must have succeeded, or the rate means nothing.
+  const ends = await pool(ids.length, 16, (i) => t.finished(ids[i]!));
+  const bad = ends.filter((e) => !e.ok);
+  if (bad.length) throw new Error(`${bad.length} of ${n} throughput jobs did not succeed (${bad[0]!.status})`);
+
+  const secs = Number(t1 - t0) / 1e9;
+  const rate = n / secs;
+  const submitRate = n / (Number(tSubmitted - t0) / 1e9);
+  ctx.progress(`throughput: ${rate.toFixed(0)} jobs/s (submits accepted at ${submitRate.toFixed(0)}/s), control plane ${(plane / n).toFixed(2)} CPU ms/job, host ${(host / n).toFixed(2)} CPU ms/job`);
+  return {
+    figures: { throughput_jobs_per_s: rate, cpu_ms_per_job: plane / n },
+    extra: { throughput: { jobs: n, seconds: secs, submit_per_s: submitRate, in_flight: IN_FLIGHT, host_cpu_ms_per_job: host / n, control_plane_cpu_ms: plane } },
+  };
+}
