@@ -3,11 +3,8 @@
  * inspector on, and a CPU profiler on the Worker's isolate (the Worker and both Durable Object
  * classes run in it). The inspector costs time, so figures from a profiled run are not results.
  */
-import { join } from "node:path";
 import { WebSocket } from "undici";
-import { unstable_startWorker } from "wrangler";
-import { repoRoot } from "../../src/local/paths.js";
-import type { ControlPlane } from "../../src/local/stack.js";
+import { startControlPlane, type ControlPlane } from "../../src/local/stack.js";
 import { freePort } from "../bullmq/redis.js";
 
 export interface Profiler {
@@ -18,29 +15,15 @@ export interface Profiler {
 }
 
 export async function startInspectedPlane(opts: { persistDir: string; signingKey: string }): Promise<ControlPlane & { profiler: Profiler }> {
-  const worker = await unstable_startWorker({
-    config: join(repoRoot(), "wrangler.toml"),
-    bindings: { TETHER_SIGNING_KEY: { type: "secret_text", value: opts.signingKey } },
-    envFiles: [],
-    dev: {
-      server: { hostname: "127.0.0.1", port: 0 },
-      inspector: { hostname: "127.0.0.1", port: await freePort() },
-      persist: opts.persistDir,
-      watch: false,
-      logLevel: "warn",
-    },
-  });
-  await worker.ready;
-  const url = (await worker.url).toString().replace(/\/$/, "");
-  const inspector = await worker.inspectorUrl;
-  if (!inspector) throw new Error("workerd's inspector did not start");
-  const profiler = await connectProfiler(inspector);
+  const plane = await startControlPlane({ ...opts, inspectorPort: await freePort() });
+  if (!plane.inspectorUrl) throw new Error("workerd's inspector did not start");
+  const profiler = await connectProfiler(plane.inspectorUrl);
   return {
-    url,
+    ...plane,
     profiler,
     stop: async () => {
       profiler.close();
-      await worker.dispose();
+      await plane.stop();
     },
   };
 }

@@ -4,15 +4,39 @@
  * the benchmarks all start it through here.
  */
 import { join } from "node:path";
-import { unstable_startWorker } from "wrangler";
+import { unstable_DevEnv, unstable_startWorker } from "wrangler";
 import { repoRoot } from "./paths.js";
 
 export interface ControlPlane {
+  /** The Worker's own address: what hosts, the CLI and the tests use. */
   url: string;
+  /** wrangler's dev proxy in front of it, on the port asked for (a stable address for people). */
+  proxyUrl: string;
+  /** workerd's inspector, when asked for (profiling). */
+  inspectorUrl?: URL;
   stop(): Promise<void>;
 }
 
-export async function startControlPlane(opts: { persistDir: string; signingKey: string; port?: number }): Promise<ControlPlane> {
+type ReloadEvent = { type: string; proxyData?: { userWorkerUrl: { protocol: string; hostname: string; port: string } } };
+
+/**
+ * wrangler serves the Worker behind a dev proxy, a second workerd process that every request,
+ * stream and WebSocket frame would cross. It announces the Worker's own address on each reload;
+ * keep it, so local clients can go straight to the Worker.
+ */
+const workerUrls = new WeakMap<object, string>();
+const proto = unstable_DevEnv.prototype as unknown as { dispatch(this: object, e: ReloadEvent): void; __tether?: true };
+if (!proto.__tether) {
+  const dispatch = proto.dispatch;
+  proto.dispatch = function (this: object, event: ReloadEvent) {
+    const u = event.type === "reloadComplete" ? event.proxyData?.userWorkerUrl : undefined;
+    if (u) workerUrls.set(this, `${u.protocol}//${u.hostname}:${u.port}`);
+    return dispatch.call(this, event);
+  };
+  proto.__tether = true;
+}
+
+export async function startControlPlane(opts: { persistDir: string; signingKey: string; port?: number; inspectorPort?: number }): Promise<ControlPlane> {
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   process.env.WRANGLER_SEND_METRICS ??= "false";
   const config = join(repoRoot(), "wrangler.toml");
@@ -23,7 +47,7 @@ export async function startControlPlane(opts: { persistDir: string; signingKey: 
     envFiles: [],
     dev: {
       server: { hostname: "127.0.0.1", port: opts.port ?? 0 },
-      inspector: false,
+      inspector: opts.inspectorPort === undefined ? false : { hostname: "127.0.0.1", port: opts.inspectorPort },
       persist: opts.persistDir,
       watch: false,
       logLevel: "warn",
@@ -37,7 +61,9 @@ export async function startControlPlane(opts: { persistDir: string; signingKey: 
       if (!before[signal].includes(l) || /CLEANUP\(\)/.test(l.toString())) process.off(signal, l);
     }
   }
-  const url = (await worker.url).toString().replace(/\/$/, "");
-  return { url, stop: () => worker.dispose() };
+  const proxyUrl = (await worker.url).toString().replace(/\/$/, "");
+  const url = workerUrls.get(worker.raw) ?? proxyUrl;
+  const inspectorUrl = opts.inspectorPort === undefined ? undefined : await worker.inspectorUrl;
+  return { url, proxyUrl, ...(inspectorUrl && { inspectorUrl }), stop: () => worker.dispose() };
 }
 

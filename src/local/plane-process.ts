@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop());
   process.stdin.on("end", () => void stop());
   process.stdin.resume();
-  process.stdout.write(`${JSON.stringify({ url: plane.url })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: plane.url, proxyUrl: plane.proxyUrl })}\n`);
 }
 
 main().catch((err: Error) => {

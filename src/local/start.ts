@@ -49,21 +49,21 @@ async function main(): Promise<void> {
   console.log(`
 Tether is running.
 
-  control plane  ${plane.url}   (state in ${DIR}/state)
+  control plane  ${plane.proxyUrl}   (state in ${DIR}/state; the host and CLI use the Worker's own address, ${plane.url})
   agent          ${AGENT}, with one host on this machine
   token          ${token}
 
 Try it (the CLI reads ${DIR}/local.json):
 
   npx tether run ${AGENT} -- sh -c 'echo hello from $(hostname); exit 3'
-  curl -s -H "Authorization: Bearer $(node -p 'require("./${DIR}/local.json").token')" ${plane.url}/v1/agents/${AGENT}
+  curl -s -H "Authorization: Bearer $(node -p 'require("./${DIR}/local.json").token')" ${plane.proxyUrl}/v1/agents/${AGENT}
 
 Ctrl-C stops everything.
 `);
 }
 
 /** Starts dist/plane.mjs in its own process group and resolves once it says where it listens. */
-function startPlaneProcess(persistDir: string, signingKey: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
+function startPlaneProcess(persistDir: string, signingKey: string, port: number): Promise<{ url: string; proxyUrl: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [join(repoRoot(), "dist", "plane.mjs")], {
     detached: true,
     stdio: ["pipe", "pipe", "inherit"],
@@ -76,9 +76,10 @@ function startPlaneProcess(persistDir: string, signingKey: string, port: number)
       out += b.toString();
       const line = out.split("\n")[0];
       if (out.includes("\n")) {
-        const { url } = JSON.parse(line!) as { url: string };
+        const { url, proxyUrl } = JSON.parse(line!) as { url: string; proxyUrl: string };
         resolve({
           url,
+          proxyUrl,
           stop: async () => {
             child.kill("SIGTERM");
             await exited;

@@ -8,7 +8,7 @@ import { collect, groupAlive, groupMembers, outputOf, startStack, waitFor, type 
 
 let s: Stack;
 beforeAll(async () => {
-  s = await startStack();
+  s = await startStack({ restartable: true });
 });
 afterAll(async () => {
   await s?.stop();

@@ -28,7 +28,15 @@ export interface Stack {
 }
 
 export async function startStack(
-  opts: { slots?: number; graceMs?: number; agent?: string; agentConfig?: AgentConfigPatch; hosts?: number } = {},
+  opts: {
+    slots?: number;
+    graceMs?: number;
+    agent?: string;
+    agentConfig?: AgentConfigPatch;
+    hosts?: number;
+    /** Clients and hosts use wrangler's dev proxy, whose port survives restartPlane(); the Worker's own port does not. */
+    restartable?: boolean;
+  } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "tether-e2e-"));
   const key = randomBytes(32).toString("base64url");
@@ -36,11 +44,11 @@ export async function startStack(
   const token = await workspaceToken(key, "e2e");
   const agent = opts.agent ?? "e2e";
   const stack: Stack = {
-    url: plane.url,
+    url: opts.restartable ? plane.proxyUrl : plane.url,
     token,
     key,
     dir,
-    client: new TetherClient({ url: plane.url, token }),
+    client: new TetherClient({ url: opts.restartable ? plane.proxyUrl : plane.url, token }),
     agent,
     hostToken: "",
     hosts: [],
@@ -53,7 +61,8 @@ export async function startStack(
       return host;
     },
     async restartPlane() {
-      const port = Number(new URL(stack.url).port);
+      if (!opts.restartable) throw new Error("start the stack with { restartable: true } to restart it");
+      const port = Number(new URL(plane.proxyUrl).port);
       await plane.stop();
       plane = await startControlPlane({ persistDir: join(dir, "state"), signingKey: key, port });
       stack.plane = plane;

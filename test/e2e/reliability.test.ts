@@ -103,7 +103,7 @@ describe("dropped connections", () => {
   });
 
   it("a restart of the control plane mid-run loses nothing", async () => {
-    s = await startStack();
+    s = await startStack({ restartable: true });
     const go = join(s.dir, "go");
     const run = await s.client.submit(s.agent, {
       argv: ["sh", "-c", `i=1; while [ $i -le 50 ]; do echo "line $i"; i=$((i+1)); sleep 0.01; done; while [ ! -f "${go}" ]; do sleep 0.02; done; echo after-restart`],

@@ -8,7 +8,7 @@ import { startStack, waitFor, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
-  s = await startStack({ slots: 8 });
+  s = await startStack({ slots: 8, restartable: true });
 });
 afterAll(async () => {
   await s?.stop();
