@@ -7,7 +7,19 @@ const entries = [
   ["src/cli/main.ts", "dist/cli.mjs"],
   ["src/local/start.ts", "dist/start.mjs"],
   ["src/local/plane-process.ts", "dist/plane.mjs"],
-  ["worker-agent/src/main.ts", "worker-agent/dist/tether-agent.mjs"],
   ["bench/main.ts", "dist/bench.mjs"],
 ];
-await Promise.all(entries.filter(([src]) => existsSync(src)).map(([entryPoints, outfile]) => build({ ...common, entryPoints: [entryPoints], outfile })));
+// tether-agent carries its dependencies inside its one file: loading them as packages costs it
+// memory on every host. ws's optional native helpers stay out; ws works without them.
+const agent = {
+  ...common,
+  packages: undefined,
+  external: ["bufferutil", "utf-8-validate"],
+  banner: { js: 'import { createRequire as __tetherRequire } from "node:module"; const require = __tetherRequire(import.meta.url);' },
+  entryPoints: ["worker-agent/src/main.ts"],
+  outfile: "worker-agent/dist/tether-agent.mjs",
+};
+await Promise.all([
+  build(agent),
+  ...entries.filter(([src]) => existsSync(src)).map(([entryPoints, outfile]) => build({ ...common, entryPoints: [entryPoints], outfile })),
+]);

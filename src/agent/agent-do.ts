@@ -38,8 +38,6 @@ export interface Submitted {
   created: boolean;
 }
 
-/** A queue row not yet dispatchable: its run's object is still being created. */
-const NOT_READY = Number.MAX_SAFE_INTEGER;
 /** How long a submit may take before it is taken as failed. */
 const PENDING_SWEEP_MS = 30_000;
 
@@ -159,46 +157,51 @@ export class AgentDO extends DurableObject<Env> {
       schedule_id: opts.schedule_id ?? null,
       scheduled_for: opts.scheduled_for ?? null,
     };
-    // Claimed before the first await: a concurrent submit with the same key, or one repeated
-    // after the object restarted halfway, finds this run and finishes creating it.
+    // Claimed, queued and (below) handed to a host before the first await of the run's object:
+    // only one disk sync stands before the assignment leaves. A concurrent submit with the same
+    // key, or one repeated after the object restarted halfway, finds this run and finishes it.
     this.ctx.storage.transactionSync(() => {
       if (key !== undefined) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", key, id, now);
       this.sql.exec("INSERT INTO pending (run_id, init, created_at) VALUES (?, ?, ?)", id, JSON.stringify(init), now);
-      this.sql.exec("INSERT INTO queue (run_id, job, enqueued_at, ready_at) VALUES (?, ?, ?, ?)", id, JSON.stringify(queued), now, NOT_READY);
+      this.sql.exec("INSERT INTO queue (run_id, job, enqueued_at, ready_at) VALUES (?, ?, ?, ?)", id, JSON.stringify(queued), now, now);
       this.timers.set(pendingTimer(id), "pending", now + PENDING_SWEEP_MS);
       if (job.queue_timeout_ms !== undefined) {
         this.timers.set(queueTimeoutTimer(id), "queue_timeout", now + job.queue_timeout_ms, { run_id: id, ms: job.queue_timeout_ms });
       }
     });
+    // The host may reach the run's object before it exists; it is told to come back (503).
+    await this.dispatch();
     const run = (await this.createRun(p, id))!;
     await this.timers.arm();
-    await this.dispatch();
     return { run, created: true };
   }
 
-  /** Creates the run's object for a pending run (idempotent) and makes the run ready to dispatch. */
+  /** Creates the run's object for a pending run; idempotent. */
   private async createRun(p: Profile, id: string): Promise<Run | null> {
     const pending = this.sql.exec<{ init: string }>("SELECT init FROM pending WHERE run_id = ?", id).toArray()[0];
     const stub = runStub(this.env, p.workspace, id);
     if (!pending) return stub.get();
     const run = await stub.init(JSON.parse(pending.init) as RunInit);
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec("DELETE FROM pending WHERE run_id = ?", id);
-      this.sql.exec("UPDATE queue SET ready_at = ? WHERE run_id = ? AND ready_at = ?", Date.now(), id, NOT_READY);
-      this.timers.clear(pendingTimer(id));
-    });
+    this.sql.exec("DELETE FROM pending WHERE run_id = ?", id);
+    this.timers.clear(pendingTimer(id));
     return run;
   }
 
   /**
-   * A submit that never finished (the object restarted in between): its caller saw an error,
-   * so the run must not start behind its back; it ends cancelled if its object exists.
+   * A submit that never finished (the object restarted in between): its caller saw an error, so
+   * the run must not go on behind its back. A host that took it is told to stop; the run ends
+   * cancelled if its object exists.
    */
   private async sweepPending(t: Timer): Promise<void> {
     const id = t.key.slice("pending:".length);
     this.timers.clear(t.key);
     if (this.sql.exec("DELETE FROM pending WHERE run_id = ?", id).rowsWritten === 0) return;
     this.sql.exec("DELETE FROM queue WHERE run_id = ?", id);
+    const lease = this.leases.get(id);
+    if (lease) {
+      this.revoke(lease, "the submit did not complete");
+      await this.release(id, lease.attempt, null);
+    }
     await runStub(this.env, this.profile()!.workspace, id).expireQueued("the submit did not complete");
   }
 
@@ -255,6 +258,7 @@ export class AgentDO extends DurableObject<Env> {
   // ---- timers ----
 
   override async alarm(): Promise<void> {
+    this.timers.fired();
     const now = Date.now();
     for (const t of this.timers.due(now)) {
       const handler = this.onTimer[t.kind];

@@ -13,7 +13,15 @@ export interface Timer {
 }
 
 export class Timers {
+  /** The alarm as last set or read; undefined until known. Writing an alarm costs a disk sync. */
+  private armed: number | null | undefined;
+
   constructor(private readonly storage: DurableObjectStorage) {}
+
+  /** The alarm has just gone off, so none is set now. */
+  fired(): void {
+    this.armed = null;
+  }
 
   set(key: string, kind: string, dueAt: number, data: unknown = {}): void {
     this.storage.sql.exec(
@@ -35,11 +43,17 @@ export class Timers {
     return this.storage.sql.exec<Timer>("SELECT key, kind, due_at, data FROM timers WHERE due_at <= ? ORDER BY due_at LIMIT ?", now, limit).toArray();
   }
 
-  /** Points the alarm at the earliest row, or clears it when there is none. */
+  /**
+   * Makes sure the alarm goes off by the earliest row. It is only ever moved earlier: an alarm
+   * left from a cleared row finds nothing due and arms the next, which is cheaper than moving
+   * the alarm (a disk sync) every time a lease is granted or released.
+   */
   async arm(): Promise<void> {
     const next = this.storage.sql.exec<{ due_at: number }>("SELECT due_at FROM timers ORDER BY due_at LIMIT 1").toArray()[0];
-    if (!next) return this.storage.deleteAlarm();
-    const current = await this.storage.getAlarm();
-    if (current !== next.due_at) await this.storage.setAlarm(next.due_at);
+    if (!next) return;
+    if (this.armed === undefined) this.armed = await this.storage.getAlarm();
+    if (this.armed !== null && this.armed <= next.due_at) return;
+    this.armed = next.due_at;
+    await this.storage.setAlarm(next.due_at);
   }
 }

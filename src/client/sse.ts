@@ -1,25 +1,53 @@
-/** A minimal Server-Sent Events reader over a fetch body: yields {id, event, data} frames. */
+/**
+ * A Server-Sent Events reader over a fetch body: yields {id, event, data} frames. It works
+ * line by line on each read, so a large event (an output chunk is up to ~350 KB of base64)
+ * is copied once, not once per network read.
+ */
 export interface SseFrame {
   id: string | null;
   event: string;
   data: string;
 }
 
+interface Building {
+  id: string | null;
+  event: string;
+  data: string[];
+}
+
+const fresh = (): Building => ({ id: null, event: "message", data: [] });
+
 export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseFrame> {
   const decoder = new TextDecoder();
-  let buf = "";
   const reader = body.getReader();
+  let partial: string[] = [];
+  let ev = fresh();
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      buf += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buf.indexOf("\n\n")) >= 0) {
-        const block = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        const frame = parseBlock(block);
-        if (frame) yield frame;
+      const text = decoder.decode(value, { stream: true });
+      let from = 0;
+      for (;;) {
+        const nl = text.indexOf("\n", from);
+        if (nl < 0) {
+          if (from < text.length) partial.push(text.slice(from));
+          break;
+        }
+        let line = text.slice(from, nl);
+        from = nl + 1;
+        if (partial.length) {
+          partial.push(line);
+          line = partial.join("");
+          partial = [];
+        }
+        if (line.endsWith("\r")) line = line.slice(0, -1);
+        if (line === "") {
+          if (ev.data.length) yield { id: ev.id, event: ev.event, data: ev.data.join("\n") };
+          ev = fresh();
+        } else {
+          field(ev, line);
+        }
       }
     }
   } finally {
@@ -27,18 +55,12 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
   }
 }
 
-function parseBlock(block: string): SseFrame | null {
-  let id: string | null = null;
-  let event = "message";
-  const data: string[] = [];
-  for (const line of block.split("\n")) {
-    if (!line || line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-    if (field === "id") id = value;
-    else if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-  }
-  return data.length ? { id, event, data: data.join("\n") } : null;
+function field(ev: Building, line: string): void {
+  if (line.startsWith(":")) return;
+  const colon = line.indexOf(":");
+  const name = colon < 0 ? line : line.slice(0, colon);
+  const value = colon < 0 ? "" : line.slice(colon + (line[colon + 1] === " " ? 2 : 1));
+  if (name === "id") ev.id = value;
+  else if (name === "event") ev.event = value;
+  else if (name === "data") ev.data.push(value);
 }

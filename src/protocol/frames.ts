@@ -22,9 +22,20 @@ export interface Batch {
 const HEADER = 11;
 const CHUNK_HEADER = 5;
 
-export function encodeBatch(attempt: number, chunks: readonly Chunk[]): Uint8Array {
+/** A chunk to encode; its bytes may still be in the pieces they were read in. */
+export interface ChunkOut {
+  seq: number;
+  stream: StreamNo;
+  data: Uint8Array | readonly Uint8Array[];
+}
+
+const pieces = (d: ChunkOut["data"]): readonly Uint8Array[] => (d instanceof Uint8Array ? [d] : d);
+const length = (d: ChunkOut["data"]) => pieces(d).reduce((n, p) => n + p.byteLength, 0);
+
+/** Encodes consecutive chunks (numbered from the first one's seq) into one frame, copying each byte once. */
+export function encodeBatch(attempt: number, chunks: readonly ChunkOut[]): Uint8Array {
   let size = HEADER;
-  for (const c of chunks) size += CHUNK_HEADER + c.data.byteLength;
+  for (const c of chunks) size += CHUNK_HEADER + length(c.data);
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   view.setUint8(0, 1);
@@ -34,9 +45,13 @@ export function encodeBatch(attempt: number, chunks: readonly Chunk[]): Uint8Arr
   let at = HEADER;
   for (const c of chunks) {
     view.setUint8(at, c.stream);
-    view.setUint32(at + 1, c.data.byteLength);
-    out.set(c.data, at + CHUNK_HEADER);
-    at += CHUNK_HEADER + c.data.byteLength;
+    let len = 0;
+    for (const p of pieces(c.data)) {
+      out.set(p, at + CHUNK_HEADER + len);
+      len += p.byteLength;
+    }
+    view.setUint32(at + 1, len);
+    at += CHUNK_HEADER + len;
   }
   return out;
 }

@@ -39,6 +39,7 @@ export class RunDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private cached: RunState | null | undefined;
   private readonly watchers: Watchers;
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -147,15 +148,21 @@ export class RunDO extends DurableObject<Env> {
   async watch(after: number, output: boolean): Promise<ReadableStream<Uint8Array> | null> {
     if (!this.state()) return null;
     const stream = this.watchers.open(after, output);
-    await this.armAlarm();
+    // Idle streams get a comment now and then; a timer in memory, since the object stays up
+    // while it has watchers, and an alarm would cost a disk sync for every watcher.
+    this.keepAlive ??= setInterval(() => {
+      this.watchers.keepAlive();
+      if (this.watchers.size === 0 && this.keepAlive !== undefined) {
+        clearInterval(this.keepAlive);
+        this.keepAlive = undefined;
+      }
+    }, KEEPALIVE_MS);
     return stream;
   }
 
-  /** Keeps idle watch streams alive, and delivers attempt ends the agent has not acknowledged. */
+  /** Delivers attempt ends the agent has not acknowledged. */
   override async alarm(): Promise<void> {
-    this.watchers.keepAlive();
     await this.flushNotify();
-    await this.armAlarm();
   }
 
   // ---- an attempt's output stream ----
@@ -165,7 +172,8 @@ export class RunDO extends DurableObject<Env> {
     if (!claims || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    if (!this.state()) return new Response("no such run", { status: 404 });
+    // The agent hands a run to a host while its object is being created: come back in a moment.
+    if (!this.state()) return new Response("the run is being created", { status: 503 });
     const pair = new WebSocketPair();
     const server = pair[1];
     this.ctx.acceptWebSocket(server, [`attempt:${claims.attempt}`]);
@@ -339,12 +347,6 @@ export class RunDO extends DurableObject<Env> {
         return;
       }
     }
-  }
-
-  private async armAlarm(): Promise<void> {
-    const pending = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM notify").one().n;
-    if (pending) await this.ctx.storage.setAlarm(Date.now() + NOTIFY_RETRY_MS);
-    else if (this.watchers.size) await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
   }
 
   // ---- state ----

@@ -56,8 +56,12 @@ export class Watchers {
     try {
       do {
         w.dirty = false;
+        // A watcher that asked for no output does not make us read its bytes.
         const rows = this.sql
-          .exec<LogRow>("SELECT id, kind, attempt, stream, data FROM log WHERE id > ? ORDER BY id LIMIT ?", w.cursor, PAGE)
+          .exec<LogRow>(
+            "SELECT id, kind, attempt, stream, CASE WHEN kind = ? AND ? = 0 THEN NULL ELSE data END AS data FROM log WHERE id > ? ORDER BY id LIMIT ?",
+            KIND_OUTPUT, w.output ? 1 : 0, w.cursor, PAGE,
+          )
           .toArray();
         for (const row of rows) {
           w.cursor = row.id;

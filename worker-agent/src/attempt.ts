@@ -71,6 +71,8 @@ export class Attempt {
       TETHER_RUN_ID: this.assign.run_id,
       TETHER_ATTEMPT: String(this.assign.attempt),
     });
+    // Connecting first: spawn() blocks while it forks, and the socket's handshake can go on meanwhile.
+    this.uplink.open();
     let child: ChildProcess;
     try {
       child = spawn(job.argv[0]!, job.argv.slice(1), { detached: true, env, stdio: ["pipe", "pipe", "pipe"] });
@@ -79,7 +81,6 @@ export class Attempt {
     }
     this.child = child;
     this.uplink.setPid(child.pid ?? null);
-    this.uplink.open();
     child.on("error", (err) => {
       if (!child.pid) this.spawnFailed(err);
     });

@@ -2,19 +2,22 @@
  * One attempt's output stream to its run's object. Chunks are numbered from 1; one batch is
  * in flight at a time and whatever arrives meanwhile goes in the next, so batches grow with
  * the output rate. Nothing is forgotten before the edge acknowledges it: after a reconnect the
- * unacknowledged chunks are sent again and the edge stores each once.
+ * unacknowledged batch is sent again and the edge stores each chunk once.
  */
 import WebSocket from "ws";
-import { encodeBatch, type Chunk, type StreamNo } from "../../src/protocol/frames.js";
+import { encodeBatch, type StreamNo } from "../../src/protocol/frames.js";
 import { LIMITS } from "../../src/protocol/limits.js";
 import { RunToHost, type StreamEnd } from "../../src/protocol/stream.js";
 import { Backoff } from "./backoff.js";
 import type { Logger } from "./log.js";
 
 const MAX_CHUNK = 256 * 1024;
-/** Above this many unacknowledged bytes the process's pipes are paused (backpressure, never loss). */
-const HIGH_WATER = 8 * 1024 * 1024;
-const LOW_WATER = 2 * 1024 * 1024;
+/**
+ * Above this many unacknowledged bytes the process's pipes are paused (backpressure, never
+ * loss): one batch in flight and about as much waiting keeps the edge busy and the host small.
+ */
+const HIGH_WATER = 3 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
 const BATCH_PAYLOAD = LIMITS.batchBytes - 64 * 1024;
 
 export interface UplinkEvents {
@@ -25,18 +28,32 @@ export interface UplinkEvents {
   ended(): void;
 }
 
+interface Pending {
+  stream: StreamNo;
+  parts: Buffer[];
+  bytes: number;
+}
+
+/** The batch awaiting its acknowledgement, kept as the frame that was sent. */
+interface InFlight {
+  frame: Uint8Array;
+  last: number;
+  bytes: number;
+}
+
 export class Uplink {
   private ws: WebSocket | null = null;
   private ready = false;
-  private pending: { stream: StreamNo; parts: Buffer[]; bytes: number }[] = [];
-  private inflight: Chunk[] = [];
+  private pending: Pending[] = [];
+  private inflight: InFlight | null = null;
   private unacked = 0;
   private nextSeq = 1;
   private endReport: Omit<StreamEnd, "type" | "last_seq"> | null = null;
   private endSent = false;
   private paused = false;
   private closed = false;
-  private readonly backoff = new Backoff(200, 10_000);
+  // A run's object still being created answers 503 for a moment: come back quickly at first.
+  private readonly backoff = new Backoff(25, 10_000);
   private retry: NodeJS.Timeout | null = null;
 
   constructor(
@@ -53,8 +70,9 @@ export class Uplink {
     this.hello.pid = pid;
   }
 
+  /** Connects, unless connected or connecting already. */
   open(): void {
-    if (this.closed) return;
+    if (this.closed || this.ws) return;
     const ws = new WebSocket(this.url, { headers: { authorization: `Bearer ${this.token}` }, perMessageDeflate: false });
     this.ws = ws;
     ws.on("open", () => {
@@ -67,7 +85,7 @@ export class Uplink {
     ws.on("error", (err) => {
       // A refused token or a vanished run will not get better by retrying.
       const status = /Unexpected server response: (\d+)/.exec(err.message)?.[1];
-      this.log(`output stream: ${err.message}`);
+      if (status !== "503") this.log(`output stream: ${err.message}`);
       if (status === "401" || status === "403" || status === "404") this.giveUp();
     });
     ws.on("close", () => {
@@ -75,8 +93,7 @@ export class Uplink {
       this.ws = null;
       this.ready = false;
       if (this.closed) return;
-      const delay = this.backoff.next();
-      this.retry = setTimeout(() => this.open(), delay);
+      this.retry = setTimeout(() => this.open(), this.backoff.next());
     });
   }
 
@@ -136,13 +153,14 @@ export class Uplink {
   private onAck(seq: number): void {
     const first = !this.ready;
     this.ready = true;
-    let freed = 0;
-    while (this.inflight.length && this.inflight[0]!.seq <= seq) freed += this.inflight.shift()!.data.byteLength;
-    this.unacked -= freed;
-    if (this.paused && this.unacked < LOW_WATER) this.setPaused(false);
-    // After a (re)connect, or when the edge says it misses something: send again all it lacks.
+    if (this.inflight && seq >= this.inflight.last) {
+      this.unacked -= this.inflight.bytes;
+      this.inflight = null;
+      if (this.paused && this.unacked < LOW_WATER) this.setPaused(false);
+    }
+    // After a (re)connect: send again what the edge lacks; it skips chunks it has.
     if (first) {
-      if (this.inflight.length) this.sendBatch(this.inflight);
+      if (this.inflight) this.ws?.send(this.inflight.frame);
       this.endSent = false;
     }
     this.flush();
@@ -151,27 +169,22 @@ export class Uplink {
   private flush(): void {
     const ws = this.ws;
     if (!ws || !this.ready) return;
-    if (!this.inflight.length && this.pending.length) {
-      const batch: Chunk[] = [];
+    if (!this.inflight && this.pending.length) {
+      const batch: { seq: number; stream: StreamNo; data: Buffer[] }[] = [];
       let bytes = 0;
       while (this.pending.length && (batch.length === 0 || bytes + this.pending[0]!.bytes <= BATCH_PAYLOAD)) {
         const p = this.pending.shift()!;
-        const data = p.parts.length === 1 ? p.parts[0]! : Buffer.concat(p.parts, p.bytes);
-        batch.push({ seq: this.nextSeq++, stream: p.stream, data });
+        batch.push({ seq: this.nextSeq++, stream: p.stream, data: p.parts });
         bytes += p.bytes;
       }
-      this.inflight = batch;
-      this.sendBatch(batch);
+      this.inflight = { frame: encodeBatch(this.attempt, batch), last: this.nextSeq - 1, bytes };
+      ws.send(this.inflight.frame);
     }
     // The end report rides right behind the last batch; the edge checks it saw every chunk.
     if (!this.pending.length && this.endReport && !this.endSent) {
       this.endSent = true;
       ws.send(JSON.stringify({ type: "end", last_seq: this.nextSeq - 1, ...this.endReport }));
     }
-  }
-
-  private sendBatch(chunks: Chunk[]): void {
-    this.ws?.send(encodeBatch(this.attempt, chunks));
   }
 
   private setPaused(paused: boolean): void {
