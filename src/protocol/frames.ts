@@ -32,12 +32,15 @@ export interface ChunkOut {
 const pieces = (d: ChunkOut["data"]): readonly Uint8Array[] => (d instanceof Uint8Array ? [d] : d);
 const length = (d: ChunkOut["data"]) => pieces(d).reduce((n, p) => n + p.byteLength, 0);
 
-/** Encodes consecutive chunks (numbered from the first one's seq) into one frame, copying each byte once. */
-export function encodeBatch(attempt: number, chunks: readonly ChunkOut[]): Uint8Array {
+/**
+ * Encodes consecutive chunks (numbered from the first one's seq) into one frame, copying each
+ * byte once; into `into` when it is large enough (a buffer the caller reuses), else a new one.
+ */
+export function encodeBatch(attempt: number, chunks: readonly ChunkOut[], into?: Uint8Array): Uint8Array {
   let size = HEADER;
   for (const c of chunks) size += CHUNK_HEADER + length(c.data);
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  const out = into && into.byteLength >= size ? into.subarray(0, size) : new Uint8Array(size);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint8(0, 1);
   view.setUint32(1, attempt);
   view.setUint32(5, chunks.length ? chunks[0]!.seq : 0);

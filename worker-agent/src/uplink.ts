@@ -16,7 +16,7 @@ const MAX_CHUNK = 256 * 1024;
  * Above this many unacknowledged bytes the process's pipes are paused (backpressure, never
  * loss): one batch in flight and about as much waiting keeps the edge busy and the host small.
  */
-const HIGH_WATER = 3 * 1024 * 1024;
+const HIGH_WATER = 2 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
 const BATCH_PAYLOAD = LIMITS.batchBytes - 64 * 1024;
 
@@ -46,6 +46,8 @@ export class Uplink {
   private ready = false;
   private pending: Pending[] = [];
   private inflight: InFlight | null = null;
+  /** Every batch is encoded here: one frame is in flight at a time and ws copies it as it masks it. */
+  private readonly frameBuffer = new Uint8Array(LIMITS.batchBytes);
   private unacked = 0;
   private nextSeq = 1;
   private endReport: Omit<StreamEnd, "type" | "last_seq"> | null = null;
@@ -177,7 +179,7 @@ export class Uplink {
         batch.push({ seq: this.nextSeq++, stream: p.stream, data: p.parts });
         bytes += p.bytes;
       }
-      this.inflight = { frame: encodeBatch(this.attempt, batch), last: this.nextSeq - 1, bytes };
+      this.inflight = { frame: encodeBatch(this.attempt, batch, this.frameBuffer), last: this.nextSeq - 1, bytes };
       ws.send(this.inflight.frame);
     }
     // The end report rides right behind the last batch; the edge checks it saw every chunk.
