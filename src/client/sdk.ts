@@ -174,9 +174,16 @@ export class TetherClient {
   private async request(method: string, path: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.opts.token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await this.doFetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    if (!res.ok) throw await toError(res);
-    return res;
+    // An overloaded control plane says 503; reads and cancels are safe to send again, and so is
+    // a submit that carries an idempotency key.
+    const safe = method === "GET" || method === "DELETE" || path.endsWith("/cancel") || (body as { idempotency_key?: string } | undefined)?.idempotency_key !== undefined;
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.doFetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      if (res.ok) return res;
+      if (res.status !== 503 || !safe || attempt >= RETRIES_503) throw await toError(res);
+      await res.body?.cancel();
+      await delay(Math.min(2000, 100 * 2 ** attempt));
+    }
   }
 }
 
@@ -209,4 +216,5 @@ async function toError(res: Response): Promise<TetherError> {
 }
 
 const enc = encodeURIComponent;
+const RETRIES_503 = 5;
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { errorResponse } from "../../src/http/app.js";
 import { call, freshWorkspace, tokenFor, workspaceToken } from "./helpers.js";
 
 describe("authentication", () => {
@@ -179,5 +180,20 @@ describe("idempotency", () => {
     const other = await call(t, "POST", "/v1/agents/idem/runs", { argv: ["true"], idempotency_key: "deploy-43" });
     expect(other.status).toBe(201);
     expect(other.json.id).not.toBe(first.json.id);
+  });
+});
+
+describe("overload", () => {
+  it("is a retryable 503, not a 500", async () => {
+    for (const err of [
+      Object.assign(new Error("Durable Object is overloaded. Too many requests queued."), { overloaded: true }),
+      new Error("out of memory: SQLITE_NOMEM"),
+    ]) {
+      const res = errorResponse(err);
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(res.headers.get("content-type")).toContain("application/problem+json");
+    }
+    expect(errorResponse(new TypeError("a bug")).status).toBe(500);
   });
 });
