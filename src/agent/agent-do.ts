@@ -119,6 +119,7 @@ export class AgentDO extends DurableObject<Env> {
     // Each run withdraws itself from the queue, or tells its host to stop, before the state goes.
     await Promise.all(runs.map((r) => runStub(this.env, p.workspace, r.run_id).cancel("agent deleted").catch(() => null)));
     await this.ctx.storage.deleteAll();
+    this.timers.forget();
     migrate(this.ctx.storage, AGENT_SCHEMA);
     return true;
   }

@@ -23,6 +23,11 @@ export class Timers {
     this.armed = null;
   }
 
+  /** Storage was wiped (and with it, perhaps, the alarm): read it afresh next time. */
+  forget(): void {
+    this.armed = undefined;
+  }
+
   set(key: string, kind: string, dueAt: number, data: unknown = {}): void {
     this.storage.sql.exec(
       "INSERT INTO timers (key, kind, due_at, data) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at, data = excluded.data",

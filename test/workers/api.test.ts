@@ -197,3 +197,24 @@ describe("overload", () => {
     expect(errorResponse(new TypeError("a bug")).status).toBe(500);
   });
 });
+
+describe("an agent deleted and made again", () => {
+  it("arms its alarm afresh for its new timers", async () => {
+    const ws = freshWorkspace();
+    const t = await workspaceToken(ws);
+    await call(t, "POST", "/v1/agents", { name: "again" });
+    // The first life arms an alarm (the submit's own sweep, 30 s out); deleting wipes it.
+    await call(t, "POST", "/v1/agents/again/runs", { argv: ["true"] });
+    await call(t, "DELETE", "/v1/agents/again");
+    await call(t, "POST", "/v1/agents", { name: "again" });
+    // The second life's earliest timer is later than the first life's alarm was.
+    await call(t, "POST", "/v1/agents/again/runs", { argv: ["true"], queue_timeout_ms: 3_600_000 });
+    const { env } = await import("cloudflare:workers");
+    const { runInDurableObject } = await import("cloudflare:test");
+    const E = env as unknown as import("../../src/env.js").Env;
+    const stub = E.AGENT.get(E.AGENT.idFromName(`${ws}:again`));
+    const alarm = await runInDurableObject(stub, (_o, state) => state.storage.getAlarm());
+    // Armed: at the new timer, or earlier (a stale alarm finds nothing due and arms the next).
+    expect(alarm).not.toBeNull();
+  });
+});
