@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { signToken, type HostClaims } from "../auth/tokens.js";
 import { CLAIMS_HEADER, runStub, type Env } from "../env.js";
+import type { AgentView, HostView } from "../protocol/agent.js";
 import { AgentConfig, applyConfig, DEFAULT_AGENT_CONFIG, type AgentConfigPatch } from "../protocol/agent-config.js";
 import { HostMessage, type Assign, type EdgeToHost } from "../protocol/host.js";
 import { newRunId } from "../protocol/ids.js";
@@ -13,15 +14,6 @@ import { HOST_TAG, hostOf, hostsWithCredit, setHost, socketOf, type HostInfo } f
 import { deadlineTimer, leaseTimer, Leases, pendingTimer, queueTimeoutTimer, retryTimer, type Lease } from "./leases.js";
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
 import { Timers, type Timer } from "./timers.js";
-
-export interface AgentView {
-  name: string;
-  created_at: string;
-  config: AgentConfig;
-  hosts: (Omit<HostInfo, "credit" | "seen_at"> & { free: number })[];
-  queued: number;
-  running: number;
-}
 
 /** What a host is given: the job with its timeout settled. */
 type QueuedJob = Assign["job"];
@@ -536,7 +528,7 @@ export class AgentDO extends DurableObject<Env> {
       .getWebSockets(HOST_TAG)
       .map(hostOf)
       .filter((h): h is HostInfo => h !== undefined)
-      .map(({ credit, seen_at: _seen, ...h }) => ({ ...h, free: credit }));
+      .map(({ credit, seen_at: _seen, ...h }): HostView => ({ ...h, free: credit }));
     const queued = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue").one().n;
     return { name: p.name, created_at: p.created_at, config: this.config(p), hosts, queued, running: this.leases.count() };
   }

@@ -2,24 +2,16 @@
  * The typed client every face of Tether uses: the CLI, tests, benchmarks and your code.
  * Works anywhere fetch does.
  */
-import type { AgentConfig, AgentConfigPatch } from "../protocol/agent-config.js";
+import type { AgentView, HostView } from "../protocol/agent.js";
+import type { AgentConfigPatch } from "../protocol/agent-config.js";
 import type { Problem } from "../protocol/problem.js";
 import type { Run, JobSpec } from "../protocol/run.js";
 import type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePage, SchedulePreview } from "../protocol/schedule.js";
 import { isTerminal } from "../protocol/run.js";
 import { readSse } from "./sse.js";
 
-export type { Run, JobSpec };
+export type { AgentView, HostView, Run, JobSpec };
 export type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePage, SchedulePreview };
-
-export interface AgentView {
-  name: string;
-  created_at: string;
-  config: AgentConfig;
-  hosts: { host_id: string; hostname: string; version: string; slots: number; free: number; draining: boolean; connected_at: string }[];
-  queued: number;
-  running: number;
-}
 
 export type WatchEvent =
   | { id: number; type: "state"; run: Run }
