@@ -2,13 +2,14 @@ import { DurableObject } from "cloudflare:workers";
 import { signToken, type HostClaims } from "../auth/tokens.js";
 import { CLAIMS_HEADER, runStub, type Env } from "../env.js";
 import type { AgentView, HostView } from "../protocol/agent.js";
-import { AgentConfig, applyConfig, DEFAULT_AGENT_CONFIG, type AgentConfigPatch } from "../protocol/agent-config.js";
+import { AgentConfig, applyConfig, DEFAULT_AGENT_CONFIG, mergePatch, type AgentConfigPatch } from "../protocol/agent-config.js";
 import { HostMessage, type Assign, type EdgeToHost } from "../protocol/host.js";
 import { newRunId } from "../protocol/ids.js";
 import type { JobSpec, Run } from "../protocol/run.js";
 import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
 import { Schedules } from "../schedules/schedules.js";
 import type { RunInit } from "../run/record.js";
+import type { AttemptSettled } from "../run/run-do.js";
 import { migrate } from "../storage/schema.js";
 import { HOST_TAG, hostOf, hostsWithCredit, setHost, socketOf, type HostInfo } from "./hosts.js";
 import { deadlineTimer, leaseTimer, Leases, pendingTimer, queueTimeoutTimer, retryTimer, type Lease } from "./leases.js";
@@ -48,6 +49,9 @@ export class AgentDO extends DurableObject<Env> {
   private readonly onTimer: Record<string, (t: Timer, now: number) => Promise<void>> = {};
   private dispatching = false;
   private dispatchAgain = false;
+  /** The profile row and the settings derived from it, read once; only this object changes them. */
+  private cachedProfile: Profile | null | undefined;
+  private cachedConfig: AgentConfig | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -75,6 +79,7 @@ export class AgentDO extends DurableObject<Env> {
       "INSERT INTO profile (id, workspace, name, created_at, host_token_gen, config) VALUES (1, ?, ?, ?, 1, ?)",
       workspace, name, new Date().toISOString(), JSON.stringify(config),
     );
+    this.profileChanged();
     return { agent: this.view()!, host_token: await this.hostToken(this.profile()!) };
   }
 
@@ -86,9 +91,8 @@ export class AgentDO extends DurableObject<Env> {
   async configure(patch: AgentConfigPatch): Promise<AgentView | null> {
     const p = this.profile();
     if (!p) return null;
-    const current = JSON.parse(p.config) as AgentConfigPatch;
-    const merged: AgentConfigPatch = { ...current, ...patch, retry: { ...current.retry, ...patch.retry } };
-    this.sql.exec("UPDATE profile SET config = ? WHERE id = 1", JSON.stringify(merged));
+    this.sql.exec("UPDATE profile SET config = ? WHERE id = 1", JSON.stringify(mergePatch(JSON.parse(p.config) as AgentConfigPatch, patch)));
+    this.profileChanged();
     return this.view();
   }
 
@@ -97,6 +101,7 @@ export class AgentDO extends DurableObject<Env> {
     const p = this.profile();
     if (!p) return null;
     this.sql.exec("UPDATE profile SET host_token_gen = host_token_gen + 1 WHERE id = 1");
+    this.profileChanged();
     for (const ws of this.ctx.getWebSockets(HOST_TAG)) ws.close(4001, "host token rotated");
     return this.hostToken(this.profile()!);
   }
@@ -112,6 +117,7 @@ export class AgentDO extends DurableObject<Env> {
     await Promise.all(runs.map((r) => runStub(this.env, p.workspace, r.run_id).cancel("agent deleted").catch(() => null)));
     await this.ctx.storage.deleteAll();
     this.timers.forget();
+    this.profileChanged();
     migrate(this.ctx.storage, AGENT_SCHEMA);
     return true;
   }
@@ -128,7 +134,7 @@ export class AgentDO extends DurableObject<Env> {
       const run = seen && (await this.createRun(p, seen.run_id));
       if (run) return { run, created: false };
     }
-    const config = this.config(p);
+    const config = this.config();
     const id = newRunId();
     const now = Date.now();
     const queued: QueuedJob = {
@@ -189,7 +195,7 @@ export class AgentDO extends DurableObject<Env> {
     const id = t.key.slice("pending:".length);
     this.timers.clear(t.key);
     if (this.sql.exec("DELETE FROM pending WHERE run_id = ?", id).rowsWritten === 0) return;
-    this.sql.exec("DELETE FROM queue WHERE run_id = ?", id);
+    this.dequeue(id);
     const lease = this.leases.get(id);
     if (lease) {
       this.revoke(lease, "the submit did not complete");
@@ -200,14 +206,16 @@ export class AgentDO extends DurableObject<Env> {
 
   /** Takes a run out of the queue if no host has it yet. */
   async withdraw(runId: string): Promise<boolean> {
-    const removed = this.sql.exec("DELETE FROM queue WHERE run_id = ?", runId).rowsWritten > 0;
-    if (removed) {
-      this.timers.clear(queueTimeoutTimer(runId));
-      this.timers.clear(retryTimer(runId));
-      await this.timers.arm();
-      await this.schedules.runSettled(runId);
-    }
+    const removed = this.dequeue(runId);
+    if (removed) await this.schedules.runSettled(runId);
     return removed;
+  }
+
+  /** Takes a run out of the queue with the timers that only matter while it waits there. */
+  private dequeue(runId: string): boolean {
+    this.timers.clear(queueTimeoutTimer(runId));
+    this.timers.clear(retryTimer(runId));
+    return this.sql.exec("DELETE FROM queue WHERE run_id = ?", runId).rowsWritten > 0;
   }
 
   /** The run's object settled an attempt; the lease goes, and the run is queued again if it said so. */
@@ -270,7 +278,7 @@ export class AgentDO extends DurableObject<Env> {
     const { attempt } = JSON.parse(t.data) as { attempt: number };
     const lease = this.leases.of(t.key.slice("lease:".length), attempt);
     if (!lease) return this.timers.clear(t.key);
-    const ttl = this.config(this.profile()!).lease_ttl_ms;
+    const ttl = this.config().lease_ttl_ms;
     const ws = socketOf(this.ctx.getWebSockets(HOST_TAG), lease.host_id);
     if (ws) {
       const seen = this.lastSeen(ws);
@@ -287,26 +295,27 @@ export class AgentDO extends DurableObject<Env> {
     return this.lose(lease, `host ${lease.host_id} has been gone for ${now - since} ms (lease TTL ${ttl} ms)`);
   }
 
-  private async lose(lease: Lease, why: string): Promise<void> {
-    const settled = await runStub(this.env, this.profile()!.workspace, lease.run_id).attemptLost(lease.attempt, why, this.otherHosts(lease.host_id));
-    this.revoke(lease, "lease lost");
-    await this.release(lease.run_id, lease.attempt, settled?.retry_delay_ms ?? null);
+  private lose(lease: Lease, why: string): Promise<void> {
+    return this.endAtEdge(lease, "lease lost", (run) => run.attemptLost(lease.attempt, why, this.otherHosts(lease.host_id)));
   }
 
   private async expire(t: Timer): Promise<void> {
     const { attempt } = JSON.parse(t.data) as { attempt: number };
     const lease = this.leases.of(t.key.slice("deadline:".length), attempt);
     this.timers.clear(t.key);
-    if (!lease) return;
-    const settled = await runStub(this.env, this.profile()!.workspace, lease.run_id).attemptExpired(attempt);
-    this.revoke(lease, "timed out");
-    await this.release(lease.run_id, attempt, settled?.retry_delay_ms ?? null);
+    if (lease) await this.endAtEdge(lease, "timed out", (run) => run.attemptExpired(attempt));
+  }
+
+  /** Ends an attempt from here: its run's object settles it, its host is told to stop, the lease goes. */
+  private async endAtEdge(lease: Lease, reason: string, settle: (run: ReturnType<typeof runStub>) => Promise<AttemptSettled | null>): Promise<void> {
+    const settled = await settle(runStub(this.env, this.profile()!.workspace, lease.run_id));
+    this.revoke(lease, reason);
+    await this.release(lease.run_id, lease.attempt, settled?.retry_delay_ms ?? null);
   }
 
   private async queueTimeout(t: Timer): Promise<void> {
     const { run_id, ms } = JSON.parse(t.data) as { run_id: string; ms: number };
-    this.timers.clear(t.key);
-    if (this.sql.exec("DELETE FROM queue WHERE run_id = ?", run_id).rowsWritten === 0) return;
+    if (!this.dequeue(run_id)) return;
     await runStub(this.env, this.profile()!.workspace, run_id).expireQueued(`waited in the queue longer than queue_timeout_ms (${ms} ms)`);
     await this.schedules.runSettled(run_id);
   }
@@ -385,7 +394,7 @@ export class AgentDO extends DurableObject<Env> {
   /** A host (re)connects: it keeps the attempts whose leases are still its own and drops the rest. */
   private async hello(ws: WebSocket, msg: Extract<HostMessage, { type: "hello" }>): Promise<void> {
     const p = this.profile()!;
-    const ttl = this.config(p).lease_ttl_ms;
+    const ttl = this.config().lease_ttl_ms;
     const now = Date.now();
     for (const other of this.ctx.getWebSockets(HOST_TAG)) {
       if (other !== ws && hostOf(other)?.host_id === msg.host_id) other.close(4000, "replaced by a newer connection of this host");
@@ -433,7 +442,7 @@ export class AgentDO extends DurableObject<Env> {
     if (!host || socketOf(this.ctx.getWebSockets(HOST_TAG).filter((o) => o !== ws), host.host_id)) return;
     // The host is gone: its leases get one TTL from now for it to come back.
     const now = Date.now();
-    const ttl = this.config(this.profile()!).lease_ttl_ms;
+    const ttl = this.config().lease_ttl_ms;
     for (const lease of this.leases.forHost(host.host_id)) {
       this.leases.markMissing(lease.run_id, now);
       this.timers.set(leaseTimer(lease.run_id), "lease", now + ttl, { attempt: lease.attempt });
@@ -453,7 +462,7 @@ export class AgentDO extends DurableObject<Env> {
         this.dispatchAgain = false;
         const p = this.profile();
         if (!p) return;
-        const ttl = this.config(p).lease_ttl_ms;
+        const ttl = this.config().lease_ttl_ms;
         for (const { ws } of hostsWithCredit(this.ctx.getWebSockets(HOST_TAG))) {
           for (;;) {
             // Re-read each time: a credit message may have landed while a token was being signed.
@@ -467,9 +476,8 @@ export class AgentDO extends DurableObject<Env> {
             const attempt = next.attempts + 1;
             const job = JSON.parse(next.job) as QueuedJob;
             this.ctx.storage.transactionSync(() => {
-              this.sql.exec("DELETE FROM queue WHERE run_id = ?", next.run_id);
+              this.dequeue(next.run_id);
               this.leases.grant(next.run_id, attempt, host.host_id, next.job, now);
-              this.timers.clear(queueTimeoutTimer(next.run_id));
               this.timers.set(leaseTimer(next.run_id), "lease", now + ttl, { attempt });
               this.timers.set(deadlineTimer(next.run_id), "deadline", now + job.timeout_ms + DEADLINE_GRACE_MS, { attempt });
             });
@@ -510,11 +518,20 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   private profile(): Profile | null {
-    return this.sql.exec<Profile>("SELECT workspace, name, created_at, host_token_gen, config FROM profile WHERE id = 1").toArray()[0] ?? null;
+    if (this.cachedProfile === undefined) {
+      this.cachedProfile = this.sql.exec<Profile>("SELECT workspace, name, created_at, host_token_gen, config FROM profile WHERE id = 1").toArray()[0] ?? null;
+    }
+    return this.cachedProfile;
   }
 
-  private config(p: Profile): AgentConfig {
-    return applyConfig(DEFAULT_AGENT_CONFIG, JSON.parse(p.config) as AgentConfigPatch);
+  /** The agent's settings; only called while the agent exists. */
+  private config(): AgentConfig {
+    return (this.cachedConfig ??= applyConfig(DEFAULT_AGENT_CONFIG, JSON.parse(this.profile()!.config) as AgentConfigPatch));
+  }
+
+  private profileChanged(): void {
+    this.cachedProfile = undefined;
+    this.cachedConfig = undefined;
   }
 
   private hostToken(p: Profile): Promise<string> {
@@ -530,6 +547,6 @@ export class AgentDO extends DurableObject<Env> {
       .filter((h): h is HostInfo => h !== undefined)
       .map(({ credit, seen_at: _seen, ...h }): HostView => ({ ...h, free: credit }));
     const queued = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue").one().n;
-    return { name: p.name, created_at: p.created_at, config: this.config(p), hosts, queued, running: this.leases.count() };
+    return { name: p.name, created_at: p.created_at, config: this.config(), hosts, queued, running: this.leases.count() };
   }
 }

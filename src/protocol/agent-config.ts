@@ -32,3 +32,8 @@ export function applyConfig(base: AgentConfig, patch: AgentConfigPatch): AgentCo
     retry: { ...base.retry, ...patch.retry },
   };
 }
+
+/** A change on top of the changes made before: fields sent replace, retry fields one by one. */
+export function mergePatch(before: AgentConfigPatch, change: AgentConfigPatch): AgentConfigPatch {
+  return { ...before, ...change, retry: { ...before.retry, ...change.retry } };
+}
