@@ -10,6 +10,7 @@ import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
 import { Schedules } from "../schedules/schedules.js";
 import type { RunInit } from "../run/record.js";
 import type { AttemptSettled } from "../run/run-do.js";
+import { closeBack } from "../sockets.js";
 import { migrate } from "../storage/schema.js";
 import { HOST_TAG, hostOf, hostsWithCredit, setHost, socketOf, type HostInfo } from "./hosts.js";
 import { deadlineTimer, leaseTimer, Leases, pendingTimer, queueTimeoutTimer, retryTimer, type Lease } from "./leases.js";
@@ -433,11 +434,7 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code);
-    } catch {
-      /* already closed */
-    }
+    closeBack(ws, code);
     const host = hostOf(ws);
     if (!host || socketOf(this.ctx.getWebSockets(HOST_TAG).filter((o) => o !== ws), host.host_id)) return;
     // The host is gone: its leases get one TTL from now for it to come back.

@@ -4,6 +4,7 @@ import { agentStub, CLAIMS_HEADER, type Env } from "../env.js";
 import { decodeBatch, STDERR, STDOUT } from "../protocol/frames.js";
 import { isTerminal, type Run } from "../protocol/run.js";
 import { HostToRun, type RunToHost, type StreamEnd } from "../protocol/stream.js";
+import { closeBack } from "../sockets.js";
 import { migrate } from "../storage/schema.js";
 import { endVerdict } from "./end-status.js";
 import { newRunState, publicRun, type RunInit, type RunState } from "./record.js";
@@ -16,6 +17,7 @@ interface AttemptSocket {
 }
 
 interface AttemptRow {
+  host_id: string;
   last_seq: number;
   ended_at: number | null;
   reason: string | null;
@@ -198,11 +200,7 @@ export class RunDO extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code);
-    } catch {
-      /* already closed */
-    }
+    closeBack(ws, code);
   }
 
   private onHello(ws: WebSocket, attempt: number, hostId: string, pid: number | null): void {
@@ -258,8 +256,7 @@ export class RunDO extends DurableObject<Env> {
     if (end.last_seq !== row.last_seq) return send(ws, { type: "ack", seq: row.last_seq });
     const verdict = endVerdict(end, s.cancel_requested);
     if (end.reason === "agent_stop" && verdict.outcome) {
-      const host = this.sql.exec<{ host_id: string }>("SELECT host_id FROM attempts WHERE attempt = ?", attempt).one().host_id;
-      if (!(await agentStub(this.env, s.workspace, s.agent).hasOtherHosts(host))) verdict.outcome = null;
+      if (!(await agentStub(this.env, s.workspace, s.agent).hasOtherHosts(row.host_id))) verdict.outcome = null;
       if (this.attemptRow(attempt)?.ended_at) return send(ws, { type: "ended" });
     }
     const event = { type: "attempt_ended", attempt, reason: end.reason, exit_code: end.exit_code, signal: end.signal };
@@ -310,9 +307,8 @@ export class RunDO extends DurableObject<Env> {
     let delay: number | null = null;
     this.ctx.storage.transactionSync(() => {
       if (row) this.sql.exec("UPDATE attempts SET ended_at = ?, reason = ? WHERE attempt = ?", Date.now(), reason, attempt);
+      // An attempt that never said hello gets its row too: its ended, fenced row refuses it later.
       else this.sql.exec("INSERT INTO attempts (attempt, host_id, started_at, ended_at, reason) VALUES (?, '', ?, ?, ?)", attempt, Date.now(), Date.now(), reason);
-      // An attempt that never said hello is still fenced: later messages from it are refused.
-      if (attempt > s.attempt) this.cached = { ...s, attempt };
       delay = this.settle(attempt, outcome, final, event);
       this.sql.exec("UPDATE attempts SET retry_delay_ms = ? WHERE attempt = ?", delay, attempt);
     });
@@ -352,7 +348,7 @@ export class RunDO extends DurableObject<Env> {
   // ---- state ----
 
   private attemptRow(attempt: number): AttemptRow | undefined {
-    return this.sql.exec<AttemptRow>("SELECT last_seq, ended_at, reason, retry_delay_ms FROM attempts WHERE attempt = ?", attempt).toArray()[0];
+    return this.sql.exec<AttemptRow>("SELECT host_id, last_seq, ended_at, reason, retry_delay_ms FROM attempts WHERE attempt = ?", attempt).toArray()[0];
   }
 
   private state(): RunState | null {

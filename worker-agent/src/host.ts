@@ -19,15 +19,12 @@ export interface HostOptions {
   log: Logger;
 }
 
-const DEFAULT_PING_MS = 5_000;
-
 export class Host {
   private ws: WebSocket | null = null;
   private readonly attempts = new Map<string, Attempt>();
   private readonly backoff = new Backoff(1_000, 60_000);
   private draining = false;
   private closed = false;
-  private pingMs = DEFAULT_PING_MS;
   private pinger: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private readonly agent: string;
@@ -147,9 +144,8 @@ export class Host {
 
   /** The socket is the heartbeat; the edge answers pings without waking up. */
   private startPinging(ws: WebSocket, ms: number): void {
-    this.pingMs = ms;
     if (this.pinger) clearInterval(this.pinger);
-    this.pinger = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("ping"), this.pingMs);
+    this.pinger = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("ping"), ms);
   }
 
   private find(runId: string, attempt: number): Attempt | undefined {
