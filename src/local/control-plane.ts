@@ -22,19 +22,33 @@ type ReloadEvent = { type: string; proxyData?: { userWorkerUrl: { protocol: stri
 /**
  * wrangler serves the Worker behind a dev proxy, a second workerd process that every request,
  * stream and WebSocket frame would cross. It announces the Worker's own address on each reload;
- * keep it, so local clients can go straight to the Worker.
+ * keep it, so local clients can go straight to the Worker. `ready` resolves as soon as the
+ * proxy listens, which can be before that announcement: wait for it.
  */
-const workerUrls = new WeakMap<object, string>();
+const workerUrls = new WeakMap<object, { url: Promise<string>; set(url: string): void }>();
+function workerUrlOf(devEnv: object) {
+  let entry = workerUrls.get(devEnv);
+  if (!entry) {
+    let set!: (url: string) => void;
+    const url = new Promise<string>((resolve) => (set = resolve));
+    entry = { url, set };
+    workerUrls.set(devEnv, entry);
+  }
+  return entry;
+}
 const proto = unstable_DevEnv.prototype as unknown as { dispatch(this: object, e: ReloadEvent): void; __tether?: true };
 if (!proto.__tether) {
   const dispatch = proto.dispatch;
   proto.dispatch = function (this: object, event: ReloadEvent) {
     const u = event.type === "reloadComplete" ? event.proxyData?.userWorkerUrl : undefined;
-    if (u) workerUrls.set(this, `${u.protocol}//${u.hostname}:${u.port}`);
+    if (u) workerUrlOf(this).set(`${u.protocol}//${u.hostname}:${u.port}`);
     return dispatch.call(this, event);
   };
   proto.__tether = true;
 }
+
+/** How long to wait for the Worker's own address once the proxy is up; past it, clients use the proxy. */
+const WORKER_URL_WAIT_MS = 30_000;
 
 export async function startControlPlane(opts: { persistDir: string; signingKey: string; port?: number; inspectorPort?: number }): Promise<ControlPlane> {
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
@@ -62,7 +76,11 @@ export async function startControlPlane(opts: { persistDir: string; signingKey: 
     }
   }
   const proxyUrl = (await worker.url).toString().replace(/\/$/, "");
-  const url = workerUrls.get(worker.raw) ?? proxyUrl;
+  let timer: NodeJS.Timeout | undefined;
+  const url = await Promise.race([
+    workerUrlOf(worker.raw).url,
+    new Promise<string>((resolve) => (timer = setTimeout(() => resolve(proxyUrl), WORKER_URL_WAIT_MS))),
+  ]).finally(() => clearTimeout(timer));
   const inspectorUrl = opts.inspectorPort === undefined ? undefined : await worker.inspectorUrl;
   return { url, proxyUrl, ...(inspectorUrl && { inspectorUrl }), stop: () => worker.dispose() };
 }
