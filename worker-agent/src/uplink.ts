@@ -47,7 +47,8 @@ export class Uplink {
   private pending: Pending[] = [];
   private inflight: InFlight | null = null;
   /** Every batch is encoded here: one frame is in flight at a time and ws copies it as it masks it. */
-  private readonly frameBuffer = new Uint8Array(LIMITS.batchBytes);
+  /** Reused for every batch, grown to the largest so far: most jobs print a few bytes, and a 1 MB buffer per attempt cost a zero-fill each. */
+  private frameBuffer: Uint8Array | undefined;
   private unacked = 0;
   private nextSeq = 1;
   private endReport: Omit<StreamEnd, "type" | "last_seq"> | null = null;
@@ -179,7 +180,9 @@ export class Uplink {
         batch.push({ seq: this.nextSeq++, stream: p.stream, data: p.parts });
         bytes += p.bytes;
       }
-      this.inflight = { frame: encodeBatch(this.attempt, batch, this.frameBuffer), last: this.nextSeq - 1, bytes };
+      const frame = encodeBatch(this.attempt, batch, this.frameBuffer);
+      if (frame.byteLength > (this.frameBuffer?.byteLength ?? 0)) this.frameBuffer = frame;
+      this.inflight = { frame, last: this.nextSeq - 1, bytes };
       ws.send(this.inflight.frame);
     }
     // The end report rides right behind the last batch; the edge checks it saw every chunk.
