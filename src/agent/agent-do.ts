@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { signToken, type HostClaims } from "../auth/tokens.js";
 import { CLAIMS_HEADER, runStub, type Env } from "../env.js";
-import type { AgentView, HostView } from "../protocol/agent.js";
-import { AgentConfig, applyConfig, DEFAULT_AGENT_CONFIG, mergePatch, type AgentConfigPatch } from "../protocol/agent-config.js";
-import { HostMessage, type Assign, type EdgeToHost } from "../protocol/host.js";
+import type { AgentView } from "../protocol/agent.js";
+import type { AgentConfigPatch } from "../protocol/agent-config.js";
+import { HostMessage } from "../protocol/host.js";
 import { newRunId } from "../protocol/ids.js";
 import type { JobSpec, Run } from "../protocol/run.js";
 import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
@@ -12,25 +12,14 @@ import type { RunInit } from "../run/record.js";
 import type { AttemptSettled } from "../run/run-do.js";
 import { closeBack } from "../sockets.js";
 import { migrate } from "../storage/schema.js";
-import { HOST_TAG, hostOf, hostsWithCredit, setHost, socketOf, type HostInfo } from "./hosts.js";
+import { hostOf, Hosts, setHost } from "./hosts.js";
 import { deadlineTimer, leaseTimer, Leases, pendingTimer, queueTimeoutTimer, retryTimer, type Lease } from "./leases.js";
+import { ProfileStore } from "./profile.js";
+import { planRun, type QueuedJob, type SubmitOptions, type Submitted } from "./run-plan.js";
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
 import { Timers, type Timer } from "./timers.js";
 
-/** What a host is given: the job with its timeout settled. */
-type QueuedJob = Assign["job"];
-
-export interface SubmitOptions {
-  /** A key seen before returns the run it made, and makes no new one. */
-  idempotency_key?: string;
-  schedule_id?: string;
-  scheduled_for?: string;
-}
-
-export interface Submitted {
-  run: Run;
-  created: boolean;
-}
+export type { SubmitOptions, Submitted } from "./run-plan.js";
 
 /** How long a submit may take before it is taken as failed. */
 const PENDING_SWEEP_MS = 30_000;
@@ -48,11 +37,10 @@ export class AgentDO extends DurableObject<Env> {
   private readonly schedules: Schedules;
   /** What each kind of timer does when it comes due; every handler must be safe to run twice. */
   private readonly onTimer: Record<string, (t: Timer, now: number) => Promise<void>> = {};
+  private readonly hosts: Hosts;
+  private readonly profiles: ProfileStore;
   private dispatching = false;
   private dispatchAgain = false;
-  /** The profile row and the settings derived from it, read once; only this object changes them. */
-  private cachedProfile: Profile | null | undefined;
-  private cachedConfig: AgentConfig | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -60,8 +48,8 @@ export class AgentDO extends DurableObject<Env> {
     migrate(ctx.storage, AGENT_SCHEMA);
     this.timers = new Timers(ctx.storage);
     this.leases = new Leases(this.sql);
-    // Hosts ping on their control socket; answering without waking the object keeps idle agents free.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.hosts = new Hosts(ctx);
+    this.profiles = new ProfileStore(this.sql);
     this.onTimer.lease = (t, now) => this.checkLease(t, now);
     this.onTimer.deadline = (t) => this.expire(t);
     this.onTimer.queue_timeout = (t) => this.queueTimeout(t);
@@ -76,12 +64,8 @@ export class AgentDO extends DurableObject<Env> {
   /** Creates the agent; null when it exists already. */
   async create(workspace: string, name: string, config: AgentConfigPatch = {}): Promise<{ agent: AgentView; host_token: string } | null> {
     if (this.profile()) return null;
-    this.sql.exec(
-      "INSERT INTO profile (id, workspace, name, created_at, host_token_gen, config) VALUES (1, ?, ?, ?, 1, ?)",
-      workspace, name, new Date().toISOString(), JSON.stringify(config),
-    );
-    this.profileChanged();
-    return { agent: this.view()!, host_token: await this.hostToken(this.profile()!) };
+    const p = this.profiles.create(workspace, name, config);
+    return { agent: this.view()!, host_token: await this.hostToken(p) };
   }
 
   async get(): Promise<AgentView | null> {
@@ -90,21 +74,17 @@ export class AgentDO extends DurableObject<Env> {
 
   /** Changes the agent's settings; fields left out keep their value. */
   async configure(patch: AgentConfigPatch): Promise<AgentView | null> {
-    const p = this.profile();
-    if (!p) return null;
-    this.sql.exec("UPDATE profile SET config = ? WHERE id = 1", JSON.stringify(mergePatch(JSON.parse(p.config) as AgentConfigPatch, patch)));
-    this.profileChanged();
+    if (!this.profile()) return null;
+    this.profiles.configure(patch);
     return this.view();
   }
 
   /** A new host token; tokens minted before stop working and their hosts are disconnected. */
   async rotateHostToken(): Promise<string | null> {
-    const p = this.profile();
-    if (!p) return null;
-    this.sql.exec("UPDATE profile SET host_token_gen = host_token_gen + 1 WHERE id = 1");
-    this.profileChanged();
-    for (const ws of this.ctx.getWebSockets(HOST_TAG)) ws.close(4001, "host token rotated");
-    return this.hostToken(this.profile()!);
+    if (!this.profile()) return null;
+    const p = this.profiles.nextTokenGeneration();
+    this.hosts.closeAll(4001, "host token rotated");
+    return this.hostToken(p);
   }
 
   /** Deletes the agent: its waiting and running runs are cancelled, its hosts disconnected. */
@@ -113,13 +93,13 @@ export class AgentDO extends DurableObject<Env> {
     if (!p) return false;
     await this.schedules.forgetAll();
     const runs = this.sql.exec<{ run_id: string }>("SELECT run_id FROM queue UNION SELECT run_id FROM leases").toArray();
-    for (const ws of this.ctx.getWebSockets(HOST_TAG)) ws.close(4004, "agent deleted");
+    this.hosts.closeAll(4004, "agent deleted");
     // Each run withdraws itself from the queue, or tells its host to stop, before the state goes.
     await Promise.all(runs.map((r) => runStub(this.env, p.workspace, r.run_id).cancel("agent deleted").catch(() => null)));
     await this.ctx.storage.deleteAll();
     this.timers.forget();
-    this.profileChanged();
     migrate(this.ctx.storage, AGENT_SCHEMA);
+    this.profiles.changed();
     return true;
   }
 
@@ -135,28 +115,9 @@ export class AgentDO extends DurableObject<Env> {
       const run = seen && (await this.createRun(p, seen.run_id));
       if (run) return { run, created: false };
     }
-    const config = this.config();
     const id = newRunId();
     const now = Date.now();
-    const queued: QueuedJob = {
-      argv: job.argv,
-      ...(job.stdin !== undefined && { stdin: job.stdin }),
-      ...(job.env && { env: job.env }),
-      ...(job.labels && { labels: job.labels }),
-      timeout_ms: job.timeout_ms ?? config.default_timeout_ms,
-    };
-    const init: RunInit = {
-      id,
-      workspace: p.workspace,
-      agent: p.name,
-      argv: job.argv,
-      labels: job.labels ?? {},
-      timeout_ms: queued.timeout_ms,
-      retry: { ...config.retry, ...job.retry },
-      created_at: new Date(now).toISOString(),
-      schedule_id: opts.schedule_id ?? null,
-      scheduled_for: opts.scheduled_for ?? null,
-    };
+    const { queued, init } = planRun(p, this.config(), job, opts, id, now);
     // Claimed, queued and (below) handed to a host before the first await of the run's object:
     // only one disk sync stands before the assignment leaves. A concurrent submit with the same
     // key, or one repeated after the object restarted halfway, finds this run and finishes it.
@@ -226,14 +187,13 @@ export class AgentDO extends DurableObject<Env> {
 
   /** Whether a connected host other than this one could take a retry. */
   async hasOtherHosts(hostId: string): Promise<boolean> {
-    return this.otherHosts(hostId);
+    return this.hosts.othersThan(hostId);
   }
 
   /** Passes a cancel to the host holding the attempt (the run's object also says it on the attempt's stream). */
   async cancelAttempt(runId: string, attempt: number, reason: string): Promise<void> {
     const lease = this.leases.of(runId, attempt);
-    const ws = lease && socketOf(this.ctx.getWebSockets(HOST_TAG), lease.host_id);
-    if (ws) this.send(ws, { type: "cancel", run_id: runId, attempt, reason });
+    if (lease) this.hosts.sendTo(lease.host_id, { type: "cancel", run_id: runId, attempt, reason });
   }
 
   // ---- RPC: schedules (src/schedules) ----
@@ -280,9 +240,9 @@ export class AgentDO extends DurableObject<Env> {
     const lease = this.leases.of(t.key.slice("lease:".length), attempt);
     if (!lease) return this.timers.clear(t.key);
     const ttl = this.config().lease_ttl_ms;
-    const ws = socketOf(this.ctx.getWebSockets(HOST_TAG), lease.host_id);
+    const ws = this.hosts.socketOf(lease.host_id);
     if (ws) {
-      const seen = this.lastSeen(ws);
+      const seen = this.hosts.lastSeen(ws);
       if (now - seen < ttl) {
         this.leases.renew(lease.run_id, seen);
         return this.timers.set(t.key, "lease", seen + ttl, { attempt });
@@ -297,7 +257,7 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   private lose(lease: Lease, why: string): Promise<void> {
-    return this.endAtEdge(lease, "lease lost", (run) => run.attemptLost(lease.attempt, why, this.otherHosts(lease.host_id)));
+    return this.endAtEdge(lease, "lease lost", (run) => run.attemptLost(lease.attempt, why, this.hosts.othersThan(lease.host_id)));
   }
 
   private async expire(t: Timer): Promise<void> {
@@ -344,8 +304,7 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   private revoke(lease: Lease, reason: string): void {
-    const ws = socketOf(this.ctx.getWebSockets(HOST_TAG), lease.host_id);
-    if (ws) this.send(ws, { type: "revoke", run_id: lease.run_id, attempt: lease.attempt, reason });
+    this.hosts.sendTo(lease.host_id, { type: "revoke", run_id: lease.run_id, attempt: lease.attempt, reason });
   }
 
   // ---- hosts ----
@@ -355,10 +314,7 @@ export class AgentDO extends DurableObject<Env> {
     const p = this.profile();
     if (!claims || !p) return new Response("no such agent", { status: 404 });
     if (claims.gen !== p.host_token_gen) return new Response("this host token was rotated; use the new one", { status: 401 });
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], [HOST_TAG]);
-    pair[1].serializeAttachment({});
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    return this.hosts.accept();
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -397,7 +353,7 @@ export class AgentDO extends DurableObject<Env> {
     const p = this.profile()!;
     const ttl = this.config().lease_ttl_ms;
     const now = Date.now();
-    for (const other of this.ctx.getWebSockets(HOST_TAG)) {
+    for (const other of this.hosts.all()) {
       if (other !== ws && hostOf(other)?.host_id === msg.host_id) other.close(4000, "replaced by a newer connection of this host");
     }
     let busy = 0;
@@ -424,8 +380,8 @@ export class AgentDO extends DurableObject<Env> {
       connected_at: new Date(now).toISOString(),
       seen_at: now,
     });
-    this.send(ws, { type: "welcome", agent: p.name, host_id: msg.host_id, ping_ms: Math.max(100, Math.min(5000, Math.floor(ttl / 3))) });
-    for (const r of revoked) this.send(ws, { type: "revoke", run_id: r.run_id, attempt: r.attempt, reason: "its lease was lost while the host was away" });
+    this.hosts.send(ws, { type: "welcome", agent: p.name, host_id: msg.host_id, ping_ms: Math.max(100, Math.min(5000, Math.floor(ttl / 3))) });
+    for (const r of revoked) this.hosts.send(ws, { type: "revoke", run_id: r.run_id, attempt: r.attempt, reason: "its lease was lost while the host was away" });
     // Leases this host held but no longer reports: it lost them (it restarted), so they are lost now.
     for (const lease of this.leases.forHost(msg.host_id)) {
       if (!reported.has(lease.run_id)) await this.lose(lease, `host ${msg.host_id} came back without the attempt`);
@@ -436,7 +392,7 @@ export class AgentDO extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     closeBack(ws, code);
     const host = hostOf(ws);
-    if (!host || socketOf(this.ctx.getWebSockets(HOST_TAG).filter((o) => o !== ws), host.host_id)) return;
+    if (!host || this.hosts.socketOf(host.host_id, ws)) return;
     // The host is gone: its leases get one TTL from now for it to come back.
     const now = Date.now();
     const ttl = this.config().lease_ttl_ms;
@@ -460,7 +416,7 @@ export class AgentDO extends DurableObject<Env> {
         const p = this.profile();
         if (!p) return;
         const ttl = this.config().lease_ttl_ms;
-        for (const { ws } of hostsWithCredit(this.ctx.getWebSockets(HOST_TAG))) {
+        for (const ws of this.hosts.withCredit()) {
           for (;;) {
             // Re-read each time: a credit message may have landed while a token was being signed.
             const host = hostOf(ws);
@@ -484,7 +440,7 @@ export class AgentDO extends DurableObject<Env> {
               { kind: "run", ws: p.workspace, agent: p.name, run: next.run_id, attempt },
               Math.ceil(job.timeout_ms / 1000) + RUN_TOKEN_GRACE_S,
             );
-            this.send(ws, { type: "assign", run_id: next.run_id, attempt, token, job });
+            this.hosts.send(ws, { type: "assign", run_id: next.run_id, attempt, token, job });
           }
         }
       } while (this.dispatchAgain);
@@ -494,41 +450,12 @@ export class AgentDO extends DurableObject<Env> {
     }
   }
 
-  private otherHosts(hostId: string): boolean {
-    return this.ctx.getWebSockets(HOST_TAG).some((ws) => {
-      const h = hostOf(ws);
-      return h !== undefined && h.host_id !== hostId && !h.draining;
-    });
-  }
-
-  private lastSeen(ws: WebSocket): number {
-    const ping = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-    return Math.max(ping, hostOf(ws)?.seen_at ?? 0);
-  }
-
-  private send(ws: WebSocket, msg: EdgeToHost): void {
-    try {
-      ws.send(JSON.stringify(msg));
-    } catch {
-      /* closed; the host reconnects and says hello again */
-    }
-  }
-
   private profile(): Profile | null {
-    if (this.cachedProfile === undefined) {
-      this.cachedProfile = this.sql.exec<Profile>("SELECT workspace, name, created_at, host_token_gen, config FROM profile WHERE id = 1").toArray()[0] ?? null;
-    }
-    return this.cachedProfile;
+    return this.profiles.get();
   }
 
-  /** The agent's settings; only called while the agent exists. */
-  private config(): AgentConfig {
-    return (this.cachedConfig ??= applyConfig(DEFAULT_AGENT_CONFIG, JSON.parse(this.profile()!.config) as AgentConfigPatch));
-  }
-
-  private profileChanged(): void {
-    this.cachedProfile = undefined;
-    this.cachedConfig = undefined;
+  private config() {
+    return this.profiles.config();
   }
 
   private hostToken(p: Profile): Promise<string> {
@@ -538,11 +465,7 @@ export class AgentDO extends DurableObject<Env> {
   private view(): AgentView | null {
     const p = this.profile();
     if (!p) return null;
-    const hosts = this.ctx
-      .getWebSockets(HOST_TAG)
-      .map(hostOf)
-      .filter((h): h is HostInfo => h !== undefined)
-      .map(({ credit, seen_at: _seen, ...h }): HostView => ({ ...h, free: credit }));
+    const hosts = this.hosts.views();
     const queued = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue").one().n;
     return { name: p.name, created_at: p.created_at, config: this.config(), hosts, queued, running: this.leases.count() };
   }

@@ -1,4 +1,4 @@
-import type { Submitted, SubmitOptions } from "../agent/agent-do.js";
+import type { Submitted, SubmitOptions } from "../agent/run-plan.js";
 import type { Timers } from "../agent/timers.js";
 import type { Env } from "../env.js";
 import type { JobSpec } from "../protocol/run.js";
