@@ -42,6 +42,17 @@ describe("a host that dies", () => {
     expect(end.error).toMatch(/no other host/);
   });
 
+  it("takes its jobs' process groups down with it when killed with SIGKILL, so no retry runs beside them", async () => {
+    s = await startStack({ agentConfig: { lease_ttl_ms: 1500 } });
+    const run = await s.client.submit(s.agent, { argv: ["sh", "-c", "sleep 1000 & sleep 1000"] });
+    const pid = await attemptPid(s.client, run.id);
+    s.strays.push(pid);
+    await waitFor("the job and its child", () => groupMembers(pid, { live: true }) >= 2);
+    s.hosts[0]!.child.kill("SIGKILL");
+    await waitFor("the dead host's job group to be gone", () => groupMembers(pid, { live: true }) === 0);
+    expect((await s.client.wait(run.id)).status).toBe("orphaned");
+  });
+
   it("cancel is final even when the host is gone", async () => {
     s = await startStack({ agentConfig: { lease_ttl_ms: 1500 } });
     const run = await s.client.submit(s.agent, { argv: ["sleep", "1000"] });

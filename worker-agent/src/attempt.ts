@@ -9,6 +9,7 @@ import type { Assign } from "../../src/protocol/host.js";
 import type { EndReason } from "../../src/protocol/run.js";
 import type { Logger } from "./log.js";
 import { signalGroup } from "./process-group.js";
+import type { Reaper } from "./reaper.js";
 import { Uplink } from "./uplink.js";
 
 export interface AttemptOptions {
@@ -16,6 +17,8 @@ export interface AttemptOptions {
   hostId: string;
   graceMs: number;
   log: Logger;
+  /** Kills the job's group if this process dies before it can. */
+  reaper: Reaper;
   /** The process is gone: its slot is free again. */
   onExit(): void;
   /** The edge has the end report: forget the attempt. */
@@ -81,6 +84,7 @@ export class Attempt {
     }
     this.child = child;
     this.uplink.setPid(child.pid ?? null);
+    if (child.pid) this.opts.reaper.watch(child.pid);
     child.on("error", (err) => {
       if (!child.pid) this.spawnFailed(err);
     });
@@ -94,7 +98,7 @@ export class Attempt {
       this.exited = true;
       this.opts.onExit();
       // Whatever the job left running in its group would hold the pipes open: end it too.
-      setTimeout(() => signalGroup(child.pid, "SIGKILL"), LINGER_MS).unref();
+      setTimeout(() => this.killGroup(), LINGER_MS).unref();
       signalGroup(child.pid, "SIGTERM");
     });
     child.on("close", (code, signal) => this.finish(code, signal));
@@ -118,7 +122,7 @@ export class Attempt {
   abandon(): void {
     if (this.done) return;
     this.opts.log(`${this.runId}#${this.attempt} revoked by the control plane: killing the process group`);
-    signalGroup(this.child?.pid, "SIGKILL");
+    this.killGroup();
     this.uplink.close();
     this.clearTimers();
     if (!this.exited) {
@@ -126,6 +130,14 @@ export class Attempt {
       this.opts.onExit();
     }
     this.markDone();
+  }
+
+  /** The group is gone for good after this; the reaper can let it go. */
+  private killGroup(): void {
+    const pid = this.child?.pid;
+    if (!pid) return;
+    signalGroup(pid, "SIGKILL");
+    this.opts.reaper.forget(pid);
   }
 
   private markDone(): void {

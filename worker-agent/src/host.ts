@@ -8,6 +8,7 @@ import { EdgeToHost, type Assign, type HostMessage } from "../../src/protocol/ho
 import { Attempt } from "./attempt.js";
 import { Backoff } from "./backoff.js";
 import type { Logger } from "./log.js";
+import { Reaper } from "./reaper.js";
 
 export interface HostOptions {
   url: string;
@@ -31,6 +32,7 @@ export class Host {
   private onConnected: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
   private exitWaiters: (() => void)[] = [];
+  private readonly reaper = new Reaper();
 
   constructor(private readonly opts: HostOptions) {
     this.agent = agentOf(opts.token);
@@ -165,6 +167,7 @@ export class Host {
       hostId: this.opts.hostId,
       graceMs: this.opts.graceMs,
       log: this.opts.log,
+      reaper: this.reaper,
       onExit: () => {
         this.send({ type: "credit", n: 1 });
         if (this.running === 0) for (const w of this.exitWaiters.splice(0)) w();
