@@ -10,6 +10,8 @@ export interface Sizes {
   liveMs: number;
   cancelJobs: number;
   bigJobBytes: number;
+  /** Slots of the every-second schedule measured, after its warm-up slots. */
+  scheduleSlots: number;
 }
 
 export const FULL: Sizes = {
@@ -21,6 +23,7 @@ export const FULL: Sizes = {
   liveMs: 5000,
   cancelJobs: 100,
   bigJobBytes: 1_000_000_000,
+  scheduleSlots: 30,
 };
 
 export const QUICK: Sizes = {
@@ -32,6 +35,7 @@ export const QUICK: Sizes = {
   liveMs: 2000,
   cancelJobs: 20,
   bigJobBytes: 250_000_000,
+  scheduleSlots: 10,
 };
 
 export interface Ctx {

@@ -14,6 +14,8 @@ export const FIGURES = [
   { key: "live_p50_ms", label: "live line p50", unit: "ms", better: "lower" },
   { key: "live_p99_ms", label: "live line p99", unit: "ms", better: "lower", goal: { max: 50 } },
   { key: "cancel_p50_ms", label: "cancel → group dead p50", unit: "ms", better: "lower", goal: { max: 50 } },
+  { key: "schedule_late_p50_ms", label: "schedule fire → start p50", unit: "ms", better: "lower" },
+  { key: "schedule_late_p99_ms", label: "schedule fire → start p99", unit: "ms", better: "lower", goal: { max: 1000 } },
   { key: "agent_rss_peak_mb", label: "host RSS peak, 1 GB job", unit: "MB", better: "lower", goal: { max: 100 } },
   { key: "agent_rss_peak_8jobs_mb", label: "host RSS peak, 8 jobs", unit: "MB", better: "lower" },
 ] as const;

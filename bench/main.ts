@@ -1,7 +1,7 @@
 /**
  * npm run bench: Tether and BullMQ on Redis, side by side, on this machine, in one run.
  *
- *   npm run bench                       the full run (about two minutes on 2 cores)
+ *   npm run bench                       the full run (about 3-4 minutes on 2 cores)
  *   npm run bench -- --quick            fewer repetitions and smaller outputs
  *   npm run bench -- --only dispatch,cancel
  *   npm run bench -- --systems tether   one system only
@@ -32,10 +32,11 @@ import { live } from "./workloads/live.js";
 import { memory } from "./workloads/memory.js";
 import { output } from "./workloads/output.js";
 import { roundtrip } from "./workloads/roundtrip.js";
+import { schedule } from "./workloads/schedule.js";
 import { throughput } from "./workloads/throughput.js";
 
 /** In the order they run: the light ones first, so the heavy ones cannot disturb them. */
-const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, live, throughput, output, memory };
+const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, schedule, live, throughput, output, memory };
 const SLOTS = 8;
 /** A workload that takes longer has hung: it is reported as failed and the run goes on. */
 const WORKLOAD_TIMEOUT_MS = 5 * 60_000;

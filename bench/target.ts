@@ -17,6 +17,15 @@ export interface Digest {
   bytes: number;
 }
 
+/** The cron expression both systems fire the schedule workload on: every second, seconds field first. */
+export const EVERY_SECOND = "* * * * * *";
+
+/** One run a schedule made: the system's id for it and the slot (ms since the epoch) it was made for. */
+export interface Fired {
+  id: string;
+  slotMs: number;
+}
+
 export interface Target {
   readonly name: SystemName;
   /** Resolves once the system has accepted the job, with its id. */
@@ -31,6 +40,12 @@ export interface Target {
   firstLine(id: string): Promise<string>;
   /** Asks for the job to be cancelled; null when the system cannot. */
   readonly cancel: ((id: string) => Promise<void>) | null;
+  /**
+   * Schedules `job` on EVERY_SECOND (UTC) with the system's own scheduler, lets `slots` slots
+   * fire, removes the schedule and returns every run it made, oldest slot first (the runs may
+   * still be going); null when the system has no scheduler.
+   */
+  readonly schedule: ((job: Job, slots: number) => Promise<Fired[]>) | null;
   /** Resolves when every job submitted through this target has ended. */
   drained(): Promise<void>;
   /** The processes of the control plane (workerd; redis-server), whose CPU is counted. */

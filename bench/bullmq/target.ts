@@ -2,7 +2,8 @@
 import { Queue, QueueEvents, Relay, type Job as BullJob } from "bullmq";
 import { sleep } from "../clock.js";
 import type { Job } from "../jobs.js";
-import type { End, Isolated, Target } from "../target.js";
+import type { End, Fired, Isolated, Target } from "../target.js";
+import { fireScheduler } from "./schedule.js";
 import { cancelTopic, STDOUT_TAG, type JobData, type JobResult } from "./protocol.js";
 
 export interface OpenQueue {
@@ -86,6 +87,14 @@ export class BullTarget implements Target {
 
   readonly cancel = async (id: string): Promise<void> => {
     await this.p.relay.publish(cancelTopic(this.p.name), { jobId: id });
+  };
+
+  readonly schedule = async (job: Job, slots: number): Promise<Fired[]> => {
+    const made = await fireScheduler(this.p.queue, job, slots);
+    // They count as submitted, so drained() waits for them too.
+    this.submitted += made.length;
+    for (const m of made) this.jobs.set(m.job.id!, m.job);
+    return made.map((m) => ({ id: m.job.id!, slotMs: m.slotMs }));
   };
 
   async drained(): Promise<void> {

@@ -3,7 +3,8 @@ import type { TetherClient } from "../../src/client/sdk.js";
 import { isTerminal } from "../../src/protocol/run.js";
 import { sleep } from "../clock.js";
 import type { Job } from "../jobs.js";
-import type { End, Isolated, Target } from "../target.js";
+import type { End, Fired, Isolated, Target } from "../target.js";
+import { fireSchedule } from "./schedule.js";
 
 export interface TetherParts {
   client: TetherClient;
@@ -61,6 +62,8 @@ export class TetherTarget implements Target {
   readonly cancel = async (id: string): Promise<void> => {
     await this.p.client.cancel(id);
   };
+
+  readonly schedule = (job: Job, slots: number): Promise<Fired[]> => fireSchedule(this.p.client, this.p.agent, job, slots);
 
   async drained(): Promise<void> {
     for (;;) {
