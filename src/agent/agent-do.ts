@@ -19,7 +19,6 @@ import { planRun, type QueuedJob, type SubmitOptions, type Submitted } from "./r
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
 import { Timers, type Timer } from "./timers.js";
 
-
 /** How long a submit may take before it is taken as failed. */
 const PENDING_SWEEP_MS = 30_000;
 
