@@ -11,10 +11,16 @@ const TITLES: Record<number, string> = {
   405: "Method not allowed",
   409: "Conflict",
   413: "Payload too large",
+  414: "URI too long",
   415: "Unsupported media type",
   426: "Upgrade required",
+  429: "Too many requests",
   500: "Internal error",
+  501: "Not implemented",
+  503: "Service unavailable",
 };
+
+export const titleOf = (status: number) => TITLES[status] ?? (status >= 500 ? "Server error" : "Error");
 
 export class ProblemError extends Error {
   constructor(
@@ -27,14 +33,14 @@ export class ProblemError extends Error {
   }
 
   toProblem(): Problem {
-    const p: Problem = { type: `urn:tether:problem:${this.slug}`, title: TITLES[this.status] ?? "Error", status: this.status, detail: this.message };
+    const p: Problem = { type: `urn:tether:problem:${this.slug}`, title: titleOf(this.status), status: this.status, detail: this.message };
     if (this.errors) p.errors = this.errors;
     return p;
   }
 }
 
-export function problemResponse(p: Problem): Response {
-  return new Response(JSON.stringify(p), { status: p.status, headers: { "content-type": "application/problem+json" } });
+export function problemResponse(p: Problem, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(p), { status: p.status, headers: { ...headers, "content-type": "application/problem+json" } });
 }
 
 export const notFound = (what: string) => new ProblemError(404, "not-found", `${what} does not exist`);

@@ -1,7 +1,9 @@
 import type { Context } from "hono";
 import { z } from "zod";
-import { LIMITS } from "../protocol/limits.js";
+import { bodyTooLarge, MAX_BODY_BYTES } from "./body-limit.js";
 import { ProblemError } from "./problem.js";
+
+const MAX_ISSUES = 20;
 
 function issues(err: z.ZodError) {
   return err.issues.map((i) => ({ path: i.path.length ? i.path.join(".") : "(body)", message: i.message }));
@@ -10,20 +12,33 @@ function issues(err: z.ZodError) {
 export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const errs = issues(r.error);
-  throw new ProblemError(400, "invalid", `${what}: ${errs.map((e) => `${e.path}: ${e.message}`).join("; ")}`, errs);
+  // A body of thousands of bad fields would otherwise echo back as a detail nearly as large.
+  const all = issues(r.error);
+  const errs = all.slice(0, MAX_ISSUES);
+  const more = all.length > errs.length ? `; and ${all.length - errs.length} more` : "";
+  throw new ProblemError(400, "invalid", `${what}: ${errs.map((e) => `${e.path}: ${e.message}`).join("; ")}${more}`, errs);
 }
 
-/** Reads a bounded JSON body and validates it; the body must really be JSON, never an empty stand-in. */
+/**
+ * Reads the JSON body and validates it; the body must really be JSON, never an empty stand-in.
+ * The bodyLimit middleware has already bounded it; the size is checked again in bytes so this
+ * stays safe wherever it is used.
+ */
 export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     throw new ProblemError(415, "unsupported-media-type", "send the body as JSON with Content-Type: application/json");
   }
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > LIMITS.bodyBytes) throw tooLarge();
-  const text = await c.req.text();
-  if (text.length > LIMITS.bodyBytes) throw tooLarge();
+  const declared = c.req.header("content-length");
+  if (declared && /^\d+$/.test(declared) && Number(declared) > MAX_BODY_BYTES) throw bodyTooLarge();
+  const bytes = await c.req.arrayBuffer();
+  if (bytes.byteLength > MAX_BODY_BYTES) throw bodyTooLarge();
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new ProblemError(400, "invalid-json", "the body is not valid UTF-8, so it cannot be JSON");
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -33,4 +48,5 @@ export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Prom
   return parseOr400(schema, value, "the body is invalid");
 }
 
-const tooLarge = () => new ProblemError(413, "too-large", `the body is larger than ${LIMITS.bodyBytes} bytes`);
+// Fatal, because a replacement character silently standing in for bad bytes would change what was sent.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

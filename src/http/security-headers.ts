@@ -1,0 +1,41 @@
+import type { MiddlewareHandler } from "hono";
+
+/**
+ * An API answers JSON, bytes and event streams, never pages: nothing it sends should be
+ * sniffed into HTML, framed, run as script, or leak its URL (with ids in it) as a referrer.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+/**
+ * Sets the security headers on every answer, errors included. Hono's secureHeaders sets them
+ * on whatever comes back, a WebSocket's 101 too, whose headers come from a Durable Object and
+ * cannot be changed; a 101 is not a document, so it is passed on untouched.
+ */
+export function securityHeaders(): MiddlewareHandler {
+  return async function securityHeaders(c, next) {
+    await next();
+    if (c.res.status === 101) return;
+    setAll(c.res.headers, SECURITY_HEADERS, () => (c.res = new Response(c.res.body, c.res)).headers);
+  };
+}
+
+/**
+ * Sets headers, on a copy of the response when its own are immutable (one fetched from
+ * elsewhere); `copy` makes that copy the context's response and returns its headers.
+ */
+export function setAll(headers: Headers, values: Readonly<Record<string, string>>, copy: () => Headers): void {
+  let target = headers;
+  for (const [name, value] of Object.entries(values)) {
+    try {
+      target.set(name, value);
+    } catch {
+      target = copy();
+      target.set(name, value);
+    }
+  }
+}
