@@ -14,3 +14,9 @@ export function repoRoot(from = dirname(fileURLToPath(import.meta.url))): string
 }
 
 export const agentBin = () => join(repoRoot(), "worker-agent", "dist", "tether-agent.mjs");
+
+/**
+ * Where `npm start` keeps its state: .tether in the directory it runs in. npm runs it in the
+ * checkout; the tests run dist/start.mjs in a directory of their own, and get a Tether of their own.
+ */
+export const stateDir = (cwd = process.cwd()) => join(cwd, ".tether");

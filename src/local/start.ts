@@ -1,69 +1,116 @@
 /** npm start: Tether on this machine, the control plane in workerd plus one host agent. */
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { TetherClient } from "../client/sdk.js";
+import { ensureAgent, workspaceToken } from "./hosts.js";
+import { superviseHost, type SupervisedHost } from "./host-supervisor.js";
 import { localSigningKey } from "./keys.js";
-import { repoRoot } from "./paths.js";
-import { ensureAgent, startHostAgent, workspaceToken } from "./hosts.js";
+import { acquireStateLock } from "./lock.js";
+import { choosePort, fallbackNote } from "./port.js";
+import { repoRoot, stateDir } from "./paths.js";
 
-const DIR = ".tether";
-/** How long the host may take to cancel its jobs and report them before it is killed. */
-const HOST_STOP_MS = 8_000;
 const AGENT = "local";
 
-async function main(): Promise<void> {
-  mkdirSync(DIR, { recursive: true });
-  const signingKey = localSigningKey(join(DIR, "signing-key"));
-  const wanted = Number(process.env.PORT ?? 8787);
-  const port = (await isFree(wanted)) ? wanted : 0;
-  const plane = await startPlaneProcess(join(DIR, "state"), signingKey, port);
-  const token = await workspaceToken(signingKey, "local");
-  const client = new TetherClient({ url: plane.url, token });
-  const hostToken = await ensureAgent(client, AGENT);
-  const host = startHostAgent({ url: plane.url, hostToken, slots: Number(process.env.TETHER_SLOTS ?? 4) });
+const say = (msg: string) => process.stderr.write(`npm start: ${msg}\n`);
 
+async function main(): Promise<void> {
+  const dir = stateDir();
+  const shown = relative(process.cwd(), dir) || ".";
+  mkdirSync(dir, { recursive: true });
+  const taken = await acquireStateLock(join(dir, "start.lock"));
+  if (taken.held) {
+    const where = taken.by.proxyUrl ? `listening on ${taken.by.proxyUrl}` : "still starting";
+    say(`Tether is already running on the state in ${shown} (pid ${taken.by.pid}, ${where}).`);
+    say(`Use that one (the CLI finds it through ${shown}/local.json), or stop it first: Ctrl-C in its terminal, or kill ${taken.by.pid}.`);
+    process.exit(1);
+  }
+  const lock = taken.lock;
+  let plane: Plane | undefined;
+  let host: SupervisedHost | undefined;
   let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    // The host first: it cancels its jobs and reports their ends while the control plane still listens.
-    const killer = setTimeout(() => host.child.kill("SIGKILL"), HOST_STOP_MS);
-    await host.stop("SIGQUIT");
-    clearTimeout(killer);
-    await plane.stop();
+  const finish = async (code: number) => {
+    await plane?.stop();
+    lock.release();
     process.exit(code);
   };
-  process.on("SIGINT", () => void stop(0));
-  process.on("SIGTERM", () => void stop(0));
-  host.child.once("exit", (code) => {
-    if (!stopping) {
-      console.error(`tether-agent exited (${code}); stopping`);
-      void stop(1);
+  // Ctrl-C does what the host does with it, in the same words: drain, then cancel, then kill.
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!host) {
+      // Still starting: nothing runs jobs yet.
+      stopping = true;
+      void finish(0);
+      return;
     }
+    if (stopping && interrupts === 0) return;
+    stopping = true;
+    interrupts++;
+    if (interrupts === 1) {
+      say(`${signal}: stopping. The host takes no new jobs and lets running ones finish; Ctrl-C again cancels them (reason agent_stop). Then the control plane stops.`);
+      void host.signal("SIGTERM").then(() => finish(0));
+    } else if (interrupts === 2) {
+      say(`${signal}: cancelling the running jobs (reason agent_stop); Ctrl-C once more kills the host at once.`);
+      void host.signal("SIGTERM");
+    } else {
+      say(`${signal}: killing the host; its jobs die with it.`);
+      void host.signal("SIGKILL");
+    }
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => onSignal(signal));
+
+  const signingKey = localSigningKey(join(dir, "signing-key"));
+  const port = await choosePort(process.env.PORT);
+  plane = await startPlaneProcess(join(dir, "state"), signingKey, port.port);
+  if (stopping) return void (await plane.stop());
+  lock.update({ url: plane.url, proxyUrl: plane.proxyUrl });
+  const note = fallbackNote(port, plane.proxyUrl);
+  if (note) say(note);
+  const token = await workspaceToken(signingKey, "local");
+  const hostToken = await ensureAgent(new TetherClient({ url: plane.url, token }), AGENT);
+  if (stopping) return;
+  host = superviseHost({ url: plane.url, hostToken, slots: Number(process.env.TETHER_SLOTS ?? 4), log: say });
+  void host.gaveUp.then(() => {
+    if (stopping) return;
+    stopping = true;
+    say("stopping the control plane");
+    void finish(1);
   });
 
-  await host.connected;
-  writeFileSync(join(DIR, "local.json"), `${JSON.stringify({ url: plane.url, token }, null, 2)}\n`, { mode: 0o600 });
-  console.log(`
+  try {
+    await host.connected;
+  } catch {
+    return; // it gave up, and says so above
+  }
+  writeFileSync(join(dir, "local.json"), `${JSON.stringify({ url: plane.url, token }, null, 2)}\n`, { mode: 0o600 });
+  console.log(banner(plane, token, shown));
+}
+
+function banner(plane: { url: string; proxyUrl: string }, token: string, dir: string): string {
+  return `
 Tether is running.
 
-  control plane  ${plane.proxyUrl}   (state in ${DIR}/state; the host and CLI use the Worker's own address, ${plane.url})
+  control plane  ${plane.proxyUrl}   (state in ${dir}/state; the host and CLI use the Worker's own address, ${plane.url})
   agent          ${AGENT}, with one host on this machine
   token          ${token}
 
-Try it (the CLI reads ${DIR}/local.json):
+Try it (the CLI reads ${dir}/local.json, from this directory or any below it):
 
   npx tether run ${AGENT} -- sh -c 'echo hello from $(hostname); exit 3'
-  curl -s -H "Authorization: Bearer $(node -p 'require("./${DIR}/local.json").token')" ${plane.proxyUrl}/v1/agents/${AGENT}
+  curl -s -H "Authorization: Bearer $(node -p 'require("./${dir}/local.json").token')" ${plane.proxyUrl}/v1/agents/${AGENT}
 
-Ctrl-C stops everything.
-`);
+Ctrl-C stops it: running jobs may finish first, and a second Ctrl-C cancels them.
+`;
 }
 
 /** Starts dist/plane.mjs in its own process group and resolves once it says where it listens. */
-function startPlaneProcess(persistDir: string, signingKey: string, port: number): Promise<{ url: string; proxyUrl: string; stop(): Promise<void> }> {
+interface Plane {
+  url: string;
+  proxyUrl: string;
+  stop(): Promise<void>;
+}
+
+function startPlaneProcess(persistDir: string, signingKey: string, port: number): Promise<Plane> {
   const child = spawn(process.execPath, [join(repoRoot(), "dist", "plane.mjs")], {
     detached: true,
     stdio: ["pipe", "pipe", "inherit"],
@@ -91,15 +138,7 @@ function startPlaneProcess(persistDir: string, signingKey: string, port: number)
   });
 }
 
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
-}
-
 main().catch((err: Error) => {
-  console.error(`npm start: ${err.stack ?? err.message}`);
+  say(err.stack ?? err.message);
   process.exit(1);
 });
