@@ -64,6 +64,9 @@ function report(run: Run): number {
 
 export async function logsCommand(client: TetherClient, runId: string, followFlag: boolean): Promise<number> {
   if (followFlag) {
+    // A plain request first: an unknown run or an unreachable control plane is said at once,
+    // where the watch would retry for a minute in case the connection comes back.
+    await client.get(runId);
     await follow(client, runId);
     return 0;
   }

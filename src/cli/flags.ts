@@ -1,5 +1,13 @@
-/** A command line that cannot be run as written: the CLI prints it with the usage and exits 2. */
-export class UsageError extends Error {}
+/** A command line that cannot be run as written: the CLI prints it with a hint and exits 2. */
+export class UsageError extends Error {
+  /** The command whose --help to point at. */
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** `--env K=V` style flags, repeated, as a record. */
 export function pairs(items: string[] | undefined, flag: string): Record<string, string> {

@@ -1,97 +1,136 @@
 /** tether: the command line for a Tether control plane. */
-import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TetherClient, TetherError } from "../client/sdk.js";
 import { logsCommand, runCommand } from "./commands.js";
-import { loadConfig } from "./config.js";
+import { loadConfig, type CliConfig } from "./config.js";
+import { flagError, unreachable } from "./errors.js";
+import { closest, commandHelp, COMMANDS, USAGE } from "./help.js";
 import { schedulesCommand } from "./schedules.js";
 import { pairs, UsageError } from "./flags.js";
 
-const USAGE = `usage:
-  tether run <agent> [--detach] [--env K=V]... [--label K=V]... [--timeout SECONDS] [--stdin FILE|-] -- <argv...>
-  tether get <run>
-  tether logs <run> [-f]
-  tether cancel <run>
-  tether agents create|get|delete <name>
-  tether schedules create|ls|get|update|delete|trigger|preview|events ...   (tether schedules --help)
+const help = { help: { type: "boolean", short: "h" } } as const;
+/** Each command's own flags: a flag another command has is still a mistake here. */
+const FLAGS = {
+  run: {
+    ...help,
+    detach: { type: "boolean", short: "d" },
+    env: { type: "string", short: "e", multiple: true },
+    label: { type: "string", short: "l", multiple: true },
+    timeout: { type: "string" },
+    stdin: { type: "string" },
+  },
+  get: help,
+  logs: { ...help, follow: { type: "boolean", short: "f" } },
+  cancel: help,
+  agents: help,
+  help,
+} satisfies Record<string, NonNullable<ParseArgsConfig["options"]>>;
 
-Connection: TETHER_URL and TETHER_TOKEN, or .tether/local.json (written by \`npm start\`).`;
+/** Set once the connection is known, so a failure can say where it was going. */
+let config: CliConfig | undefined;
+const connect = () => new TetherClient((config = loadConfig()));
 
 async function main(args: string[]): Promise<number> {
-  // Schedules have options of their own, so they are parsed apart.
-  if (args[0] === "schedules") return schedulesCommand(args.slice(1), () => new TetherClient(loadConfig()));
-  const dash = args.indexOf("--");
-  const head = dash < 0 ? args : args.slice(0, dash);
-  const tail = dash < 0 ? [] : args.slice(dash + 1);
-  const { values, positionals } = parseArgs({
-    args: head,
-    allowPositionals: true,
-    options: {
-      detach: { type: "boolean", short: "d" },
-      follow: { type: "boolean", short: "f" },
-      env: { type: "string", short: "e", multiple: true },
-      label: { type: "string", short: "l", multiple: true },
-      timeout: { type: "string" },
-      stdin: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  const [cmd, ...rest] = positionals;
-  if (values.help || !cmd) {
-    console.log(USAGE);
-    return cmd || values.help ? 0 : 2;
+  const [cmd, ...rest] = args;
+  if (cmd === undefined) {
+    console.error(USAGE);
+    return 2;
   }
-  const client = new TetherClient(loadConfig());
+  if (cmd === "--help" || cmd === "-h") return void console.log(USAGE), 0;
+  if (cmd === "--version" || cmd === "-V" || cmd === "version") return void console.log(`tether ${version()}`), 0;
+  if (cmd.startsWith("-")) throw new UsageError(`unknown flag ${cmd}; the command comes first: tether <command> [flags]`);
+  if (!(cmd in COMMANDS)) {
+    const near = closest(cmd, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command ${cmd}${near ? ` (did you mean tether ${near}?)` : ""}`);
+  }
+  // Schedules have subcommands and flags of their own, so they are parsed apart.
+  if (cmd === "schedules") return schedulesCommand(rest, connect);
+  const name = cmd as keyof typeof FLAGS;
+  const dash = rest.indexOf("--");
+  const head = dash < 0 ? rest : rest.slice(0, dash);
+  const tail = dash < 0 ? [] : rest.slice(dash + 1);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: head, allowPositionals: true, strict: true, options: FLAGS[name] as NonNullable<ParseArgsConfig["options"]> });
+  } catch (err) {
+    throw flagError(err, name, Object.keys(FLAGS[name]));
+  }
+  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string };
+  const positionals = parsed.positionals;
+  if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
-  switch (cmd) {
+  const need = (what: string) => new UsageError(`tether ${name} needs ${what}`, name);
+  switch (name) {
+    case "help": {
+      const topic = positionals[0];
+      if (!topic) return void console.log(USAGE), 0;
+      if (!(topic in COMMANDS)) {
+        const near = closest(topic, Object.keys(COMMANDS));
+        throw new UsageError(`no command ${topic}${near ? ` (did you mean ${near}?)` : ""}`);
+      }
+      console.log(commandHelp(topic));
+      return 0;
+    }
     case "run": {
-      const [agent] = rest;
-      if (!agent || !tail.length) return usage("tether run <agent> -- <argv...>");
+      const [agent] = positionals;
+      if (!agent || !tail.length) throw need("an agent, then the command after --: tether run <agent> -- <argv...>");
       const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-      if (timeout !== undefined && !(timeout > 0)) return usage("--timeout takes seconds, more than 0");
-      return runCommand(client, agent, tail, {
+      if (timeout !== undefined && !(timeout > 0)) throw new UsageError("--timeout takes seconds, more than 0", name);
+      const flags = {
         detach: values.detach ?? false,
         env: pairs(values.env, "--env"),
         labels: pairs(values.label, "--label"),
         ...(timeout !== undefined && { timeoutMs: Math.round(timeout * 1000) }),
         ...(values.stdin !== undefined && { stdinFile: values.stdin }),
-      });
+      };
+      return runCommand(connect(), agent, tail, flags);
     }
     case "get":
-      if (!rest[0]) return usage("tether get <run>");
-      print(await client.get(rest[0]));
+      if (!positionals[0]) throw need("a run id");
+      print(await connect().get(positionals[0]));
       return 0;
     case "logs":
-      if (!rest[0]) return usage("tether logs <run> [-f]");
-      return logsCommand(client, rest[0], values.follow ?? false);
+      if (!positionals[0]) throw need("a run id");
+      return logsCommand(connect(), positionals[0], values.follow ?? false);
     case "cancel":
-      if (!rest[0]) return usage("tether cancel <run>");
-      print(await client.cancel(rest[0]));
+      if (!positionals[0]) throw need("a run id");
+      print(await connect().cancel(positionals[0]));
       return 0;
     case "agents": {
-      const [sub, name] = rest;
-      if (!name) return usage("tether agents create|get|delete <name>");
-      if (sub === "create") print(await client.createAgent(name));
-      else if (sub === "get") print(await client.getAgent(name));
-      else if (sub === "delete") await client.deleteAgent(name);
-      else return usage("tether agents create|get|delete <name>");
+      const [sub, agent] = positionals;
+      if (sub !== "create" && sub !== "get" && sub !== "delete") {
+        const near = sub && closest(sub, ["create", "get", "delete"]);
+        throw new UsageError(sub ? `unknown agents command ${sub}${near ? ` (did you mean ${near}?)` : ""}` : "tether agents needs create, get or delete", name);
+      }
+      if (!agent) throw need(`the agent's name: tether agents ${sub} <name>`);
+      const client = connect();
+      if (sub === "create") print(await client.createAgent(agent));
+      else if (sub === "get") print(await client.getAgent(agent));
+      else await client.deleteAgent(agent);
       return 0;
     }
-    default:
-      return usage(`unknown command ${cmd}`);
   }
 }
 
-function usage(msg: string): number {
-  console.error(`tether: ${msg}\n\n${USAGE}`);
-  return 2;
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError) process.exit(usage(err.message));
+    if (err instanceof UsageError) {
+      const hint = err.command ? `tether ${err.command} --help` : "tether --help";
+      console.error(`tether: ${err.message}\nSee \`${hint}\` for usage and an example.`);
+      process.exit(2);
+    }
     if (err instanceof TetherError) console.error(`tether: ${err.message}${err.status ? ` (HTTP ${err.status})` : ""}`);
-    else console.error(`tether: ${(err as Error).message}`);
+    else console.error(`tether: ${unreachable(err, config) ?? (err as Error).message}`);
     process.exit(err instanceof TetherError && err.status === 404 ? 4 : 1);
   },
 );

@@ -3,7 +3,11 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { JobSpec, Schedule, ScheduleChange, TetherClient } from "../client/sdk.js";
 import type { Misfire, Overlap } from "../protocol/schedule.js";
+import { flagError } from "./errors.js";
 import { pairs, UsageError } from "./flags.js";
+import { closest } from "./help.js";
+
+const SUBCOMMANDS = ["create", "ls", "get", "update", "delete", "trigger", "preview", "events"];
 
 export const SCHEDULES_USAGE = `usage:
   tether schedules create <agent> --cron EXPR [--tz ZONE] [--overlap skip|allow|queue] [--misfire run_once|skip|catch_up]
@@ -19,7 +23,11 @@ export const SCHEDULES_USAGE = `usage:
 
 EXPR is a cron expression of 5 fields (or 6, seconds first) or a macro such as @daily, in ZONE
 (an IANA time zone, default UTC). Quote it: --cron '*/5 * * * *'. Given \`-- <argv...>\`, update
-replaces the whole job, with the --env, --label, --timeout and --stdin given alongside.`;
+replaces the whole job, with the --env, --label, --timeout and --stdin given alongside.
+
+example:
+  tether schedules create local --cron '*/5 * * * *' -- sh -c 'date'   # every five minutes, UTC
+  tether schedules preview <id> --count 3                             # when it will fire next`;
 
 const OPTIONS = {
   cron: { type: "string" },
@@ -50,7 +58,7 @@ export async function schedulesCommand(args: string[], client: () => TetherClien
   try {
     parsed = parseArgs({ args: dash < 0 ? args : args.slice(0, dash), allowPositionals: true, options: OPTIONS });
   } catch (err) {
-    return usage((err as Error).message);
+    return usage(flagError(err, "schedules", Object.keys(OPTIONS)).message);
   }
   const { values: v, positionals } = parsed;
   const [sub, target] = positionals;
@@ -123,7 +131,7 @@ export async function schedulesCommand(args: string[], client: () => TetherClien
         for (const e of await client().scheduleEvents(target)) console.log(JSON.stringify(e));
         return 0;
       default:
-        return usage(`unknown schedules command ${sub}`);
+        return usage(`unknown schedules command ${sub}${hint(sub)}`);
     }
   } catch (err) {
     if (err instanceof UsageError) return usage(err.message);
@@ -163,7 +171,12 @@ function line(s: Schedule): string {
   return [s.id, s.agent, JSON.stringify(s.cron), s.timezone, state, `last ${s.last_status ?? "-"}`, `fires ${s.fires} skips ${s.skips} misfires ${s.misfires}`].join("\t");
 }
 
+function hint(sub: string): string {
+  const near = closest(sub, SUBCOMMANDS);
+  return near ? ` (did you mean ${near}?)` : "";
+}
+
 function usage(msg: string): number {
-  console.error(`tether: ${msg}\n\n${SCHEDULES_USAGE}`);
+  console.error(`tether: ${msg}\nSee \`tether schedules --help\` for usage and an example.`);
   return 2;
 }

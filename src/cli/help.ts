@@ -1,0 +1,99 @@
+/** What `tether help`, `tether --help` and `tether <command> --help` print, and the nearest-name hint. */
+
+export interface CommandHelp {
+  usage: string;
+  about: string;
+  flags?: string;
+  example: string;
+}
+
+export const COMMANDS: Record<string, CommandHelp> = {
+  run: {
+    usage: "tether run <agent> [--detach] [--env K=V]... [--label K=V]... [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
+    about:
+      "Runs <argv...> on a host of <agent>. The job's stdout and stderr arrive on yours as it writes them, and\n" +
+      "tether exits with the job's exit code (128+n when killed by signal n, 124 timed out, 130 cancelled,\n" +
+      "127 could not start). Ctrl-C cancels the job; a second Ctrl-C leaves without waiting.",
+    flags: `  -d, --detach           print the run id and return at once
+  -e, --env K=V          an environment variable for the job (repeatable)
+  -l, --label K=V        a label on the run (repeatable)
+      --timeout SECONDS  end the job after this long (then tether exits 124)
+      --stdin FILE|-     the job's stdin: a file, or - for tether's own stdin`,
+    example: `tether run local -- sh -c 'echo out; echo err >&2; exit 3'     # prints out and err, exits 3
+  id=$(tether run local --detach -- sleep 5)                     # returns the run id at once`,
+  },
+  get: {
+    usage: "tether get <run>",
+    about: "Prints the run as JSON: its status, exit code or signal, error, and times.",
+    example: "tether get \"$id\"",
+  },
+  logs: {
+    usage: "tether logs <run> [-f]",
+    about: "Prints the run's output: its stdout on stdout, its stderr on stderr.",
+    flags: "  -f, --follow           keep printing as the job writes, until the run ends",
+    example: "tether logs \"$id\" -f",
+  },
+  cancel: {
+    usage: "tether cancel <run>",
+    about: "Cancels the run: at once when queued, SIGTERM to its process group when running. A finished run is\nprinted as it is.",
+    example: "tether cancel \"$id\"",
+  },
+  agents: {
+    usage: "tether agents create|get|delete <name>",
+    about:
+      "create makes an agent and prints it with its host token (what tether-agent connects with); get shows\n" +
+      "its hosts, free slots and counts; delete removes it and cancels its waiting and running runs.",
+    example: "tether agents create builder",
+  },
+  schedules: {
+    usage: "tether schedules create|ls|get|update|delete|trigger|preview|events ...",
+    about: "Cron schedules that run a job on an agent. `tether schedules --help` has each subcommand.",
+    example: "tether schedules create local --cron '0 3 * * *' --tz Europe/Berlin -- sh -c 'echo nightly'",
+  },
+  help: {
+    usage: "tether help [<command>]",
+    about: "Says what tether or one of its commands does.",
+    example: "tether help run",
+  },
+};
+
+export const USAGE = `usage: tether <command> [flags] [-- <argv...>]
+
+${Object.entries(COMMANDS)
+  .map(([, c]) => `  ${c.usage}`)
+  .join("\n")}
+  tether --version
+
+Each command has --help, with an example. Connection: TETHER_URL and TETHER_TOKEN, or the
+.tether/local.json that \`npm start\` writes, found in this directory or the nearest above it.
+Exit codes: 0 done, 1 error (such as a control plane that cannot be reached), 2 usage, 4 not found;
+\`tether run\` exits with its job's code once the job has run.`;
+
+export function commandHelp(name: string): string {
+  const c = COMMANDS[name]!;
+  return [`usage: ${c.usage}`, "", c.about, ...(c.flags ? ["", "flags:", c.flags] : []), "", "example:", `  ${c.example}`].join("\n");
+}
+
+/** The candidate nearest to what was typed, when it is near enough to be what was meant. */
+export function closest(typed: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = c.startsWith(typed) && typed.length >= 2 ? 0 : distance(typed, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return bestDistance <= Math.max(1, Math.min(3, Math.floor(typed.length / 2))) ? best : undefined;
+}
+
+/** Levenshtein distance, with a swap of neighbours counting as one edit (the commonest typo). */
+export function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
