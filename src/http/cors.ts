@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { MethodTable } from "./methods.js";
-import { setAll } from "./security-headers.js";
+import { mutableHeaders, setAll } from "./security-headers.js";
 
 /** Headers a browser client sends: its token, its JSON, and where an event stream resumes. */
 const ALLOW_HEADERS = "authorization, content-type, last-event-id";
@@ -56,6 +56,6 @@ export function cors(table: MethodTable): MiddlewareHandler<{ Bindings: { TETHER
     // The answer depends on Origin whenever CORS is on, so caches must keep them apart.
     const add: Record<string, string> = { vary: "Origin" };
     if (allowed) Object.assign(add, { "access-control-allow-origin": origin!, "access-control-expose-headers": EXPOSE_HEADERS });
-    setAll(c.res.headers, add, () => (c.res = new Response(c.res.body, c.res)).headers);
+    setAll(c.res.headers, add, () => mutableHeaders(c));
   };
 }

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 
 /**
  * An API answers JSON, bytes and event streams, never pages: nothing it sends should be
@@ -20,7 +20,7 @@ export function securityHeaders(): MiddlewareHandler {
   return async function securityHeaders(c, next) {
     await next();
     if (c.res.status === 101) return;
-    setAll(c.res.headers, SECURITY_HEADERS, () => (c.res = new Response(c.res.body, c.res)).headers);
+    setAll(c.res.headers, SECURITY_HEADERS, () => mutableHeaders(c));
   };
 }
 
@@ -38,4 +38,10 @@ export function setAll(headers: Headers, values: Readonly<Record<string, string>
       target.set(name, value);
     }
   }
+}
+
+/** The context's response made a copy whose headers can change (Hono's setter makes the copy). */
+export function mutableHeaders(c: Context): Headers {
+  c.res = new Response(c.res.body, c.res);
+  return c.res.headers;
 }

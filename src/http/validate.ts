@@ -3,16 +3,20 @@ import { z } from "zod";
 import { bodyTooLarge, MAX_BODY_BYTES } from "./body-limit.js";
 import { ProblemError } from "./problem.js";
 
+/** How many issues, and how long each, a 400 repeats: enough to fix the body, not a copy of it. */
 const MAX_ISSUES = 20;
+const MAX_MESSAGE = 300;
 
 function issues(err: z.ZodError) {
-  return err.issues.map((i) => ({ path: i.path.length ? i.path.join(".") : "(body)", message: i.message }));
+  const clip = (s: string) => (s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE)}…` : s);
+  return err.issues.map((i) => ({ path: clip(i.path.length ? i.path.join(".") : "(body)"), message: clip(i.message) }));
 }
 
 export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  // A body of thousands of bad fields would otherwise echo back as a detail nearly as large.
+  // A body of thousands of bad fields (or one of thousands of unknown keys) would otherwise
+  // echo back as a detail nearly as large as itself.
   const all = issues(r.error);
   const errs = all.slice(0, MAX_ISSUES);
   const more = all.length > errs.length ? `; and ${all.length - errs.length} more` : "";

@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { app } from "../../src/http/app.js";
 import { MAX_BODY_BYTES } from "../../src/http/body-limit.js";
 import { MAX_URL_CHARS } from "../../src/http/url-limit.js";
 import { freshWorkspace, workspaceToken } from "./helpers.js";
@@ -139,4 +140,120 @@ describe("URLs are bounded and must decode", () => {
     expect((await send("/v1/agents/%65nc", { token: t })).status).toBe(200);
     expect((await send("/v1/agents/100%25", { token: t })).status).toBe(400);
   });
+});
+
+describe("nothing a client can send is a 5xx", () => {
+  /** Asserts a client's answer: never our fault, and every refusal problem details that say what is wrong. */
+  const clientAnswer = (r: { status: number; type: string; json: any }, what: string) => {
+    expect(r.status, what).toBeLessThan(500);
+    if (r.status >= 400) {
+      expect(r.type, what).toContain("application/problem+json");
+      expect(r.json.detail, what).toBeTruthy();
+    }
+  };
+  const json = { "content-type": "application/json" };
+
+  async function withAgent() {
+    const t = await workspaceToken(freshWorkspace());
+    await send("/v1/agents", { method: "POST", token: t, body: JSON.stringify({ name: "a" }), headers: json });
+    const sched = await send("/v1/agents/a/schedules", { method: "POST", token: t, body: JSON.stringify({ cron: "0 0 1 1 *", run: { argv: ["true"] } }), headers: json });
+    expect(sched.status).toBe(201);
+    return { t, schedule: sched.json.id as string };
+  }
+
+  const deep = (n: number) => `{"name":"a","config":${"[".repeat(n)}${"]".repeat(n)}}`;
+  const BODIES: [string, BodyInit, Record<string, string>][] = [
+    ["malformed JSON", "{nope", json],
+    ["an empty body", "", json],
+    ["null", "null", json],
+    ["a number", "1", json],
+    ["a string", '"s"', json],
+    ["an array", "[1,2]", json],
+    ["an empty object", "{}", json],
+    ["JSON nested 500,000 deep", deep(500_000), json],
+    ["bytes that are not UTF-8", new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), json],
+    ["a byte-order mark before the JSON", "\ufeff{}", json],
+    ["__proto__ and constructor keys", '{"__proto__":{"admin":true},"constructor":{"prototype":{}}}', json],
+    ["a number too large for a double", '{"timeout_ms":1e400,"argv":["x"],"config":{"lease_ttl_ms":1e400}}', json],
+    ["ten thousand unknown fields", JSON.stringify(Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`f${i}`, i]))), json],
+    ["no content type", "{}", {}],
+    ["a form", "a=1", { "content-type": "application/x-www-form-urlencoded" }],
+    ["text", "{}", { "content-type": "text/plain" }],
+    ["a content type with odd parameters", "{}", { "content-type": "application/json; charset=utf-16; x=\"y\"" }],
+    ["multipart", "--b\r\n\r\n--b--", { "content-type": "multipart/form-data; boundary=b" }],
+  ];
+
+  it("answers every hostile body on every route that takes one with a 4xx problem", async () => {
+    const { t, schedule } = await withAgent();
+    const targets = [...new Set(app.routes.filter((r) => r.method === "POST" || r.method === "PATCH").map((r) => `${r.method} ${r.path}`))];
+    expect(targets.length).toBeGreaterThan(5);
+    for (const target of targets) {
+      const [method, path] = target.split(" ") as [string, string];
+      const url = path.replace(":agent", "a").replace(":run", `run_${"0".repeat(28)}`).replace(":id", schedule);
+      for (const [what, body, headers] of BODIES) clientAnswer(await send(url, { method, token: t, body, headers }), `${target} with ${what}`);
+    }
+  }, 60_000);
+
+  it("bounds the detail of a body with thousands of errors", async () => {
+    const { t } = await withAgent();
+    const r = await send("/v1/agents", { method: "POST", token: t, body: BODIES[12]![1], headers: json });
+    expect(r.status).toBe(400);
+    expect(r.json.errors.length).toBeLessThanOrEqual(20);
+    expect(r.json.detail.length).toBeLessThan(4000);
+  });
+
+  const QUERIES = [
+    "unknown=1",
+    "__proto__=1",
+    "constructor=x&toString=1&hasOwnProperty=2",
+    "stream=stdout&stream=stderr",
+    "=1&&&a",
+    "limit=1e999&count=NaN&attempt=0x10",
+    "limit=-1&count=-5&attempt=-1",
+    "from=9999-12-31T23:59:59Z&count=1000",
+    "from=0000-01-01T00:00:00Z",
+    "agent=%F0%9F%92%A9&cursor=sch_x&output=maybe",
+    `cursor=${"c".repeat(4000)}`,
+  ];
+
+  it("answers odd and unknown query parameters on every GET route with a 4xx, or ignores them", async () => {
+    const { t, schedule } = await withAgent();
+    const paths = app.routes.filter((r) => r.method === "GET").map((r) => r.path);
+    for (const path of paths) {
+      const url = path.replace(":agent", "a").replace(":run", `run_${"0".repeat(28)}`).replace(":id", schedule);
+      for (const q of QUERIES) clientAnswer(await send(`${url}?${q}`, { token: t }), `${url}?${q}`);
+    }
+  }, 60_000);
+
+  it("refuses unknown query parameters where a route reads its query", async () => {
+    const { t, schedule } = await withAgent();
+    for (const url of ["/v1/schedules?unknown=1", `/v1/schedules/${schedule}/preview?unknown=1`, `/v1/runs/run_${"0".repeat(28)}/output?unknown=1`]) {
+      const r = await send(url, { token: t });
+      expect(r.status, url).toBe(400);
+      expect(r.json.detail, url).toMatch(/unknown|unrecognized/i);
+    }
+  });
+
+  it("answers odd headers with a 4xx", async () => {
+    const { t } = await withAgent();
+    for (const authorization of ["Bearer", "Bearer  ", `Bearer ${"a".repeat(8000)}`, "Basic dXNlcjpwYXNz", "Bearer a.b.c", "Bearer eyJhbGciOiJub25lIn0.e30.", "bearer\t" + t.slice(0, 20)]) {
+      clientAnswer(await send("/v1/agents/a", { headers: { authorization } }), authorization.slice(0, 30));
+    }
+    for (const id of ["-1", "abc", "1e308", "9".repeat(400), ""]) {
+      clientAnswer(await send(`/v1/runs/run_${"0".repeat(28)}/watch`, { token: t, headers: { "last-event-id": id } }), `Last-Event-ID ${id}`);
+    }
+  });
+
+  it("answers schedules with odd cron expressions and time zones with a 4xx", async () => {
+    const { t } = await withAgent();
+    const crons = ["* * * * * * * *", "99999999999999999999 * * * *", "@reboot", "", "0 0 30 2 *", "*/0 * * * *", "L W # ? *"];
+    const zones = ["Mars/Olympus", "+99", "Etc/GMT+99", "../../etc/passwd", "UTC"];
+    for (const cron of crons) {
+      for (const timezone of zones) {
+        const r = await send("/v1/agents/a/schedules", { method: "POST", token: t, body: JSON.stringify({ cron, timezone, run: { argv: ["true"] } }), headers: json });
+        clientAnswer(r, `${cron} in ${timezone}`);
+        if (r.status === 201) clientAnswer(await send(`/v1/schedules/${r.json.id}/preview?count=1000`, { token: t }), `preview of ${cron} in ${timezone}`);
+      }
+    }
+  }, 60_000);
 });
