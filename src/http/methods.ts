@@ -47,6 +47,14 @@ export function methods(table: MethodTable): MiddlewareHandler {
     const allow = table.allowed(c.req.path);
     if (allow.length === 0) return next();
     const method = c.req.method.toUpperCase();
+    if (method === "HEAD" && allow.includes("HEAD")) {
+      await next();
+      // Hono answers HEAD by running GET and dropping the body unread; a watch stream left
+      // open that way would hold a watcher slot in the run until it ended on its own.
+      await c.res.body?.cancel().catch(() => {});
+      c.res = new Response(null, c.res);
+      return;
+    }
     if (method !== "OPTIONS" && allow.includes(method)) return next();
     if (method === "OPTIONS") return new Response(null, { status: 204, headers: { allow: allow.join(", ") } });
     const problem = new ProblemError(405, "method-not-allowed", `${c.req.path} does not support ${method}; it supports ${allow.join(", ")}`);

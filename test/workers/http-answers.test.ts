@@ -97,6 +97,12 @@ describe("every method on every route is answered", () => {
     const t = await workspaceToken(freshWorkspace());
     expect((await send("HEAD", "/v1/agents/missing", { token: t })).status).toBe(404);
     expect((await send("HEAD", "/v1/agents/missing")).status).toBe(401);
+    await send("POST", "/v1/agents", { token: t, body: JSON.stringify({ name: "head" }), headers: { "content-type": "application/json" } });
+    const run = await send("POST", "/v1/agents/head/runs", { token: t, body: JSON.stringify({ argv: ["true"] }), headers: { "content-type": "application/json" } });
+    const watch = await send("HEAD", `/v1/runs/${run.json.id}/watch`, { token: t });
+    expect(watch.status).toBe(200);
+    expect(watch.type).toContain("text/event-stream");
+    expect(watch.text).toBe("");
   });
 
   it("still 404s an unknown path (401 without a token under /v1), whatever the method", async () => {
