@@ -8,7 +8,7 @@
  * `npm start`, which decides what the host is told (see start.ts); otherwise the host would act on
  * the terminal's SIGINT by itself and say something other than what `npm start` does.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { agentBin } from "./paths.js";
 
 export interface SupervisedHost {
@@ -38,8 +38,9 @@ export function superviseHost(opts: { url: string; hostToken: string; slots: num
   const connected = new Promise<void>((resolve) => (onConnected = resolve));
   const gaveUp = new Promise<string>((resolve) => (onGiveUp = resolve));
 
+  const args = [agentBin(), "--url", opts.url, "--slots", String(opts.slots), ...localPolicy()];
   const start = () => {
-    const c = spawn(process.execPath, [agentBin(), "--url", opts.url, "--slots", String(opts.slots)], {
+    const c = spawn(process.execPath, args, {
       env: { ...process.env, TETHER_HOST_TOKEN: opts.hostToken },
       stdio: ["ignore", "inherit", "pipe"],
       detached: true,
@@ -95,4 +96,14 @@ export function superviseHost(opts: { url: string; hostToken: string; slots: num
       await exited;
     },
   };
+}
+
+/**
+ * npm start runs the person's own commands on their own machine, as the local stack does
+ * (hosts.ts): any program, no sandbox. A tether-agent with a host policy defaults to an allowlist
+ * and would refuse them; one from before the policy refuses the flags, so ask it which it is.
+ */
+function localPolicy(): string[] {
+  const help = spawnSync(process.execPath, [agentBin(), "--help"], { encoding: "utf8" }).stdout ?? "";
+  return help.includes("--security") ? ["--security", "full", "--sandbox", "off"] : [];
 }
