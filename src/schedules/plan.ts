@@ -5,7 +5,7 @@
  */
 import type { Cron } from "croner";
 import type { Misfire } from "../protocol/schedule.js";
-import { latestUpTo, nextAfter, upcoming } from "./cron.js";
+import { dueAt, dueBy, latestUpTo, nextAfter, upcoming } from "./cron.js";
 
 /** `catch_up` runs at most this many missed slots, the latest ones. */
 export const CATCH_UP_MAX = 100;
@@ -35,13 +35,15 @@ export interface Plan {
 }
 
 export function planFires({ cron, cursor, now, misfire }: PlanInput): Plan {
+  // Slots that meet at a daylight-saving gap's end share a second and are due at its start.
+  const horizon = dueBy(now);
   const first = nextAfter(cron, cursor);
-  if (first === null || first > now) return { fire: [], missed: 0, missedRange: null, cursor, next: first };
+  if (first === null || first > horizon) return { fire: [], missed: 0, missedRange: null, cursor, next: first };
   // Forward from the cursor is cheap when one or a few slots are due, as almost always.
   const forward = [first];
   while (forward.length <= CATCH_UP_MAX) {
     const n = nextAfter(cron, forward[forward.length - 1]!);
-    if (n === null || n > now) break;
+    if (n === null || n > horizon) break;
     forward.push(n);
   }
   let recent: number[]; // newest first
@@ -50,22 +52,26 @@ export function planFires({ cron, cursor, now, misfire }: PlanInput): Plan {
     recent = forward.reverse();
     due = recent.length;
   } else {
-    recent = latestUpTo(cron, now, CATCH_UP_MAX);
+    recent = latestUpTo(cron, horizon, CATCH_UP_MAX);
     due = Math.min(MISSED_COUNT_MAX, CATCH_UP_MAX + countBetween(cron, cursor, recent[recent.length - 1]!));
   }
   const latest = recent[0]!;
-  const onTime = now - latest <= ON_TIME_MS;
+  const onTime = now - dueAt(latest) <= ON_TIME_MS;
+  // The latest slots due together (more than one only at a gap's end) are on time or late together.
+  const together = recent.filter((s) => dueAt(s) === dueAt(latest)).reverse();
   let fire: number[];
-  if (due === 1 && onTime) fire = [latest];
-  else if (misfire === "catch_up") fire = recent.slice(0, CATCH_UP_MAX).reverse();
-  else if (misfire === "run_once" || onTime) fire = [latest];
+  if (misfire === "catch_up") fire = recent.slice(0, CATCH_UP_MAX).reverse();
+  else if (onTime) fire = together;
+  else if (misfire === "run_once") fire = [latest];
   else fire = [];
   const missed = due - fire.length;
   const fired = new Set(fire);
   // The newest missed slot is among those looked at, or just before them when catch-up runs them all.
   const newestMissed = () => recent.find((s) => !fired.has(s)) ?? latestUpTo(cron, recent[recent.length - 1]! - 1, 1)[0] ?? first;
   const missedRange: [number, number] | null = missed > 0 ? [first, newestMissed()] : null;
-  return { fire, missed, missedRange, cursor: now, next: nextAfter(cron, now) };
+  // Slots of a gap's end may lie a few milliseconds after now; the cursor covers all it decided.
+  const decided = Math.max(now, latest);
+  return { fire, missed, missedRange, cursor: decided, next: nextAfter(cron, decided) };
 }
 
 /** How many slots lie strictly between `after` and `before`, counted up to MISSED_COUNT_MAX. */
