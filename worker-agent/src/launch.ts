@@ -1,0 +1,153 @@
+/**
+ * How one attempt is started and kept within the host's policy: the program judged, a clean
+ * environment, a fresh directory, the sandbox where there is one, its processes found and
+ * ended with the run, its limits watched and its secrets cut from its output.
+ */
+import type { StreamNo } from "../../src/protocol/frames.js";
+import type { Assign } from "../../src/protocol/host.js";
+import { judgeProgram, type Allowed } from "./allowlist.js";
+import { jobEnvironment } from "./environment.js";
+import { OutputBudget, wallTime, watchProcesses } from "./limits.js";
+import type { Logger } from "./log.js";
+import { DEFAULT_POLICY, hostRefusal, type Isolation, type Policy } from "./policy.js";
+import { Containment } from "./procs.js";
+import { Redactor } from "./redactor.js";
+import { bwrapArgs, SANDBOX_HOME } from "./sandbox.js";
+import { createWorkdir, type Workdir } from "./workdir.js";
+
+export interface HostSafety {
+  policy: Policy;
+  allowed: Allowed;
+  isolation: Isolation;
+  workRoot: string;
+}
+
+/** Set once by main before any job comes; until then nothing may run. */
+let safety: HostSafety = { policy: { ...DEFAULT_POLICY, security: "deny" }, allowed: new Map(), isolation: { kind: "none", detail: "not configured" }, workRoot: "" };
+
+export function configureHostSafety(s: HostSafety): void {
+  safety = s;
+}
+
+export interface Launch {
+  command: string;
+  args: string[];
+  argv0: string | undefined;
+  env: Record<string, string>;
+  cwd: string;
+  guard: JobGuard;
+}
+
+/** What to spawn for this attempt, or why it may not start (the error of a spawn failure). */
+export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: true; launch: Launch } | { ok: false; error: string } {
+  const { policy, isolation } = safety;
+  const refusal = hostRefusal(policy, isolation);
+  if (refusal) return { ok: false, error: `refused by host policy: ${refusal}` };
+  const sandboxed = isolation.kind === "bubblewrap" && policy.sandbox !== "off";
+  let workdir: Workdir;
+  try {
+    workdir = createWorkdir(safety.workRoot, assign.run_id, assign.attempt);
+  } catch (err) {
+    return { ok: false, error: `no working directory: ${(err as Error).message}` };
+  }
+  const home = sandboxed ? SANDBOX_HOME : workdir.dir;
+  const { env, secrets } = jobEnvironment({
+    host: process.env,
+    run: assign.job.env,
+    policy,
+    identity: { url: baseUrl, token: assign.job_token, runId: assign.run_id, attempt: assign.attempt },
+    home,
+    tmp: sandboxed ? "/tmp" : workdir.tmp,
+    log,
+  });
+  const [argv0, ...rest] = assign.job.argv;
+  const verdict = judgeProgram(policy, safety.allowed, argv0!, env.PATH, workdir.dir);
+  if (!verdict.ok) {
+    workdir.remove();
+    return { ok: false, error: verdict.error };
+  }
+  const marker = [`TETHER_RUN_ID=${assign.run_id}`, `TETHER_ATTEMPT=${assign.attempt}`];
+  const guard = new JobGuard(policy, new Containment(sandboxed, marker), secrets, workdir, log);
+  const launch: Launch = sandboxed
+    ? { command: isolation.detail, args: bwrapArgs({ policy, workdir: workdir.dir, command: verdict.path, args: rest }), argv0: undefined, env, cwd: workdir.dir, guard }
+    : { command: verdict.path, args: rest, argv0: argv0!, env, cwd: workdir.dir, guard };
+  return { ok: true, launch };
+}
+
+/** One attempt's limits, output filter and clean-up. */
+export class JobGuard {
+  private readonly budget: OutputBudget;
+  private readonly redactors = new Map<StreamNo, Redactor>();
+  private readonly sinks = new Map<StreamNo, (b: Buffer) => void>();
+  private stopWatching: () => void = () => {};
+  private onLimit: (error: string) => void = () => {};
+  private cut = false;
+  private disposed = false;
+
+  constructor(
+    private readonly policy: Policy,
+    readonly contain: Containment,
+    private readonly secrets: string[],
+    private readonly workdir: Workdir,
+    private readonly log: Logger,
+  ) {
+    this.budget = new OutputBudget(policy.max_output_bytes);
+  }
+
+  /** The job's first process is running as `pid`; `onLimit` ends it, saying which limit. */
+  attach(pid: number, onLimit: (error: string) => void): void {
+    this.contain.attach(pid);
+    this.onLimit = onLimit;
+    this.stopWatching = watchProcesses(this.policy, this.contain, onLimit);
+  }
+
+  wallTime(jobTimeoutMs: number) {
+    return wallTime(this.policy, jobTimeoutMs);
+  }
+
+  /** A filter for one stream's bytes on their way to `push`: budget first, then redaction. */
+  output(stream: StreamNo, push: (stream: StreamNo, b: Buffer) => void): (b: Buffer) => void {
+    const redactor = new Redactor(this.secrets);
+    this.redactors.set(stream, redactor);
+    const sink = (b: Buffer) => b.byteLength && push(stream, b);
+    this.sinks.set(stream, sink);
+    return (chunk) => {
+      if (this.cut) return;
+      const { allowed, exceeded } = this.budget.take(chunk);
+      sink(redactor.push(allowed));
+      if (exceeded) {
+        this.cut = true;
+        this.onLimit(this.budget.error);
+      }
+    };
+  }
+
+  /** Signals every process of the job, wherever it went (see Containment). */
+  signal(sig: NodeJS.Signals): void {
+    this.contain.signal(sig);
+  }
+
+  /**
+   * The run ends: what is held back goes out, every process left is killed, the directory
+   * goes. Synchronous, so it is all done before the end report is sent.
+   */
+  finish(): void {
+    for (const [stream, r] of this.redactors) this.sinks.get(stream)?.(r.end());
+    this.dispose();
+  }
+
+  /** Like finish, sending nothing: the attempt was given up. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.stopWatching();
+    this.contain.signal("SIGKILL");
+    this.contain.detach();
+    if (this.policy.keep_workdir) return this.log(`kept the working directory ${this.workdir.dir}`);
+    try {
+      this.workdir.remove();
+    } catch (err) {
+      this.log(`could not remove ${this.workdir.dir}: ${(err as Error).message}`);
+    }
+  }
+}

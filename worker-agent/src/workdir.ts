@@ -1,0 +1,48 @@
+/**
+ * Every attempt starts in an empty directory of its own, under a directory the host owns and
+ * no one else may enter (0700), and it is gone after the run: nothing one job leaves is seen by
+ * the next, and no job starts in tether-agent's own directory with its config and keys.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export function defaultWorkRoot(env: NodeJS.ProcessEnv): string {
+  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, "tether-agent");
+  const uid = process.getuid?.() ?? "user";
+  return join(tmpdir(), `tether-agent-${uid}`);
+}
+
+/** Creates the root (or tightens it) once at start. */
+export function prepareWorkRoot(dir: string): string {
+  const root = resolve(dir);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  chmodSync(root, 0o700);
+  return root;
+}
+
+export interface Workdir {
+  /** The job's cwd and HOME. */
+  dir: string;
+  /** Its TMPDIR when it runs without a sandbox (the sandbox has a /tmp of its own). */
+  tmp: string;
+  remove(): void;
+}
+
+export function createWorkdir(root: string, runId: string, attempt: number): Workdir {
+  const safe = runId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
+  const dir = mkdtempSync(join(root, `${safe}-${attempt}-`));
+  chmodSync(dir, 0o700);
+  const tmp = join(dir, ".tmp");
+  mkdirSync(tmp, { mode: 0o700 });
+  let removed = false;
+  return {
+    dir,
+    tmp,
+    remove() {
+      if (removed) return;
+      removed = true;
+      rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    },
+  };
+}
