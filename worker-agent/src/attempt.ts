@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { STDERR, STDOUT } from "../../src/protocol/frames.js";
 import type { Assign } from "../../src/protocol/host.js";
 import type { EndReason } from "../../src/protocol/run.js";
+import { planLaunch, type JobGuard } from "./launch.js";
 import type { Logger } from "./log.js";
-import { signalGroup } from "./process-group.js";
 import type { Reaper } from "./reaper.js";
 import { Uplink } from "./uplink.js";
 
@@ -23,6 +23,8 @@ export interface AttemptOptions {
   onExit(): void;
   /** The edge has the end report: forget the attempt. */
   onDone(): void;
+  /** The host's own credential, as it stands now: the output stream is opened with it, never with the job's token. */
+  credential(): string;
 }
 
 /** Leftovers holding the job's pipes open after it exited get this long before they are killed. */
@@ -32,6 +34,10 @@ export class Attempt {
   readonly runId: string;
   readonly attempt: number;
   private child: ChildProcess | null = null;
+  /** The host policy's hold on the job: its processes, limits, output filter, directory. */
+  private guard: JobGuard | null = null;
+  /** Which policy limit ended the job, for the end report. */
+  private limitError: string | null = null;
   private reason: EndReason | null = null;
   private killTimer: NodeJS.Timeout | null = null;
   private timeoutTimer: NodeJS.Timeout | null = null;
@@ -45,9 +51,8 @@ export class Attempt {
   ) {
     this.runId = assign.run_id;
     this.attempt = assign.attempt;
-    const url = new URL(`/v1/runs/${assign.run_id}/stream`, opts.baseUrl.replace(/^http/, "ws"));
-    this.uplink = new Uplink(url.toString(), assign.token, assign.attempt, { host_id: opts.hostId, pid: null }, {
-      cancel: (reason) => this.cancel("cancelled", reason),
+    const url = new URL(`/v1/runs/${assign.run_id}/stream?attempt=${assign.attempt}`, opts.baseUrl.replace(/^http/, "ws"));
+    this.uplink = new Uplink(url.toString(), () => opts.credential(), assign.attempt, { pid: null }, {
       superseded: () => this.abandon(),
       pressure: (paused) => this.setPaused(paused),
       ended: () => this.markDone(),
@@ -66,23 +71,21 @@ export class Attempt {
 
   start(): void {
     const { job } = this.assign;
-    const env: NodeJS.ProcessEnv = { ...process.env, ...job.env };
-    delete env.TETHER_HOST_TOKEN;
-    Object.assign(env, {
-      TETHER_URL: this.opts.baseUrl,
-      TETHER_TOKEN: this.assign.token,
-      TETHER_RUN_ID: this.assign.run_id,
-      TETHER_ATTEMPT: String(this.assign.attempt),
-    });
+    const plan = planLaunch(this.assign, this.opts.baseUrl, this.opts.log);
     // Connecting first: spawn() blocks while it forks, and the socket's handshake can go on meanwhile.
     this.uplink.open();
+    if (!plan.ok) return this.spawnFailed(new Error(plan.error));
+    const { launch } = plan;
+    const guard = launch.guard;
+    this.guard = guard;
     let child: ChildProcess;
     try {
-      child = spawn(job.argv[0]!, job.argv.slice(1), { detached: true, env, stdio: ["pipe", "pipe", "pipe"] });
+      child = spawn(launch.command, launch.args, { detached: true, env: launch.env, cwd: launch.cwd, ...(launch.argv0 && { argv0: launch.argv0 }), stdio: ["pipe", "pipe", "pipe"] });
     } catch (err) {
       return this.spawnFailed(err as Error);
     }
     this.child = child;
+    if (child.pid) guard.attach(child.pid, (error) => this.limit(error));
     this.uplink.setPid(child.pid ?? null);
     if (child.pid) this.opts.reaper.watch(child.pid);
     child.on("error", (err) => {
@@ -91,38 +94,68 @@ export class Attempt {
     if (!child.pid) return; // 'error' follows
     child.stdin!.on("error", () => {}); // a job that ignores its stdin may close it early
     child.stdin!.end(job.stdin ?? "");
-    child.stdout!.on("data", (b: Buffer) => this.uplink.push(STDOUT, b));
-    child.stderr!.on("data", (b: Buffer) => this.uplink.push(STDERR, b));
+    const push = (stream: typeof STDOUT | typeof STDERR, b: Buffer) => this.uplink.push(stream, b);
+    child.stdout!.on("data", guard.output(STDOUT, push));
+    child.stderr!.on("data", guard.output(STDERR, push));
     child.on("exit", () => {
       if (this.exited) return;
       this.exited = true;
       this.opts.onExit();
       // Whatever the job left running in its group would hold the pipes open: end it too.
       setTimeout(() => this.killGroup(), LINGER_MS).unref();
-      signalGroup(child.pid, "SIGTERM");
+      guard.signal("SIGTERM");
     });
     child.on("close", (code, signal) => this.finish(code, signal));
-    this.timeoutTimer = setTimeout(() => this.cancel("timed_out", "timeout"), job.timeout_ms);
+    const wall = guard.wallTime(job.timeout_ms);
+    this.timeoutTimer = setTimeout(() => {
+      if (!this.reason) this.limitError = wall.error;
+      this.cancel("timed_out", wall.error ?? "timeout");
+    }, wall.ms);
+  }
+
+  /** Stopped by this host when it lost the control plane (see Host's fence). */
+  get fenced(): boolean {
+    return this.reason === "fenced";
   }
 
   /** Idempotent; the first reason wins. */
-  cancel(reason: Extract<EndReason, "cancelled" | "timed_out" | "agent_stop">, why: string): void {
+  cancel(reason: Extract<EndReason, "cancelled" | "timed_out" | "agent_stop" | "fenced">, why: string, graceMs = this.opts.graceMs): void {
     if (this.reason || this.exited || !this.child) return;
     this.reason = reason;
     this.opts.log(`${this.runId}#${this.attempt} ${reason} (${why}): SIGTERM to the process group`);
-    signalGroup(this.child.pid, "SIGTERM");
-    this.killTimer = setTimeout(() => signalGroup(this.child?.pid, "SIGKILL"), this.opts.graceMs);
+    this.guard?.signal("SIGTERM");
+    this.killTimer = setTimeout(() => this.guard?.signal("SIGKILL"), graceMs);
   }
 
   kill(): void {
-    if (!this.exited) signalGroup(this.child?.pid, "SIGKILL");
+    if (!this.exited) this.guard?.signal("SIGKILL");
   }
 
-  /** The edge gave this attempt up (lease lost, superseded): stop at once and send nothing more. */
+  /** A limit of the host policy was passed: the job ends now, and its end report says which. */
+  private limit(error: string): void {
+    if (this.reason || this.exited || this.limitError) return;
+    this.limitError = error;
+    this.opts.log(`${this.runId}#${this.attempt} ${error}: killing the job`);
+    this.guard?.signal("SIGKILL");
+  }
+
+  /**
+   * The lease is gone (lost, timed out at the edge): the process group dies now, and what it
+   * wrote is still delivered, so no byte is lost; the edge only acknowledges its end.
+   */
+  revoke(why: string): void {
+    if (this.exited) return;
+    this.opts.log(`${this.runId}#${this.attempt} revoked by the control plane (${why}): killing the process group`);
+    this.reason ??= "cancelled";
+    this.guard?.signal("SIGKILL");
+  }
+
+  /** This host may not stream the attempt at all: stop at once and send nothing more. */
   abandon(): void {
     if (this.done) return;
     this.opts.log(`${this.runId}#${this.attempt} revoked by the control plane: killing the process group`);
     this.killGroup();
+    this.guard?.dispose();
     this.uplink.close();
     this.clearTimers();
     if (!this.exited) {
@@ -136,7 +169,7 @@ export class Attempt {
   private killGroup(): void {
     const pid = this.child?.pid;
     if (!pid) return;
-    signalGroup(pid, "SIGKILL");
+    this.guard?.signal("SIGKILL");
     this.opts.reaper.forget(pid);
   }
 
@@ -149,13 +182,16 @@ export class Attempt {
   private finish(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = true;
     this.clearTimers();
-    this.uplink.end({ reason: this.reason ?? "exit", exit_code: code, signal, error: null });
+    // Held-back output first, and nothing of the job left running once the run has ended.
+    this.guard?.finish();
+    this.uplink.end({ reason: this.reason ?? "exit", exit_code: code, signal, error: this.limitError });
   }
 
   private spawnFailed(err: Error): void {
     if (this.exited) return;
     this.exited = true;
     this.clearTimers();
+    this.guard?.dispose();
     this.opts.onExit();
     this.uplink.open();
     this.uplink.end({ reason: "spawn_failed", exit_code: null, signal: null, error: `could not start ${this.assign.job.argv[0]}: ${err.message}`.slice(0, 4000) });

@@ -2,8 +2,13 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { resolveAllowed } from "./allowlist.js";
 import { Host } from "./host.js";
-import { logger } from "./log.js";
+import { configureHostSafety } from "./launch.js";
+import { logger, type Logger } from "./log.js";
+import { hostRefusal, loadPolicy, policySummary, type PolicyFlags } from "./policy.js";
+import { detectSandbox } from "./sandbox.js";
+import { defaultWorkRoot, prepareWorkRoot } from "./workdir.js";
 
 const VERSION = "0.1.0";
 
@@ -17,6 +22,19 @@ const USAGE = `usage: tether-agent --url URL --token HOST_TOKEN [--slots N] [--h
   --drain-timeout-ms
                on SIGTERM, how long running jobs may go on before they are cancelled (default 600000)
   --quiet      log nothing
+
+Host policy (the owner's; a run cannot change it):
+  --policy FILE      a TOML file: security, allow, ask, sandbox, network, workspace, access,
+                     env_pass, redact_env, keep_workdir, max_wall_ms, max_output_bytes,
+                     max_memory_mb, max_processes. The flags below win over it; lists add up.
+  --security MODE    deny | allowlist | full (default allowlist: only --allow'ed programs run)
+  --allow PROGRAM    a program jobs may start, by name (looked up in PATH now) or path; repeatable
+  --sandbox MODE     required | preferred | off (default preferred: bubblewrap where installed)
+  --no-network       jobs get no network (needs the sandbox)
+  --workspace DIR    a directory jobs may use (read-write unless the file says access = "ro")
+  --env-pass NAME    a variable of this process to pass on to jobs; repeatable
+  --work-dir DIR     where each attempt gets its own fresh directory
+                     (default $XDG_STATE_HOME/tether-agent, else $TMPDIR/tether-agent-<uid>)
 
 Signals: SIGTERM or SIGINT takes no new jobs and lets running ones finish (up to the drain
 timeout); a second one, or SIGQUIT, cancels running jobs (reason agent_stop) and exits.`;
@@ -34,6 +52,14 @@ function main(): void {
       "grace-ms": { type: "string" },
       "drain-timeout-ms": { type: "string" },
       quiet: { type: "boolean" },
+      policy: { type: "string" },
+      security: { type: "string" },
+      allow: { type: "string", multiple: true },
+      sandbox: { type: "string" },
+      "no-network": { type: "boolean" },
+      workspace: { type: "string" },
+      "env-pass": { type: "string", multiple: true },
+      "work-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean" },
     },
@@ -42,6 +68,10 @@ function main(): void {
   if (values.version) return void console.log(VERSION);
   const url = values.url ?? process.env.TETHER_URL;
   const token = values.token ?? process.env.TETHER_HOST_TOKEN;
+  // Jobs are started from a clean environment anyway; this keeps the credential out of anything
+  // that copies process.env later. The kernel's copy (/proc/<pid>/environ) stays: only the
+  // sandbox's PID namespace hides that from jobs.
+  delete process.env.TETHER_HOST_TOKEN;
   if (!url || !token) {
     console.error(`tether-agent: --url and --token are required\n\n${USAGE}`);
     process.exit(2);
@@ -51,9 +81,15 @@ function main(): void {
   const drainMs = positiveInt(values["drain-timeout-ms"] ?? "600000", "--drain-timeout-ms");
   const hostId = values["host-id"] ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 100)}-${randomBytes(3).toString("hex")}`;
   const log = logger(hostId, values.quiet);
+  const policy = configureSafety(values, log);
   let host: Host;
+  const fatal = (reason: string) => {
+    console.error(`tether-agent: ${reason}`);
+    host.killAll();
+    process.exit(3);
+  };
   try {
-    host = new Host({ url, token, hostId, slots, graceMs, version: VERSION, log });
+    host = new Host({ url, token, hostId, slots, graceMs, version: VERSION, log, policy, fatal });
   } catch (err) {
     console.error(`tether-agent: ${(err as Error).message}`);
     process.exit(2);
@@ -88,6 +124,28 @@ function main(): void {
   process.on("SIGINT", () => void stop("SIGINT", false));
   process.on("SIGTERM", () => void stop("SIGTERM", false));
   process.on("SIGQUIT", () => void stop("SIGQUIT", true));
+}
+
+/** Loads the owner's policy, finds the sandbox and says at start what jobs will get. */
+function configureSafety(values: PolicyFlags & { "work-dir"?: string }, log: Logger): ReturnType<typeof policySummary> {
+  try {
+    const policy = loadPolicy(values);
+    const isolation = policy.sandbox === "off" ? { kind: "none" as const, detail: 'sandbox = "off"' } : detectSandbox();
+    const allowed = resolveAllowed(policy, process.env.PATH, process.cwd());
+    const workRoot = prepareWorkRoot(values["work-dir"] ?? defaultWorkRoot(process.env));
+    configureHostSafety({ policy, allowed, isolation, workRoot });
+    const s = policySummary(policy, isolation);
+    log(`host policy: security=${s.security} ask=${s.ask} sandbox=${s.sandbox} network=${s.network} workspace=${s.workspace_access}${policy.security === "allowlist" ? ` allow=[${policy.allow.join(", ")}]` : ""}; work dir ${workRoot}`);
+    if (s.sandbox === "none") {
+      log(`no sandbox (${isolation.detail}): jobs run as this user, in a fresh directory with a clean environment, but can see this host's processes and files, /proc/<pid>/environ included`);
+    }
+    const refusal = hostRefusal(policy, isolation);
+    if (refusal) log(`every job will be refused: ${refusal}`);
+    return s;
+  } catch (err) {
+    console.error(`tether-agent: ${(err as Error).message}`);
+    process.exit(2);
+  }
 }
 
 function positiveInt(s: string, name: string): number {
