@@ -25,10 +25,17 @@ export function startHostAgent(opts: {
   hostId?: string;
   graceMs?: number;
   stdio?: "inherit" | "pipe";
+  /**
+   * The host policy as tether-agent flags (--policy FILE, --security, --allow, --sandbox, …).
+   * Default: any command, no sandbox: the local stack and its tests run the submitter's own
+   * commands on the submitter's own machine, and share files in /tmp with their jobs.
+   */
+  policy?: string[];
 }): HostAgent {
   const args = [agentBin(), "--url", opts.url, "--slots", String(opts.slots ?? 4)];
   if (opts.hostId) args.push("--host-id", opts.hostId);
   if (opts.graceMs) args.push("--grace-ms", String(opts.graceMs));
+  args.push(...(opts.policy ?? ["--security", "full", "--sandbox", "off"]));
   const child = spawn(process.execPath, args, {
     env: { ...process.env, TETHER_HOST_TOKEN: opts.hostToken },
     stdio: ["ignore", "inherit", "pipe"],

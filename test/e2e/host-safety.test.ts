@@ -1,0 +1,215 @@
+/**
+ * Hostile jobs against real tether-agent processes under host policies: each is refused or
+ * contained, and the run says so. One agent per policy, so each run lands on the host meant.
+ */
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHostAgent } from "../../src/local/stack.js";
+import { repoRoot } from "../../src/local/paths.js";
+import { Redactor } from "../../worker-agent/src/redactor.js";
+import { startStack, type Stack } from "./harness.js";
+
+const repo = repoRoot();
+let s: Stack;
+/** Host tokens by agent, to look for them in what jobs can see. */
+const hostTokens: string[] = [];
+
+async function hostFor(agent: string, policy: string[], env: Record<string, string> = {}): Promise<void> {
+  const token = (await s.client.createAgent(agent)).host_token;
+  hostTokens.push(token);
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const host = startHostAgent({ url: s.url, hostToken: token, stdio: "pipe", slots: 4, graceMs: 500, policy });
+  process.env = saved;
+  s.hosts.push(host);
+  await host.connected;
+}
+
+async function run(agent: string, argv: string[], env?: Record<string, string>) {
+  const r = await s.client.submit(agent, { argv, ...(env && { env }) });
+  const end = await s.client.wait(r.id);
+  const out = Buffer.from(await s.client.output(r.id, { stream: "stdout" })).toString("latin1");
+  const err = Buffer.from(await s.client.output(r.id, { stream: "stderr" })).toString("latin1");
+  return { end, out, err, id: r.id };
+}
+
+/** Processes on this machine whose command line or environment holds `marker`. */
+function survivors(marker: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    for (const file of ["cmdline", "environ"]) {
+      try {
+        if (readFileSync(`/proc/${name}/${file}`, "latin1").includes(marker)) found.push(Number(name));
+      } catch {
+        /* gone, or not ours to read */
+      }
+    }
+  }
+  return found;
+}
+
+const LIMITS_TOML = `
+security = "full"
+sandbox = "off"
+max_processes = 20
+max_output_bytes = 100000
+max_wall_ms = 1500
+redact_env = ["PLAIN_VALUE"]
+`;
+
+beforeAll(async () => {
+  s = await startStack({ hosts: 0 });
+  const policyFile = join(s.dir, "limits.toml");
+  writeFileSync(policyFile, LIMITS_TOML);
+  await hostFor("plain", ["--security", "full", "--sandbox", "off", "--env-pass", "PASS_ME"], { PASS_ME: "passed", NOT_PASSED: "leak" });
+  await hostFor("limits", ["--policy", policyFile]);
+  await hostFor("allowlist", ["--security", "allowlist", "--allow", "cat", "--allow", "/usr/bin/printf", "--sandbox", "off"]);
+  // Required: without bubblewrap (CI installs it) this host refuses every job and the sandbox tests fail.
+  await hostFor("boxed", ["--security", "full", "--sandbox", "required"]);
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+describe("the allowlist", () => {
+  it("runs an allowed program and refuses others by absolute path, symlink, PATH and sh -c", async () => {
+    const ok = await run("allowlist", ["cat", "/etc/hostname"]);
+    expect(ok.end.status).toBe("succeeded");
+    const bin = join(s.dir, "fake-bin");
+    mkdirSync(bin);
+    symlinkSync("/usr/bin/id", join(bin, "linked-cat"));
+    copyFileSync("/usr/bin/id", join(bin, "cat"));
+    const cases: [string[], Record<string, string> | undefined, RegExp][] = [
+      [["/usr/bin/id"], undefined, /\/usr\/bin\/id resolves to \/usr\/bin\/id, which is not on the allowlist/],
+      [[join(bin, "linked-cat")], undefined, /resolves to \/usr\/bin\/id, which is not on the allowlist/],
+      [["cat", "/etc/hostname"], { PATH: bin }, /cat resolves to .*fake-bin\/cat, which is not on the allowlist/],
+      [["sh", "-c", "cat /etc/hostname"], undefined, /sh resolves to \S+, which is not on the allowlist/],
+    ];
+    for (const [argv, env, why] of cases) {
+      const r = await run("allowlist", argv, env);
+      expect(r.end.status, argv.join(" ")).toBe("failed");
+      expect(r.end.error).toMatch(/refused by host policy: /);
+      expect(r.end.error).toMatch(why);
+      expect(r.end.error).toMatch(/security = "allowlist"/);
+    }
+  });
+});
+
+describe("the environment", () => {
+  it("holds only the basics, the passed names, the run's env and its TETHER_* identity", async () => {
+    const r = await run("plain", ["cat", "/proc/self/environ"], { GREETING: "hi", TETHER_URL: "http://evil", HOME: "/evil" });
+    expect(r.end.status).toBe("succeeded");
+    const env = Object.fromEntries(r.out.split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+    const names = Object.keys(env).filter((n) => n !== "LANG" && n !== "TERM" && !n.startsWith("LC_"));
+    expect(names.sort()).toEqual(["GREETING", "HOME", "PASS_ME", "PATH", "TETHER_ATTEMPT", "TETHER_RUN_ID", "TETHER_TOKEN", "TETHER_URL", "TMPDIR"]);
+    expect(env).toMatchObject({ GREETING: "hi", PASS_ME: "passed", TETHER_URL: s.url, TETHER_RUN_ID: r.id, TETHER_TOKEN: "[REDACTED]" });
+    expect(env.HOME).not.toBe("/evil");
+    expect(env.HOME).not.toBe(repo);
+  });
+});
+
+describe("containment", () => {
+  for (const agent of ["plain", "boxed"]) {
+    it(`${agent}: nothing a job starts outlives the run, setsid and double fork included`, async () => {
+      const marker = `escape-${randomBytes(6).toString("hex")}`;
+      const script = [
+        `setsid sh -c 'sleep 1000; : ${marker}-a' >/dev/null 2>&1 &`,
+        `(sh -c 'sleep 1000; : ${marker}-b' & ) >/dev/null 2>&1`,
+        `setsid sh -c 'sleep 1000; : ${marker}-c' &`, // this one holds the output pipes open
+        "echo started",
+      ].join("\n");
+      const r = await run(agent, ["sh", "-c", script]);
+      expect(r.end.status).toBe("succeeded");
+      expect(r.out).toBe("started\n");
+      expect(survivors(marker)).toEqual([]);
+    });
+  }
+
+  it("a fork bomb is stopped by max_processes, and the run says so", async () => {
+    const marker = `bomb-${randomBytes(6).toString("hex")}`;
+    const r = await run("limits", ["sh", "-c", "i=0; while [ $i -lt 200 ]; do sleep 1000 & i=$((i+1)); done; wait"], { BOMB: marker });
+    expect(r.end.status).toBe("failed");
+    expect(r.end.error).toMatch(/^limit max_processes: the job had \d+ processes, the host allows 20$/);
+    expect(survivors(marker)).toEqual([]);
+  });
+
+  it("output past max_output_bytes is not forwarded, and the run says so", async () => {
+    const r = await run("limits", ["sh", "-c", "while :; do printf '%01000d\\n' 0; done"]);
+    expect(r.end).toMatchObject({ status: "failed", error: "limit max_output_bytes: the job wrote more than 100000 bytes" });
+    expect(r.out.length).toBe(100000);
+  });
+
+  it("the policy's max_wall_ms ends a job before its own timeout", async () => {
+    const r = await run("limits", ["sleep", "30"]);
+    expect(r.end).toMatchObject({ status: "timed_out", error: "limit max_wall_ms: the host allows 1500 ms per job" });
+  });
+});
+
+describe("redaction", () => {
+  it("cuts secrets from the output, also when split across two writes", async () => {
+    const secret = `s3cr3t-${randomBytes(8).toString("hex")}`;
+    const half = secret.length >> 1;
+    const script = `printf '%s' "${secret.slice(0, half)}"; sleep 0.2; printf '%s and %s|%s\\n' "${secret.slice(half)}" "$PLAIN_VALUE" "$TETHER_TOKEN" >&1`;
+    const r = await run("limits", ["sh", "-c", script], { API_TOKEN: secret, PLAIN_VALUE: "not-named-as-secret" });
+    expect(r.end.status).toBe("succeeded");
+    expect(r.out).toBe("[REDACTED] and [REDACTED]|[REDACTED]\n");
+  });
+
+  it("Redactor: every split point, binary bytes untouched", () => {
+    const secret = "hunter2-secret";
+    const bytes = Buffer.concat([randomBytes(300).map((b) => (b === 0x68 ? 0 : b)), Buffer.from(secret), Buffer.from([0, 255, 10]), Buffer.from(secret)]);
+    const expected = Buffer.concat([bytes.subarray(0, 300), Buffer.from("[REDACTED]"), Buffer.from([0, 255, 10]), Buffer.from("[REDACTED]")]);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      for (const cut2 of [cut, Math.min(bytes.length, cut + 5)]) {
+        const r = new Redactor([secret, "short"]);
+        const out = Buffer.concat([r.push(bytes.subarray(0, cut)), r.push(bytes.subarray(cut, cut2)), r.push(bytes.subarray(cut2)), r.end()]);
+        expect(out.equals(expected), `cut at ${cut}/${cut2}`).toBe(true);
+      }
+    }
+    // Only what may begin a secret is held back: a prompt goes out at once.
+    const held = new Redactor([secret]);
+    expect(held.push(Buffer.from("ready> hunt")).toString()).toBe("ready> ");
+    expect(held.push(Buffer.from("ing\n")).toString()).toBe("hunting\n");
+    const none = new Redactor([]);
+    const raw = randomBytes(1000);
+    expect(Buffer.concat([none.push(raw), none.end()]).equals(raw)).toBe(true);
+  });
+});
+
+describe("the sandbox", () => {
+  it("hides the host's token: not in env, not in any /proc/*/environ, not in cwd, HOME or the repo", async () => {
+    const script = [
+      "env",
+      "for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do cat $f; echo; done",
+      'ls -la . "$HOME"; cat ./* "$HOME"/* 2>/dev/null',
+      `cat .tether/local.json .tether/signing-key ${repo}/.tether/local.json ${repo}/.tether/signing-key 2>&1`,
+      `ls ${repo}/wrangler.toml >/dev/null 2>&1 && echo REPO-VISIBLE || echo no-repo`,
+      `ls ${s.dir} >/dev/null 2>&1 && echo TEST-DIR-VISIBLE || echo no-test-dir`,
+    ].join("\n");
+    const r = await run("boxed", ["sh", "-c", script]);
+    const seen = r.out + r.err;
+    for (const t of hostTokens) expect(seen).not.toContain(t);
+    expect(seen).toContain("no-repo");
+    expect(seen).toContain("no-test-dir");
+    for (const f of [".tether/local.json", ".tether/signing-key"]) {
+      if (existsSync(join(repo, f))) expect(seen).not.toContain(readFileSync(join(repo, f), "utf8").trim());
+    }
+  });
+
+  it("cannot see a neighbouring job's environment, nor signal its host", async () => {
+    const marker = `neighbour-${randomBytes(6).toString("hex")}`;
+    const neighbour = await s.client.submit("boxed", { argv: ["sh", "-c", "echo up; sleep 1000"], env: { NEIGHBOUR_MARK: marker } });
+    for await (const ev of s.client.watch(neighbour.id)) if (ev.type === "output") break;
+    const snoop = await run("boxed", ["sh", "-c", "cat /proc/[0-9]*/environ | tr '\\0' '\\n'; kill -9 $PPID; echo kill=$?; kill -9 -1; echo still-here"]);
+    expect(snoop.out).not.toContain(marker);
+    expect(snoop.out).toContain("still-here");
+    // The host is alive and takes the next job; the neighbour is untouched.
+    expect((await run("boxed", ["true"])).end.status).toBe("succeeded");
+    expect((await s.client.get(neighbour.id)).status).toBe("running");
+    await s.client.cancel(neighbour.id);
+    expect((await s.client.wait(neighbour.id)).status).toBe("cancelled");
+  });
+});
