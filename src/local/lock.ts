@@ -32,8 +32,8 @@ export async function acquireStateLock(file: string): Promise<LockResult> {
     if (create(file, mine)) return { held: false, lock: lockOf(file, mine) };
     const by = read(file);
     if (by === "gone") continue;
-    if (by !== "unreadable" && alive(by.pid)) return { held: true, by };
-    takeOver(file, by);
+    if (by !== "unreadable" && holds(by.pid)) return { held: true, by };
+    if (takeOver(file, by)) continue;
     // Another start is between two steps (writing its lock, or taking over); nothing to wait on but time.
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -97,22 +97,36 @@ function read(file: string): LockInfo | "gone" | "unreadable" {
  * stale lock at once: a marker file, also O_EXCL, lets only one of them remove it, and the lock is
  * read again under the marker so a lock just made by the other is never removed.
  */
-function takeOver(file: string, stale: LockInfo | "unreadable"): void {
-  if (stale === "unreadable" && Date.now() - mtimeOf(file) < MARKER_STALE_MS) return; // still being written
+function takeOver(file: string, stale: LockInfo | "unreadable"): boolean {
+  if (stale === "unreadable" && Date.now() - mtimeOf(file) < MARKER_STALE_MS) return false; // still being written
   const marker = `${file}.takeover`;
   try {
     closeSync(openSync(marker, "wx", 0o600));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     if (Date.now() - mtimeOf(marker) > MARKER_STALE_MS) unlinkQuietly(marker);
-    return;
+    return false;
   }
   try {
     const now = read(file);
     const same = stale === "unreadable" ? now === "unreadable" : typeof now === "object" && now.pid === stale.pid && now.started_at === stale.started_at;
     if (same) unlinkQuietly(file);
+    return same;
   } finally {
     unlinkQuietly(marker);
+  }
+}
+
+/**
+ * Whether the lock's pid is still an `npm start`. A lock outlives a reboot or a SIGKILL, and its
+ * pid may since have gone to another program; where /proc says what a process runs, ask it.
+ */
+function holds(pid: number): boolean {
+  if (pid === process.pid || !alive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("start.mjs");
+  } catch {
+    return true;
   }
 }
 

@@ -11,6 +11,8 @@ import { choosePort, fallbackNote } from "./port.js";
 import { repoRoot, stateDir } from "./paths.js";
 
 const AGENT = "local";
+/** How long the control plane may take to stop before its process group is killed. */
+const PLANE_STOP_MS = 10_000;
 
 const say = (msg: string) => process.stderr.write(`npm start: ${msg}\n`);
 
@@ -129,13 +131,24 @@ function startPlaneProcess(persistDir: string, signingKey: string, port: number)
           proxyUrl,
           stop: async () => {
             child.kill("SIGTERM");
+            // wrangler's dispose has been seen to hang with workerd gone; the state is on disk either way.
+            const killer = setTimeout(() => killGroup(child.pid!), PLANE_STOP_MS);
             await exited;
+            clearTimeout(killer);
           },
         });
       }
     });
     child.once("exit", (code) => reject(new Error(`the control plane exited (${code}) before it was ready`)));
   });
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    /* gone */
+  }
 }
 
 main().catch((err: Error) => {

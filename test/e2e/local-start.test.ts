@@ -141,7 +141,11 @@ describe("npm start", () => {
 
   it("refuses a PORT that is taken, rather than move elsewhere", async () => {
     const port = await hold(0);
-    const other = start(tempDir(), { PORT: String(port) });
+    // A lock whose pid went to another program since (here, this test's): not an npm start, so no holder.
+    const d = tempDir();
+    mkdirSync(join(d, ".tether"));
+    writeFileSync(join(d, ".tether", "start.lock"), JSON.stringify({ pid: process.pid, started_at: "2026-01-01T00:00:00Z" }));
+    const other = start(d, { PORT: String(port) });
     expect(await other.exited).toBe(1);
     expect(other.err()).toContain(`PORT=${port} is in use by another program`);
   });
