@@ -106,6 +106,12 @@ function killTree(pid: number): void {
   }
 }
 
+function hostOf(s: Started): number {
+  const pid = Number(spawnSync("pgrep", ["-P", String(s.child.pid), "-f", "tether-agent"], { encoding: "utf8" }).stdout.trim());
+  expect(pid).toBeGreaterThan(0);
+  return pid;
+}
+
 /** A pid that belonged to a process and now belongs to none. */
 async function deadPid(): Promise<number> {
   const p = spawn(process.execPath, ["-e", ""]);
@@ -163,8 +169,7 @@ describe("npm start", () => {
   });
 
   it("restarts tether-agent when it dies, and jobs run on the new one", async () => {
-    const hostPid = Number(spawnSync("pgrep", ["-P", String(first.child.pid), "-f", "tether-agent"], { encoding: "utf8" }).stdout.trim());
-    expect(hostPid).toBeGreaterThan(0);
+    const hostPid = hostOf(first);
     process.kill(hostPid, "SIGKILL");
     await first.until(new RegExp(`tether-agent \\(pid ${hostPid}\\) was killed by SIGKILL; restarting it`));
     await first.until(/restarting it[^]* connected to agent local /);
@@ -204,5 +209,19 @@ describe("npm start", () => {
     expect(await job.exited).toBe(130);
     expect(job.err()).toMatch(/cancelled: agent_stop/);
     expect(await s.exited).toBe(0);
+  });
+
+  it("gives up on a host that keeps dying, and stops the control plane too", async () => {
+    const d = tempDir();
+    const s = start(d);
+    await ready(s);
+    for (let restart = 1; restart <= 5; restart++) {
+      process.kill(hostOf(s), "SIGKILL");
+      await s.until(new RegExp(`( connected to agent local [^]*){${restart + 1}}`));
+    }
+    process.kill(hostOf(s), "SIGKILL");
+    await s.until(/its 6th exit within 60 s; not restarting it again/);
+    expect(await s.exited).toBe(1);
+    expect(existsSync(join(d, ".tether", "start.lock"))).toBe(false);
   });
 });
