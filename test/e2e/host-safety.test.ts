@@ -16,9 +16,10 @@ let s: Stack;
 /** Host tokens by agent, to look for them in what jobs can see. */
 const hostTokens: string[] = [];
 
-async function hostFor(agent: string, policy: string[], env: Record<string, string> = {}): Promise<void> {
+async function hostFor(agent: string, policy: string[] | ((token: string) => string[]), env: Record<string, string> = {}): Promise<void> {
   const token = (await s.client.createAgent(agent)).host_token;
   hostTokens.push(token);
+  if (typeof policy === "function") policy = policy(token);
   const saved = { ...process.env };
   Object.assign(process.env, env);
   const host = startHostAgent({ url: s.url, hostToken: token, stdio: "pipe", slots: 4, graceMs: 500, policy });
@@ -51,24 +52,33 @@ function survivors(marker: string): number[] {
   return found;
 }
 
+const DECOY = `decoy-${randomBytes(8).toString("hex")}`;
 const LIMITS_TOML = `
 security = "full"
 sandbox = "off"
 max_processes = 20
 max_output_bytes = 100000
 max_wall_ms = 1500
+max_memory_mb = 64
 redact_env = ["PLAIN_VALUE"]
 `;
+
+const boxedToml = (workspace: string) => `security = "full"\nsandbox = "required"\nnetwork = false\nworkspace = "${workspace}"\naccess = "ro"\n`;
 
 beforeAll(async () => {
   s = await startStack({ hosts: 0 });
   const policyFile = join(s.dir, "limits.toml");
   writeFileSync(policyFile, LIMITS_TOML);
-  await hostFor("plain", ["--security", "full", "--sandbox", "off", "--env-pass", "PASS_ME"], { PASS_ME: "passed", NOT_PASSED: "leak" });
+  // Its token on the command line: tether-agent must not leave it readable in /proc/<pid>/cmdline.
+  await hostFor("plain", (token) => ["--security", "full", "--sandbox", "off", "--env-pass", "PASS_ME", "--token", token], { PASS_ME: "passed", NOT_PASSED: "leak" });
   await hostFor("limits", ["--policy", policyFile]);
   await hostFor("allowlist", ["--security", "allowlist", "--allow", "cat", "--allow", "/usr/bin/printf", "--sandbox", "off"]);
+  mkdirSync(join(s.dir, "ws"));
+  writeFileSync(join(s.dir, "ws", "in.txt"), "inside\n");
+  writeFileSync(join(s.dir, "decoy-secret.txt"), DECOY);
+  writeFileSync(join(s.dir, "boxed.toml"), boxedToml(join(s.dir, "ws")));
   // Required: without bubblewrap (CI installs it) this host refuses every job and the sandbox tests fail.
-  await hostFor("boxed", ["--security", "full", "--sandbox", "required"]);
+  await hostFor("boxed", ["--policy", join(s.dir, "boxed.toml")]);
 });
 afterAll(async () => {
   await s?.stop();
@@ -84,6 +94,7 @@ describe("the allowlist", () => {
     copyFileSync("/usr/bin/id", join(bin, "cat"));
     const cases: [string[], Record<string, string> | undefined, RegExp][] = [
       [["/usr/bin/id"], undefined, /\/usr\/bin\/id resolves to \/usr\/bin\/id, which is not on the allowlist/],
+      [["../../../../../../../../usr/bin/id"], undefined, /resolves to \/usr\/bin\/id, which is not on the allowlist/],
       [[join(bin, "linked-cat")], undefined, /resolves to \/usr\/bin\/id, which is not on the allowlist/],
       [["cat", "/etc/hostname"], { PATH: bin }, /cat resolves to .*fake-bin\/cat, which is not on the allowlist/],
       [["sh", "-c", "cat /etc/hostname"], undefined, /sh resolves to \S+, which is not on the allowlist/],
@@ -108,6 +119,12 @@ describe("the environment", () => {
     expect(env).toMatchObject({ GREETING: "hi", PASS_ME: "passed", TETHER_URL: s.url, TETHER_RUN_ID: r.id, TETHER_TOKEN: "[REDACTED]" });
     expect(env.HOME).not.toBe("/evil");
     expect(env.HOME).not.toBe(repo);
+  });
+
+  it("never holds the host's token, nor can a job read it from its host's command line", async () => {
+    const r = await run("plain", ["sh", "-c", "env; tr '\\0' ' ' < /proc/$PPID/cmdline"]);
+    expect(r.out).toContain("--token [hidden]");
+    for (const t of hostTokens) expect(r.out).not.toContain(t);
   });
 });
 
@@ -140,6 +157,12 @@ describe("containment", () => {
     const r = await run("limits", ["sh", "-c", "while :; do printf '%01000d\\n' 0; done"]);
     expect(r.end).toMatchObject({ status: "failed", error: "limit max_output_bytes: the job wrote more than 100000 bytes" });
     expect(r.out.length).toBe(100000);
+  });
+
+  it("memory past max_memory_mb ends the job, and the run says so", async () => {
+    const r = await run("limits", ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); sleep 5"]);
+    expect(r.end.status).toBe("failed");
+    expect(r.end.error).toMatch(/^limit max_memory_mb: the job used \d+ MB, the host allows 64$/);
   });
 
   it("the policy's max_wall_ms ends a job before its own timeout", async () => {
@@ -180,20 +203,29 @@ describe("redaction", () => {
 });
 
 describe("the sandbox", () => {
+  it("binds the owner's workspace read-only and gives no network, as the policy says", async () => {
+    const ws = join(s.dir, "ws");
+    const r = await run("boxed", ["sh", "-c", `cat ${ws}/in.txt; echo x > ${ws}/out.txt && echo WROTE || echo read-only; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '`]);
+    expect(r.out).toBe("inside\nread-only\nlo\n");
+    expect(existsSync(join(ws, "out.txt"))).toBe(false);
+  });
+
   it("hides the host's token: not in env, not in any /proc/*/environ, not in cwd, HOME or the repo", async () => {
     const script = [
       "env",
+      "cat /proc/$PPID/environ /proc/$PPID/cmdline",
       "for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do cat $f; echo; done",
       'ls -la . "$HOME"; cat ./* "$HOME"/* 2>/dev/null',
       `cat .tether/local.json .tether/signing-key ${repo}/.tether/local.json ${repo}/.tether/signing-key 2>&1`,
       `ls ${repo}/wrangler.toml >/dev/null 2>&1 && echo REPO-VISIBLE || echo no-repo`,
-      `ls ${s.dir} >/dev/null 2>&1 && echo TEST-DIR-VISIBLE || echo no-test-dir`,
+      `cat ${join(s.dir, "decoy-secret.txt")} || echo no-decoy`,
     ].join("\n");
     const r = await run("boxed", ["sh", "-c", script]);
     const seen = r.out + r.err;
     for (const t of hostTokens) expect(seen).not.toContain(t);
     expect(seen).toContain("no-repo");
-    expect(seen).toContain("no-test-dir");
+    expect(seen).toContain("no-decoy");
+    expect(seen).not.toContain(DECOY);
     for (const f of [".tether/local.json", ".tether/signing-key"]) {
       if (existsSync(join(repo, f))) expect(seen).not.toContain(readFileSync(join(repo, f), "utf8").trim());
     }

@@ -9,7 +9,7 @@ import { judgeProgram, type Allowed } from "./allowlist.js";
 import { jobEnvironment } from "./environment.js";
 import { OutputBudget, wallTime, watchProcesses } from "./limits.js";
 import type { Logger } from "./log.js";
-import { DEFAULT_POLICY, hostRefusal, type Isolation, type Policy } from "./policy.js";
+import { DEFAULT_POLICY, hostRefusal, policySummary, type Isolation, type Policy } from "./policy.js";
 import { Containment } from "./procs.js";
 import { Redactor } from "./redactor.js";
 import { bwrapArgs, SANDBOX_HOME } from "./sandbox.js";
@@ -27,6 +27,11 @@ let safety: HostSafety = { policy: { ...DEFAULT_POLICY, security: "deny" }, allo
 
 export function configureHostSafety(s: HostSafety): void {
   safety = s;
+}
+
+/** How this host runs jobs, for its hello to the edge. */
+export function hostPolicySummary() {
+  return policySummary(safety.policy, safety.isolation);
 }
 
 export interface Launch {

@@ -72,6 +72,9 @@ function main(): void {
   // that copies process.env later. The kernel's copy (/proc/<pid>/environ) stays: only the
   // sandbox's PID namespace hides that from jobs.
   delete process.env.TETHER_HOST_TOKEN;
+  // A --token on the command line is readable by any process of this user (/proc/<pid>/cmdline,
+  // ps) until it is overwritten; setting the title overwrites it in place.
+  if (values.token) process.title = ["tether-agent", ...process.argv.slice(2).map((a) => a.replace(values.token!, "[hidden]"))].join(" ");
   if (!url || !token) {
     console.error(`tether-agent: --url and --token are required\n\n${USAGE}`);
     process.exit(2);
