@@ -105,13 +105,13 @@ Ctrl-C stops it: running jobs may finish first, and a second Ctrl-C cancels them
 `;
 }
 
-/** Starts dist/plane.mjs in its own process group and resolves once it says where it listens. */
 interface Plane {
   url: string;
   proxyUrl: string;
   stop(): Promise<void>;
 }
 
+/** Starts dist/plane.mjs in its own process group and resolves once it says where it listens. */
 function startPlaneProcess(persistDir: string, signingKey: string, port: number): Promise<Plane> {
   const child = spawn(process.execPath, [join(repoRoot(), "dist", "plane.mjs")], {
     detached: true,
