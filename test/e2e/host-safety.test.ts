@@ -86,8 +86,10 @@ afterAll(async () => {
 
 describe("the allowlist", () => {
   it("runs an allowed program and refuses others by absolute path, symlink, PATH and sh -c", async () => {
-    const ok = await run("allowlist", ["cat", "/etc/hostname"]);
+    const ok = await run("allowlist", ["cat", "/proc/self/environ"], { LD_PRELOAD: "/tmp/not-a-lib.so" });
     expect(ok.end.status).toBe("succeeded");
+    expect(ok.out).toContain("TETHER_RUN_ID=");
+    expect(ok.out).not.toContain("LD_PRELOAD"); // the loader would run any code in an allowed program
     const bin = join(s.dir, "fake-bin");
     mkdirSync(bin);
     symlinkSync("/usr/bin/id", join(bin, "linked-cat"));

@@ -4,6 +4,10 @@
  * the same file. So the allowlist and every argv[0] are resolved to real paths
  * (fs.realpathSync) and compared; a shell runs only if that shell is allowed, and an
  * interpreter given a script is judged as the interpreter.
+ *
+ * Only argv[0] is judged: a program that runs others on its arguments (sh, env, xargs, find,
+ * git with its aliases and hooks, any interpreter) allows whatever it can run. Allow those
+ * only where that is meant.
  */
 import { accessSync, constants, realpathSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";

@@ -9,6 +9,11 @@ import type { Policy } from "./policy.js";
 const FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin";
 /** The host sets these; a run's env may not. PATH it may: it names where the job looks, not what it may run. */
 const RESERVED = /^(TETHER_.*|HOME|TMPDIR)$/;
+/**
+ * The dynamic loader's variables load any code into any program: under an allowlist they would
+ * make every allowed program a way around it (LD_PRELOAD=./mine.so cat).
+ */
+const LOADER = /^LD_/;
 /** Run env entries under these names are taken for secrets and kept out of the output. */
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|KEY/i;
 
@@ -48,7 +53,7 @@ export function jobEnvironment(opts: {
   }
   const secrets: string[] = [opts.identity.token];
   for (const [name, value] of Object.entries(opts.run ?? {})) {
-    if (RESERVED.test(name)) {
+    if (RESERVED.test(name) || (policy.security !== "full" && LOADER.test(name))) {
       opts.log(`run ${opts.identity.runId}: its env may not set ${name}; dropped`);
       continue;
     }

@@ -90,18 +90,14 @@ export function loadPolicy(flags: PolicyFlags): Policy {
     }
     file = check(PolicyFile, raw, `--policy ${flags.policy}`);
   }
-  const fromFlags = check(
-    PolicyFile,
-    {
-      ...(flags.security !== undefined && { security: flags.security }),
-      ...(flags.sandbox !== undefined && { sandbox: flags.sandbox }),
-      ...(flags["no-network"] && { network: false }),
-      ...(flags.workspace !== undefined && { workspace: flags.workspace }),
-    },
-    "flags",
-  );
-  const envPass = check(z.array(EnvName), flags["env-pass"] ?? [], "--env-pass");
-  const allowFlags = check(z.array(z.string().min(1)), flags.allow ?? [], "--allow");
+  const fromFlags: PolicyFile = {
+    ...(flags.security !== undefined && { security: check(PolicyFile.shape.security, flags.security, "--security") }),
+    ...(flags.sandbox !== undefined && { sandbox: check(PolicyFile.shape.sandbox, flags.sandbox, "--sandbox") }),
+    ...(flags["no-network"] && { network: false }),
+    ...(flags.workspace !== undefined && { workspace: check(PolicyFile.shape.workspace, flags.workspace, "--workspace") }),
+  };
+  const envPass = (flags["env-pass"] ?? []).map((n) => check(EnvName, n, "--env-pass"));
+  const allowFlags = (flags.allow ?? []).map((a) => check(z.string().min(1).max(4096), a, "--allow"));
   const p: Policy = { ...DEFAULT_POLICY, ...file, ...fromFlags } as Policy;
   p.allow = [...(file.allow ?? []), ...allowFlags];
   p.env_pass = [...(file.env_pass ?? []), ...envPass];
@@ -115,7 +111,7 @@ function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  throw new Error(`${where}: ${issue.path.join(".") || "value"}: ${issue.message}`);
+  throw new Error(`${where}: ${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`);
 }
 
 export interface Isolation {
