@@ -121,6 +121,7 @@ describe("the environment", () => {
     expect(env).toMatchObject({ GREETING: "hi", PASS_ME: "passed", TETHER_URL: s.url, TETHER_RUN_ID: r.id, TETHER_TOKEN: "[REDACTED]" });
     expect(env.HOME).not.toBe("/evil");
     expect(env.HOME).not.toBe(repo);
+    expect(existsSync(env.HOME!), "the attempt's directory is removed with the run").toBe(false);
   });
 
   it("never holds the host's token, nor can a job read it from its host's command line", async () => {

@@ -15,6 +15,8 @@ export interface Proc {
   ppid: number;
   pgrp: number;
   session: number;
+  /** Clock ticks after boot: tells a process from a later one with the same pid. */
+  start: number;
   rssPages: number;
 }
 
@@ -27,7 +29,7 @@ function readStat(pid: number): Proc | null {
   }
   // The command name is in parentheses and may hold anything, parentheses too: fields follow the last ')'.
   const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), rssPages: Number(f[21]) };
+  return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), start: Number(f[19]), rssPages: Number(f[21]) };
 }
 
 export function listProcs(): Proc[] {
@@ -57,6 +59,7 @@ function hasMarker(pid: number, marker: string[]): boolean {
 
 export class Containment {
   private root = 0;
+  private rootStart = 0;
 
   /**
    * @param sandboxed the root is bwrap: everything of the job is in its tree (orphans are
@@ -70,6 +73,7 @@ export class Containment {
 
   attach(pid: number): void {
     this.root = pid;
+    this.rootStart = readStat(pid)?.start ?? 0;
   }
 
   /** After the last kill: the root's pid may be reused by someone else's process from now on. */
@@ -89,11 +93,14 @@ export class Containment {
       found.set(p.pid, p);
       for (const c of children.get(p.pid) ?? []) visit(c);
     };
+    // Nothing started before the job is the job's: that also keeps a reused pid out.
+    const mayBeOurs = (p: Proc) => p.start >= this.rootStart && p.pid !== process.pid && p.pid !== process.ppid;
     for (const p of all) {
+      if (!mayBeOurs(p)) continue;
       if (p.pid === this.root || (!this.sandboxed && (p.session === this.root || p.pgrp === this.root))) visit(p);
     }
     if (thorough && !this.sandboxed) {
-      for (const p of all) if (!found.has(p.pid) && p.pid !== process.pid && p.pid !== process.ppid && hasMarker(p.pid, this.marker)) visit(p);
+      for (const p of all) if (!found.has(p.pid) && mayBeOurs(p) && hasMarker(p.pid, this.marker)) visit(p);
     }
     return [...found.values()];
   }
