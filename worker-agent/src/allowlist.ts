@@ -27,7 +27,8 @@ export function resolveAllowed(policy: Policy, path: string | undefined, cwd: st
   return allowed;
 }
 
-export type Verdict = { ok: true; path: string } | { ok: false; error: string };
+/** `path` as found through PATH, `real` the file it is: what the check judged, and what to exec. */
+export type Verdict = { ok: true; path: string; real: string } | { ok: false; error: string };
 
 /**
  * The program a job's argv[0] names, looked up through the job's own PATH from its working
@@ -37,11 +38,11 @@ export type Verdict = { ok: true; path: string } | { ok: false; error: string };
 export function judgeProgram(policy: Policy, allowed: Allowed, argv0: string, jobPath: string | undefined, cwd: string): Verdict {
   const found = findProgram(argv0, jobPath, cwd);
   if (policy.security === "full") {
-    return found ? { ok: true, path: found.path } : { ok: false, error: `${argv0}: not found${argv0.includes("/") ? "" : " in PATH"} (ENOENT)` };
+    return found ? { ok: true, ...found } : { ok: false, error: `${argv0}: not found${argv0.includes("/") ? "" : " in PATH"} (ENOENT)` };
   }
   if (policy.security === "deny") return { ok: false, error: `refused by host policy: ${argv0}: security = "deny" refuses every command` };
   if (!found) return { ok: false, error: `refused by host policy: ${argv0}: not found${argv0.includes("/") ? "" : " in the job's PATH"}, so not on the allowlist (security = "allowlist")` };
-  if (allowed.has(found.real)) return { ok: true, path: found.path };
+  if (allowed.has(found.real)) return { ok: true, ...found };
   const list = [...allowed.values()].join(", ") || "nothing";
   return { ok: false, error: `refused by host policy: ${argv0} resolves to ${found.real}, which is not on the allowlist (security = "allowlist", allow = ${list})` };
 }

@@ -75,7 +75,8 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   const guard = new JobGuard(policy, new Containment(sandboxed, marker), secrets, workdir, log);
   const launch: Launch = sandboxed
     ? { command: isolation.detail, args: bwrapArgs({ policy, workdir: workdir.dir, command: verdict.path, args: rest }), argv0: undefined, env, cwd: workdir.dir, guard }
-    : { command: verdict.path, args: rest, argv0: argv0!, env, cwd: workdir.dir, guard };
+    : // The file judged is the file run, whatever is renamed meanwhile; the program still sees the name it was called by.
+      { command: verdict.real, args: rest, argv0: argv0!, env, cwd: workdir.dir, guard };
   return { ok: true, launch };
 }
 

@@ -2,7 +2,7 @@
  * The host owner's policy: what jobs may run on this machine and with what. It comes from the
  * owner (a TOML file and flags of tether-agent), never from the run: a submitter cannot widen it.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
 
@@ -101,10 +101,22 @@ export function loadPolicy(flags: PolicyFlags): Policy {
   const p: Policy = { ...DEFAULT_POLICY, ...file, ...fromFlags } as Policy;
   p.allow = [...(file.allow ?? []), ...allowFlags];
   p.env_pass = [...(file.env_pass ?? []), ...envPass];
+  if (p.workspace) p.workspace = existingDir(p.workspace);
   // A workspace named without an access level is there to be worked in.
   if (p.workspace && file.access === undefined) p.access = "rw";
   if (!p.workspace) p.access = "none";
   return p;
+}
+
+/** The sandbox binds it by its real path; a missing one would fail every job later, so it fails now. */
+function existingDir(dir: string): string {
+  try {
+    const real = realpathSync(dir);
+    if (statSync(real).isDirectory()) return real;
+  } catch {
+    /* said below */
+  }
+  throw new Error(`workspace: ${dir} is not a directory`);
 }
 
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
