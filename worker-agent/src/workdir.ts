@@ -3,7 +3,7 @@
  * no one else may enter (0700), and it is gone after the run: nothing one job leaves is seen by
  * the next, and no job starts in tether-agent's own directory with its config and keys.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -13,10 +13,16 @@ export function defaultWorkRoot(env: NodeJS.ProcessEnv): string {
   return join(tmpdir(), `tether-agent-${uid}`);
 }
 
-/** Creates the root (or tightens it) once at start. */
+/**
+ * Creates the root (or tightens it) once at start. In a shared /tmp someone else may have made
+ * it first, or made it a link to a directory of theirs: only a real directory of our own will do.
+ */
 export function prepareWorkRoot(dir: string): string {
   const root = resolve(dir);
   mkdirSync(root, { recursive: true, mode: 0o700 });
+  const st = lstatSync(root);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) throw new Error(`--work-dir ${root}: not a directory owned by this user`);
   chmodSync(root, 0o700);
   return root;
 }
