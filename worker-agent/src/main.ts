@@ -140,7 +140,7 @@ function configureSafety(values: PolicyFlags & { "work-dir"?: string }, log: Log
     const s = policySummary(policy, isolation);
     log(`host policy: security=${s.security} ask=${s.ask} sandbox=${s.sandbox} network=${s.network} workspace=${s.workspace_access}${policy.security === "allowlist" ? ` allow=[${policy.allow.join(", ")}]` : ""}; work dir ${workRoot}`);
     if (s.sandbox === "none") {
-      log(`no sandbox (${isolation.detail}): jobs run as this user, in a fresh directory with a clean environment, but can see this host's processes and files, /proc/<pid>/environ included`);
+      log(`no sandbox (${isolation.detail}): jobs run as this user, in a fresh directory with a clean environment, but can read what this user can (files, /proc/<pid>/environ and cmdline of this process included) and signal this process`);
     }
     const refusal = hostRefusal(policy, isolation);
     if (refusal) log(`every job will be refused: ${refusal}`);
