@@ -1,11 +1,12 @@
-/** The connected hosts of one agent: hibernatable sockets, each carrying what its host said as its attachment. */
+/** The connected hosts of one agent: hibernatable sockets, each carrying who it is and what its host said as its attachment. */
 import type { HostView } from "../protocol/agent.js";
-import type { EdgeToHost } from "../protocol/host.js";
+import type { EdgeToHost, HostPolicySummary } from "../protocol/host.js";
 
 export interface HostInfo {
   host_id: string;
   hostname: string;
   version: string;
+  protocol: number;
   slots: number;
   /** Slots the host has said are free and that no assignment has taken yet. */
   credit: number;
@@ -14,9 +15,14 @@ export interface HostInfo {
   connected_at: string;
   /** Last time the host said anything but a ping (pings are answered without waking us). */
   seen_at: number;
+  policy?: HostPolicySummary;
 }
 
+/** What the socket was opened with: the agent's enrollment token, or one host's own credential. */
+export type SocketAuth = { kind: "enroll" } | { kind: "host"; host: string; gen: number };
+
 interface HostSocket {
+  auth: SocketAuth;
   /** Unset until the host has said hello. */
   host?: HostInfo;
 }
@@ -27,8 +33,13 @@ export function hostOf(ws: WebSocket): HostInfo | undefined {
   return (ws.deserializeAttachment() as HostSocket | null)?.host;
 }
 
+export function authOf(ws: WebSocket): SocketAuth | undefined {
+  return (ws.deserializeAttachment() as HostSocket | null)?.auth;
+}
+
 export function setHost(ws: WebSocket, host: HostInfo): void {
-  ws.serializeAttachment({ host } satisfies HostSocket);
+  const auth = authOf(ws);
+  if (auth) ws.serializeAttachment({ auth, host } satisfies HostSocket);
 }
 
 export class Hosts {
@@ -38,10 +49,10 @@ export class Hosts {
   }
 
   /** Takes a host's control socket; it says hello next. */
-  accept(): Response {
+  accept(auth: SocketAuth): Response {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], [HOST_TAG]);
-    pair[1].serializeAttachment({} satisfies HostSocket);
+    pair[1].serializeAttachment({ auth } satisfies HostSocket);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -61,14 +72,6 @@ export class Hosts {
       if (host && host.credit > 0 && !host.draining) out.push({ ws, credit: host.credit });
     }
     return out.sort((a, b) => b.credit - a.credit).map((o) => o.ws);
-  }
-
-  /** Whether a connected host other than this one could take a retry. */
-  othersThan(hostId: string): boolean {
-    return this.all().some((ws) => {
-      const h = hostOf(ws);
-      return h !== undefined && h.host_id !== hostId && !h.draining;
-    });
   }
 
   /** The last time the host was heard from, its pings included. */
@@ -91,8 +94,16 @@ export class Hosts {
     if (ws) this.send(ws, msg);
   }
 
+  close(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code, reason.slice(0, 120));
+    } catch {
+      /* already closed */
+    }
+  }
+
   closeAll(code: number, reason: string): void {
-    for (const ws of this.all()) ws.close(code, reason);
+    for (const ws of this.all()) this.close(ws, code, reason);
   }
 
   views(): HostView[] {

@@ -4,29 +4,43 @@ import type { Profile } from "./schema.js";
 
 export class ProfileStore {
   /** Only this object changes the row, so it is read once and dropped where it changes. */
-  private cached: Profile | null | undefined;
+  private row: Profile | null | undefined;
   private cachedConfig: AgentConfig | undefined;
 
   constructor(private readonly sql: SqlStorage) {}
 
+  /** The agent, or null when there is none (never made, or deleted). */
   get(): Profile | null {
-    if (this.cached === undefined) {
-      this.cached = this.sql.exec<Profile>("SELECT workspace, name, created_at, host_token_gen, config FROM profile WHERE id = 1").toArray()[0] ?? null;
-    }
-    return this.cached;
+    const row = this.owner();
+    return row && !row.deleted ? row : null;
   }
 
-  /** The agent's settings; only called while the agent exists. */
+  /** The row even of a deleted agent: its runs still belong to its workspace. */
+  owner(): Profile | null {
+    if (this.row === undefined) {
+      this.row = this.sql.exec<Profile>("SELECT workspace, name, created_at, host_token_gen, config, incarnation, deleted FROM profile WHERE id = 1").toArray()[0] ?? null;
+    }
+    return this.row;
+  }
+
+  /** The agent's settings (a deleted agent's last ones, which its remaining runs keep). */
   config(): AgentConfig {
-    return (this.cachedConfig ??= applyConfig(DEFAULT_AGENT_CONFIG, JSON.parse(this.get()!.config) as AgentConfigPatch));
+    return (this.cachedConfig ??= applyConfig(DEFAULT_AGENT_CONFIG, JSON.parse(this.owner()?.config ?? "{}") as AgentConfigPatch));
   }
 
   create(workspace: string, name: string, config: AgentConfigPatch): Profile {
+    const incarnation = crypto.randomUUID();
     this.sql.exec(
-      "INSERT INTO profile (id, workspace, name, created_at, host_token_gen, config) VALUES (1, ?, ?, ?, 1, ?)",
-      workspace, name, new Date().toISOString(), JSON.stringify(config),
+      "INSERT OR REPLACE INTO profile (id, workspace, name, created_at, host_token_gen, config, incarnation, deleted) VALUES (1, ?, ?, ?, 1, ?, ?, 0)",
+      workspace, name, new Date().toISOString(), JSON.stringify(config), incarnation,
     );
     return this.changed()!;
+  }
+
+  /** The agent is gone; its runs stay until their retention ends. */
+  remove(): void {
+    this.sql.exec("UPDATE profile SET deleted = 1 WHERE id = 1");
+    this.changed();
   }
 
   /** Fields left out of the patch keep their value. */
@@ -43,7 +57,7 @@ export class ProfileStore {
 
   /** The storage was wiped or rewritten behind the cache. */
   changed(): Profile | null {
-    this.cached = undefined;
+    this.row = undefined;
     this.cachedConfig = undefined;
     return this.get();
   }

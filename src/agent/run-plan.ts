@@ -2,8 +2,7 @@
 import type { AgentConfig } from "../protocol/agent-config.js";
 import type { Assign } from "../protocol/host.js";
 import type { JobSpec, Run } from "../protocol/run.js";
-import type { RunInit } from "../run/record.js";
-import type { Profile } from "./schema.js";
+import type { RunRecord } from "./lifecycle/types.js";
 
 /** What a host is given: the job with its timeout settled. */
 export type QueuedJob = Assign["job"];
@@ -21,26 +20,36 @@ export interface Submitted {
 }
 
 /** The agent's settings fill in what the job leaves out. */
-export function planRun(p: Profile, config: AgentConfig, job: JobSpec, opts: SubmitOptions, id: string, now: number): { queued: QueuedJob; init: RunInit } {
+export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: SubmitOptions, id: string, now: number): { queued: QueuedJob; record: RunRecord } {
   const timeout_ms = job.timeout_ms ?? config.default_timeout_ms;
   const queued: QueuedJob = {
     argv: job.argv,
     ...(job.stdin !== undefined && { stdin: job.stdin }),
     ...(job.env && { env: job.env }),
     ...(job.labels && { labels: job.labels }),
+    ...(job.queue_timeout_ms !== undefined && { queue_timeout_ms: job.queue_timeout_ms }),
     timeout_ms,
   };
-  const init: RunInit = {
+  const record: RunRecord = {
     id,
-    workspace: p.workspace,
-    agent: p.name,
+    agent,
+    status: "queued",
     argv: job.argv,
     labels: job.labels ?? {},
     timeout_ms,
     retry: { ...config.retry, ...job.retry },
-    created_at: new Date(now).toISOString(),
+    attempt: 0,
+    exit_code: null,
+    signal: null,
+    error: null,
+    cancel_requested: false,
     schedule_id: opts.schedule_id ?? null,
     scheduled_for: opts.scheduled_for ?? null,
+    created_at: new Date(now).toISOString(),
+    started_at: null,
+    ended_at: null,
+    host_id: null,
+    rejects: 0,
   };
-  return { queued, init };
+  return { queued, record };
 }

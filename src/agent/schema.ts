@@ -32,6 +32,38 @@ export const AGENT_SCHEMA = [
   SCHEDULES_STEP,
   // Runs being submitted: claimed before the run's object is created, ready once it is.
   `CREATE TABLE pending (run_id TEXT PRIMARY KEY, init TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  // The agent's object owns each run's whole life: one row per run is its truth, the queue is
+  // the queued rows, the lease is the running row's host, and every change is an outbox row
+  // for the run's object, written in the same transaction. Runs named before this step lived
+  // in their own objects under ids that do not name their agent, and cannot be reached here.
+  `DROP TABLE queue;
+   DROP TABLE leases;
+   DROP TABLE pending;
+   CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     seq INTEGER NOT NULL UNIQUE,
+     status TEXT NOT NULL,
+     ready_at INTEGER,
+     host_id TEXT,
+     attempt INTEGER NOT NULL DEFAULT 0,
+     body TEXT NOT NULL,
+     job TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     has_object INTEGER NOT NULL DEFAULT 0,
+     ended_at INTEGER,
+     renewed_at INTEGER,
+     missing_since INTEGER
+   );
+   CREATE INDEX runs_queued ON runs (seq) WHERE status = 'queued';
+   CREATE INDEX runs_leased ON runs (host_id) WHERE status = 'running';
+   CREATE INDEX runs_ended ON runs (ended_at) WHERE ended_at IS NOT NULL;
+   CREATE TABLE outbox (run_id TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (run_id, version)) WITHOUT ROWID;
+   CREATE TABLE attempts (run_id TEXT NOT NULL, attempt INTEGER NOT NULL, host_id TEXT NOT NULL, PRIMARY KEY (run_id, attempt)) WITHOUT ROWID;
+   CREATE TABLE purges (run_id TEXT PRIMARY KEY);
+   CREATE TABLE hosts (host_id TEXT PRIMARY KEY, gen INTEGER NOT NULL, hostname TEXT NOT NULL, enrolled_at TEXT NOT NULL, last_seen_at TEXT);
+   CREATE INDEX idempotency_age ON idempotency (created_at);
+   ALTER TABLE profile ADD COLUMN incarnation TEXT NOT NULL DEFAULT '';
+   ALTER TABLE profile ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export interface Profile {
@@ -39,6 +71,10 @@ export interface Profile {
   name: string;
   created_at: string;
   host_token_gen: number;
+  /** A new random value each time an agent of this name is created: tokens of an earlier life are refused. */
+  incarnation: string;
+  /** The agent was deleted; its runs stay (and need the workspace) until their retention ends. */
+  deleted: number;
   /** The settings this agent changed from the defaults (JSON). */
   config: string;
   [key: string]: SqlStorageValue;

@@ -1,9 +1,16 @@
 /**
- * Every timer an agent owns (lease deadlines, retries, schedule fires) is a row here, and the
- * object's one alarm is set to the earliest. Alarms are at-least-once and may come late or
- * early, so firing is driven by the rows that are due, never by the alarm itself, and each
- * handler must be safe to run twice.
+ * Every timer an agent owns (lease checks, deadlines, retries, queue timeouts, outbox flushes,
+ * retention, schedule fires) is a row here, and the object's one alarm is set to the earliest.
+ * Alarms are at-least-once and may come late or early, so firing is driven by the rows that are
+ * due, never by the alarm itself, and each handler must be safe to run twice.
+ *
+ * Each kind has one handler with a typed payload. A row is removed only after its handler
+ * returned (its effect committed), and only if the handler did not move it; a handler that
+ * throws is retried with backoff and holds back no other timer. The alarm is re-armed once at
+ * the end of every turn that changed a row, so no caller has to remember it.
  */
+import type { z } from "zod";
+
 export interface Timer {
   key: string;
   kind: string;
@@ -12,11 +19,25 @@ export interface Timer {
   [k: string]: SqlStorageValue;
 }
 
+type Handler = (data: unknown, timer: Timer, now: number) => void | Promise<void>;
+
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+const DUE_BATCH = 256;
+
 export class Timers {
   /** The alarm as last set or read; undefined until known. Writing an alarm costs a disk sync. */
   private armed: number | null | undefined;
+  private armQueued = false;
+  private readonly handlers = new Map<string, { schema: z.ZodType; handle: Handler }>();
+  /** Failures so far per key, for the backoff of a handler that keeps throwing. */
+  private readonly failures = new Map<string, number>();
 
   constructor(private readonly storage: DurableObjectStorage) {}
+
+  on<S extends z.ZodType>(kind: string, schema: S, handle: (data: z.infer<S>, timer: Timer, now: number) => void | Promise<void>): void {
+    this.handlers.set(kind, { schema, handle: handle as Handler });
+  }
 
   /** The alarm has just gone off, so none is set now. */
   fired(): void {
@@ -33,6 +54,7 @@ export class Timers {
       "INSERT INTO timers (key, kind, due_at, data) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at, data = excluded.data",
       key, kind, dueAt, JSON.stringify(data),
     );
+    this.armSoon();
   }
 
   clear(key: string): void {
@@ -44,8 +66,44 @@ export class Timers {
   }
 
   /** The rows due by `now`, earliest first. */
-  due(now: number, limit = 256): Timer[] {
+  due(now: number, limit = DUE_BATCH): Timer[] {
     return this.storage.sql.exec<Timer>("SELECT key, kind, due_at, data FROM timers WHERE due_at <= ? ORDER BY due_at LIMIT ?", now, limit).toArray();
+  }
+
+  /** Runs every due timer's handler, each on its own: one that throws is retried later and stops no other. */
+  async runDue(now: number): Promise<void> {
+    for (const t of this.due(now)) {
+      const h = this.handlers.get(t.kind);
+      if (!h) {
+        this.clear(t.key);
+        continue;
+      }
+      try {
+        const parsed = h.schema.safeParse(JSON.parse(t.data));
+        if (!parsed.success) throw new Error(`timer ${t.key} has a malformed payload: ${parsed.error.message}`);
+        await h.handle(parsed.data, t, now);
+        this.failures.delete(t.key);
+        // Only a row the handler left as it found it is done; one it moved stays for its new time.
+        this.storage.sql.exec("DELETE FROM timers WHERE key = ? AND due_at = ? AND data = ?", t.key, t.due_at, t.data);
+      } catch (err) {
+        const n = (this.failures.get(t.key) ?? 0) + 1;
+        this.failures.set(t.key, n);
+        const wait = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (n - 1));
+        console.error(`timer ${t.key} failed (try ${n}); retrying in ${wait} ms:`, err);
+        this.storage.sql.exec("UPDATE timers SET due_at = ? WHERE key = ? AND due_at = ?", now + wait, t.key, t.due_at);
+      }
+    }
+    this.armSoon();
+  }
+
+  /** Arms the alarm at the end of this turn, once however many rows changed in it. */
+  private armSoon(): void {
+    if (this.armQueued) return;
+    this.armQueued = true;
+    queueMicrotask(() => {
+      this.armQueued = false;
+      this.arm().catch((err) => console.error("could not set the alarm", err));
+    });
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { SignJWT, jwtVerify } from "jose";
 import { z } from "zod";
-import { AgentName, RunId, Workspace } from "../protocol/ids.js";
+import { AgentName, HostId, RunId, Workspace } from "../protocol/ids.js";
 
 export const SCOPES = ["agents:read", "agents:write", "runs:read", "runs:write", "schedules:read", "schedules:write"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -14,19 +14,24 @@ const WorkspaceClaims = z.object({
   ws: Workspace,
   scopes: z.array(z.union([z.enum(SCOPES), z.literal("*")])),
 });
-const HostClaims = z.object({ kind: z.literal("host"), ws: Workspace, agent: AgentName, gen: z.number().int() });
-const RunClaims = z.object({
-  kind: z.literal("run"),
+/** An agent's enrollment token: it may enroll a host of that agent (of this life of it), nothing else. */
+const EnrollClaims = z.object({ kind: z.literal("enroll"), ws: Workspace, agent: AgentName, gen: z.number().int(), inc: z.string().max(64) });
+/** One host's credential, issued at enrollment: its own connection, leases and output streams. */
+const HostClaims = z.object({ kind: z.literal("host"), ws: Workspace, agent: AgentName, host: HostId, gen: z.number().int(), inc: z.string().max(64) });
+/** A running job's token: it reads its own run, and can neither stream nor end anything. */
+const JobClaims = z.object({
+  kind: z.literal("job"),
   ws: Workspace,
   agent: AgentName,
   run: RunId,
   attempt: z.number().int().min(1),
 });
-export const Claims = z.discriminatedUnion("kind", [WorkspaceClaims, HostClaims, RunClaims]);
+export const Claims = z.discriminatedUnion("kind", [WorkspaceClaims, EnrollClaims, HostClaims, JobClaims]);
 export type Claims = z.infer<typeof Claims>;
 export type WorkspaceClaims = z.infer<typeof WorkspaceClaims>;
+export type EnrollClaims = z.infer<typeof EnrollClaims>;
 export type HostClaims = z.infer<typeof HostClaims>;
-export type RunClaims = z.infer<typeof RunClaims>;
+export type JobClaims = z.infer<typeof JobClaims>;
 
 const ISSUER = "tether";
 /** Imported once per secret: importing the raw key on every request was a measurable part of each one. */

@@ -26,9 +26,9 @@ export function workspaceWith(c: Context<AppEnv>, scope: Scope): WorkspaceClaims
   return claims;
 }
 
-/** A workspace token with the scope, or the run token of this very run (reading it). */
+/** A workspace token with the scope, or the job token of this very run (reading it). */
 export function canReadRun(c: Context<AppEnv>, runId: string): string {
   const claims = c.get("claims");
-  if (claims.kind === "run" && claims.run === runId) return claims.ws;
+  if (claims.kind === "job" && claims.run === runId) return claims.ws;
   return workspaceWith(c, "runs:read").ws;
 }

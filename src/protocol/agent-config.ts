@@ -8,6 +8,10 @@ export const AgentConfig = z.strictObject({
   lease_ttl_ms: z.number().int().min(1000).max(3600 * 1000),
   default_timeout_ms: z.number().int().min(1).max(LIMITS.timeoutMsMax),
   retry: RetryPolicy,
+  /** Output of a run past this many bytes is not stored; the run goes on and an event says so. */
+  max_output_bytes: z.number().int().min(1024).max(LIMITS.maxOutputBytes),
+  /** Ended runs and their output are removed this many days after they end. */
+  retention_days: z.number().int().min(1).max(3650),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -15,6 +19,8 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   lease_ttl_ms: 15_000,
   default_timeout_ms: LIMITS.timeoutMsDefault,
   retry: DEFAULT_RETRY,
+  max_output_bytes: LIMITS.maxOutputBytes,
+  retention_days: 30,
 };
 
 /** What a client may send to change an agent's settings: any subset. */
@@ -22,6 +28,8 @@ export const AgentConfigPatch = z.strictObject({
   lease_ttl_ms: AgentConfig.shape.lease_ttl_ms.optional(),
   default_timeout_ms: AgentConfig.shape.default_timeout_ms.optional(),
   retry: RetryPolicy.partial().optional(),
+  max_output_bytes: AgentConfig.shape.max_output_bytes.optional(),
+  retention_days: AgentConfig.shape.retention_days.optional(),
 });
 export type AgentConfigPatch = z.infer<typeof AgentConfigPatch>;
 
@@ -30,6 +38,8 @@ export function applyConfig(base: AgentConfig, patch: AgentConfigPatch): AgentCo
     lease_ttl_ms: patch.lease_ttl_ms ?? base.lease_ttl_ms,
     default_timeout_ms: patch.default_timeout_ms ?? base.default_timeout_ms,
     retry: { ...base.retry, ...patch.retry },
+    max_output_bytes: patch.max_output_bytes ?? base.max_output_bytes,
+    retention_days: patch.retention_days ?? base.retention_days,
   };
 }
 

@@ -1,63 +1,84 @@
-/** Messages on a host's control socket (tether-agent <-> its agent's object). */
+/**
+ * Messages on a host's control socket (tether-agent <-> its agent's object). Both sides parse
+ * with plain objects, which drop fields they do not know: a newer peer may add optional fields
+ * without breaking an older one. What would break it bumps the protocol version (./version.ts).
+ */
 import { z } from "zod";
 import { HostId, RunId } from "./ids.js";
 import { JobSpec } from "./run.js";
 import { LIMITS } from "./limits.js";
 
-export const HostHello = z.strictObject({
+const Attempt = z.number().int().min(1);
+
+/** What a host tells of how it runs jobs; shown per host by the API. */
+export const HostPolicySummary = z.object({
+  security: z.string().max(32),
+  ask: z.string().max(32),
+  sandbox: z.string().max(32),
+  network: z.boolean(),
+  workspace_access: z.string().max(32),
+});
+export type HostPolicySummary = z.infer<typeof HostPolicySummary>;
+
+export const HostHello = z.object({
   type: z.literal("hello"),
+  /** Absent in the first protocol, which had no version. */
+  protocol: z.number().int().min(1).max(1_000_000).optional(),
   host_id: HostId,
   hostname: z.string().max(255),
   version: z.string().max(64),
   slots: z.number().int().min(1).max(LIMITS.slotsMax),
   /**
    * Attempts this host still holds, so a reconnect keeps their leases; `exited` ones are only
-   * delivering their last output and no longer take a slot.
+   * delivering their last output and no longer take a slot; `fenced` ones it stopped itself
+   * when it could not reach the edge.
    */
   running: z
-    .array(z.strictObject({ run_id: RunId, attempt: z.number().int().min(1), exited: z.boolean().default(false) }))
+    .array(z.object({ run_id: RunId, attempt: Attempt, exited: z.boolean().default(false), fenced: z.boolean().default(false) }))
     .max(LIMITS.slotsMax * 4)
     .default([]),
+  policy: HostPolicySummary.optional(),
 });
 
 /** The host is shutting down: assign it nothing more. */
-export const HostDrain = z.strictObject({ type: z.literal("drain") });
+export const HostDrain = z.object({ type: z.literal("drain") });
 /** The host leaves cleanly: whatever it still holds is lost now, not after the lease TTL. */
-export const HostBye = z.strictObject({ type: z.literal("bye") });
+export const HostBye = z.object({ type: z.literal("bye") });
 
 /** Credits: the host has this many more free slots. */
-export const HostCredit = z.strictObject({ type: z.literal("credit"), n: z.number().int().min(1).max(LIMITS.slotsMax) });
+export const HostCredit = z.object({ type: z.literal("credit"), n: z.number().int().min(1).max(LIMITS.slotsMax) });
 
 /** The host could not take an assignment (no free slot after all); the edge queues it again. */
-export const HostReject = z.strictObject({
-  type: z.literal("reject"),
-  run_id: RunId,
-  attempt: z.number().int().min(1),
-  reason: z.string().max(512),
-});
+export const HostReject = z.object({ type: z.literal("reject"), run_id: RunId, attempt: Attempt, reason: z.string().max(512) });
 
 export const HostMessage = z.discriminatedUnion("type", [HostHello, HostCredit, HostReject, HostDrain, HostBye]);
 export type HostMessage = z.infer<typeof HostMessage>;
+export type HostHello = z.infer<typeof HostHello>;
 
-export const Welcome = z.strictObject({
+export const Welcome = z.object({
   type: z.literal("welcome"),
+  protocol: z.number().int(),
   agent: z.string(),
   host_id: HostId,
   /** How often to ping: well inside the lease TTL, so a live host never loses a lease. */
   ping_ms: z.number().int().min(100),
+  /** A host that hears nothing from the edge for this long has lost its leases: it stops its jobs first. */
+  lease_ttl_ms: z.number().int().min(1),
+  /** Given once, when the host enrolled with the agent's enrollment token: it connects and streams with it from then on. */
+  credential: z.string().optional(),
 });
 
 /** Stop this attempt now: its lease is gone (it was lost, timed out at the edge, or given to another). */
-export const Revoke = z.strictObject({ type: z.literal("revoke"), run_id: RunId, attempt: z.number().int().min(1), reason: z.string() });
-/** Cancel this attempt (SIGTERM, grace, SIGKILL); also sent on the attempt's own stream. */
-export const CancelAttempt = z.strictObject({ type: z.literal("cancel"), run_id: RunId, attempt: z.number().int().min(1), reason: z.string() });
+export const Revoke = z.object({ type: z.literal("revoke"), run_id: RunId, attempt: Attempt, reason: z.string() });
+/** Cancel this attempt (SIGTERM, grace, SIGKILL) and report its end. */
+export const CancelAttempt = z.object({ type: z.literal("cancel"), run_id: RunId, attempt: Attempt, reason: z.string() });
 
-export const Assign = z.strictObject({
+export const Assign = z.object({
   type: z.literal("assign"),
   run_id: RunId,
-  attempt: z.number().int().min(1),
-  /** Run token: authenticates this attempt's output stream and is given to the process. */
-  token: z.string(),
+  attempt: Attempt,
+  /** The job's own token, for the process only: it reads its run; it cannot stream or end anything. */
+  job_token: z.string(),
   job: JobSpec.extend({ timeout_ms: z.number().int().min(1) }),
 });
 export type Assign = z.infer<typeof Assign>;

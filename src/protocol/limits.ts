@@ -13,4 +13,12 @@ export const LIMITS = {
   slotsMax: 256,
   /** Largest batch frame a host may send; a SQLite row must stay well under 2 MB. */
   batchBytes: 1024 * 1024,
+  /** Chunks one batch frame may hold: a host has no reason to send more, and each is a row. */
+  batchChunks: 1024,
+  /** Messages per second one host socket may send, averaged over a few seconds. */
+  socketMessagesPerS: 2000,
+  /** The default and the largest `max_output_bytes`: a run's stored output. */
+  maxOutputBytes: 1024 * 1024 * 1024,
+  /** Live watchers of one run. */
+  watchersPerRun: 100,
 } as const;

@@ -70,5 +70,5 @@ export interface Run {
 }
 
 /** Why an attempt ended, as the host reports it. */
-export const EndReason = z.enum(["exit", "cancelled", "timed_out", "spawn_failed", "agent_stop"]);
+export const EndReason = z.enum(["exit", "cancelled", "timed_out", "spawn_failed", "agent_stop", "fenced"]);
 export type EndReason = z.infer<typeof EndReason>;

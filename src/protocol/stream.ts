@@ -1,18 +1,15 @@
 /**
- * An attempt's output stream (tether-agent <-> the run's object), one WebSocket per attempt.
- * Output travels as binary batch frames; control messages are JSON text frames.
+ * An attempt's output stream (tether-agent <-> the run's object), one WebSocket per attempt,
+ * opened with the host's own credential. Output travels as binary batch frames; control
+ * messages are JSON text frames. Unknown fields are dropped, as on the control socket.
  */
 import { z } from "zod";
 import { EndReason } from "./run.js";
 
-export const StreamHello = z.strictObject({
-  type: z.literal("hello"),
-  host_id: z.string().max(128),
-  pid: z.number().int().nullable(),
-});
+export const StreamHello = z.object({ type: z.literal("hello"), pid: z.number().int().nullable() });
 
 /** Sent after the last batch, so whoever sees the end has seen all output. */
-export const StreamEnd = z.strictObject({
+export const StreamEnd = z.object({
   type: z.literal("end"),
   last_seq: z.number().int().min(0),
   reason: EndReason,
@@ -27,11 +24,10 @@ export type HostToRun = z.infer<typeof HostToRun>;
 
 export const RunToHost = z.discriminatedUnion("type", [
   /** Every chunk up to `seq` is stored. */
-  z.strictObject({ type: z.literal("ack"), seq: z.number().int().min(0) }),
-  z.strictObject({ type: z.literal("cancel"), reason: z.string() }),
-  /** The end report is stored; the host can forget the attempt. */
-  z.strictObject({ type: z.literal("ended") }),
-  /** This attempt is no longer the run's current one: stop it, send nothing more. */
-  z.strictObject({ type: z.literal("superseded") }),
+  z.object({ type: z.literal("ack"), seq: z.number().int().min(0) }),
+  /** The end report is settled (used, or the run had moved on): the host can forget the attempt. */
+  z.object({ type: z.literal("ended") }),
+  /** This host may not stream this attempt: stop it, send nothing more. */
+  z.object({ type: z.literal("superseded") }),
 ]);
 export type RunToHost = z.infer<typeof RunToHost>;

@@ -1,20 +1,24 @@
 /**
- * Live watchers of one run. Each watcher is a cursor into the run's log: the same loop
- * replays history and forwards what arrives, so nothing is repeated or skipped, and a slow
- * reader holds back only itself (it waits on its stream's backpressure, not in memory).
+ * Live watchers of one run. Each watcher is a cursor into the run's log, read as its client
+ * pulls: the same loop replays history and forwards what arrives, so nothing is repeated or
+ * skipped. A slow client holds at most WATCHER_BYTES queued for it, and a client that goes away
+ * frees all of it at once.
  */
+import { LIMITS } from "../protocol/limits.js";
 import { KIND_OUTPUT } from "./schema.js";
 import { sseEvent, type LogRow } from "./sse.js";
 
 interface Watcher {
-  writer: WritableStreamDefaultWriter<Uint8Array>;
   cursor: number;
   output: boolean;
-  pumping: boolean;
-  dirty: boolean;
+  controller: ReadableStreamDefaultController<Uint8Array> | null;
+  /** Set while the watcher has caught up and waits for more. */
+  wake: (() => void) | null;
 }
 
-const PAGE = 128;
+/** Bytes queued for one watcher before its reads stop: a stalled client costs the object this much. */
+export const WATCHER_BYTES = 1024 * 1024;
+const PAGE = 32;
 const KEEPALIVE = new TextEncoder().encode(": keep-alive\n\n");
 
 export class Watchers {
@@ -30,60 +34,79 @@ export class Watchers {
     return this.all.size;
   }
 
-  open(after: number, output: boolean): ReadableStream<Uint8Array> {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, { highWaterMark: 64 });
-    const w: Watcher = { writer: writable.getWriter(), cursor: after, output, pumping: false, dirty: false };
+  /** A stream for one more watcher, or null when the run has as many as it may. */
+  open(after: number, output: boolean): ReadableStream<Uint8Array> | null {
+    if (this.all.size >= LIMITS.watchersPerRun) return null;
+    const w: Watcher = { cursor: after, output, controller: null, wake: null };
     this.all.add(w);
-    void this.pump(w);
-    return readable;
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          w.controller = controller;
+        },
+        pull: (controller) => this.pull(w, controller),
+        cancel: () => this.drop(w),
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark: WATCHER_BYTES }),
+    );
   }
 
-  /** Something was appended to the log: every watcher catches up. */
+  /** Something was appended to the log: every waiting watcher reads on. */
   notify(): void {
-    for (const w of this.all) void this.pump(w);
+    for (const w of this.all) this.wakeUp(w);
   }
 
   keepAlive(): void {
-    for (const w of this.all) if (!w.pumping) w.writer.write(KEEPALIVE).catch(() => this.drop(w));
+    for (const w of this.all) {
+      if (w.wake && w.controller) {
+        try {
+          w.controller.enqueue(KEEPALIVE);
+        } catch {
+          this.drop(w);
+        }
+      }
+    }
   }
 
-  private async pump(w: Watcher): Promise<void> {
-    if (w.pumping) {
-      w.dirty = true;
-      return;
-    }
-    w.pumping = true;
-    try {
-      do {
-        w.dirty = false;
-        // A watcher that asked for no output does not make us read its bytes.
-        const rows = this.sql
-          .exec<LogRow>(
-            "SELECT id, kind, attempt, stream, CASE WHEN kind = ? AND ? = 0 THEN NULL ELSE data END AS data FROM log WHERE id > ? ORDER BY id LIMIT ?",
-            KIND_OUTPUT, w.output ? 1 : 0, w.cursor, PAGE,
-          )
-          .toArray();
-        for (const row of rows) {
-          w.cursor = row.id;
-          if (row.kind === KIND_OUTPUT && !w.output) continue;
-          await w.writer.ready;
-          void w.writer.write(sseEvent(row)).catch(() => this.drop(w));
-        }
-        if (rows.length === PAGE) w.dirty = true;
-      } while (w.dirty && this.all.has(w));
-      if (this.finished() && this.all.has(w)) {
-        this.all.delete(w);
-        await w.writer.close();
+  /** Enqueues the next page, or waits until there is one; ends the stream after the run's last row. */
+  private async pull(w: Watcher, controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    for (;;) {
+      if (!this.all.has(w)) return;
+      // A watcher that asked for no output does not make us read its bytes.
+      const rows = this.sql
+        .exec<LogRow>(
+          "SELECT id, kind, attempt, stream, CASE WHEN kind = ? AND ? = 0 THEN NULL ELSE data END AS data FROM log WHERE id > ? ORDER BY id LIMIT ?",
+          KIND_OUTPUT, w.output ? 1 : 0, w.cursor, PAGE,
+        )
+        .toArray();
+      let sent = false;
+      for (const row of rows) {
+        w.cursor = row.id;
+        if (row.kind === KIND_OUTPUT && !w.output) continue;
+        controller.enqueue(sseEvent(row));
+        sent = true;
+        if ((controller.desiredSize ?? 0) <= 0) return;
       }
-    } catch {
-      this.drop(w);
-    } finally {
-      w.pumping = false;
+      if (sent) return;
+      if (rows.length) continue;
+      if (this.finished()) {
+        this.all.delete(w);
+        controller.close();
+        return;
+      }
+      await new Promise<void>((resolve) => (w.wake = resolve));
     }
+  }
+
+  private wakeUp(w: Watcher): void {
+    const wake = w.wake;
+    w.wake = null;
+    wake?.();
   }
 
   private drop(w: Watcher): void {
-    if (!this.all.delete(w)) return;
-    w.writer.abort().catch(() => {});
+    this.all.delete(w);
+    w.controller = null;
+    this.wakeUp(w);
   }
 }

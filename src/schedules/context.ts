@@ -1,13 +1,15 @@
 import type { Submitted, SubmitOptions } from "../agent/run-plan.js";
 import type { Timers } from "../agent/timers.js";
 import type { Env } from "../env.js";
-import type { JobSpec } from "../protocol/run.js";
+import type { JobSpec, RunStatus } from "../protocol/run.js";
 import type { ScheduleStore } from "./store.js";
 
 /** What the schedules need from the agent's object that holds them. */
 export interface AgentSide {
   profile(): { workspace: string; name: string } | null;
   submit(job: JobSpec, opts: SubmitOptions): Promise<Submitted | null>;
+  /** A run's status as the agent's object holds it; null for a run it no longer has. */
+  runStatus(runId: string): RunStatus | null;
 }
 
 export interface ScheduleContext {

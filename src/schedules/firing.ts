@@ -5,7 +5,6 @@
  * crash between the decision and the submit leaves the slot in `schedule_fires` to submit
  * again; a submit repeated after all returns the run the first one made.
  */
-import { runStub } from "../env.js";
 import { isTerminal, type JobSpec, type RunStatus } from "../protocol/run.js";
 import type { ScheduleEvent } from "../protocol/schedule.js";
 import { RETRY_MS, TIMER_KIND, timerKey, WATCH_MS, type ScheduleContext } from "./context.js";
@@ -40,14 +39,7 @@ export class Firing {
     const p = this.c.agent.profile();
     if (!row?.last_run_id || !isActive(row.last_status) || !p) return;
     const runId = row.last_run_id;
-    let status: RunStatus | null;
-    try {
-      status = (await runStub(this.c.env, p.workspace, runId).get())?.status ?? null;
-    } catch (err) {
-      // Unknown for now: it counts as still going, and the next tick asks again.
-      console.error("could not read a scheduled run's state", err);
-      return;
-    }
+    const status = this.c.agent.runStatus(runId);
     const current = this.c.store.get(id);
     if (current && current.last_run_id === runId && current.last_status !== status) this.c.store.update(id, { last_status: status });
   }

@@ -174,9 +174,16 @@ export class Schedules {
     if (this.firing.runSettled(runId)) await this.c.timers.arm();
   }
 
-  /** Before the agent's storage goes: the workspace's directory forgets its schedules. */
+  /** Before the agent goes: the workspace's directory forgets its schedules. */
   forgetAll(): Promise<void> {
     return this.directory.forgetAgent();
+  }
+
+  /** The agent is deleted: its schedules, their fires, events and timers go with it (inside the caller's transaction). */
+  removeAll(): void {
+    const sql = this.c.storage.sql;
+    for (const t of ["schedules", "schedule_fires", "schedule_events", "schedule_sync"]) sql.exec(`DELETE FROM ${t}`);
+    sql.exec("DELETE FROM timers WHERE kind IN ('schedule', 'schedule-sync')");
   }
 
   private async settle(): Promise<void> {

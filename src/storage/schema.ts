@@ -13,3 +13,8 @@ export function migrate(storage: DurableObjectStorage, steps: readonly string[])
     sql.exec("INSERT INTO _schema (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version", steps.length);
   });
 }
+
+/** Whether the object has a schema yet; reading this writes nothing, so an unknown id stays unmade. */
+export function hasSchema(storage: DurableObjectStorage): boolean {
+  return storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_schema'").toArray().length > 0;
+}

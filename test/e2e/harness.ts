@@ -106,7 +106,7 @@ export function killGroup(pgid: number): void {
 /** The pid (and process group) of the given attempt, from the run's events. */
 export async function attemptPid(client: TetherClient, runId: string, attempt = 1): Promise<number> {
   for await (const ev of client.watch(runId, { output: false })) {
-    if (ev.type === "event" && ev.event.type === "attempt_started" && ev.event.attempt === attempt) return ev.event.pid as number;
+    if (ev.type === "event" && ev.event.type === "process_started" && ev.event.attempt === attempt) return ev.event.pid as number;
   }
   throw new Error(`attempt ${attempt} of ${runId} never started`);
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { errorResponse } from "../../src/http/app.js";
 import { call, freshWorkspace, tokenFor, workspaceToken } from "./helpers.js";
 
@@ -43,7 +43,7 @@ describe("authentication", () => {
     const created = await call(t, "POST", "/v1/agents", { name: "h" });
     const host = created.json.host_token as string;
     expect((await call(host, "POST", "/v1/agents/h/runs", { argv: ["true"] })).status).toBe(403);
-    const other = await tokenFor({ kind: "host", ws, agent: "other", gen: 1 });
+    const other = await tokenFor({ kind: "enroll", ws, agent: "other", gen: 1, inc: "x" });
     expect((await call(other, "GET", "/v1/agents/h/connect", undefined, { upgrade: "websocket" })).status).toBe(403);
   });
 });
@@ -135,8 +135,9 @@ describe("input validation", () => {
   it("says which run id is malformed, and 404s an unknown one", async () => {
     const t = await workspaceToken(freshWorkspace());
     expect((await call(t, "GET", "/v1/runs/nope")).status).toBe(400);
-    expect((await call(t, "GET", `/v1/runs/run_${"0".repeat(28)}`)).status).toBe(404);
-    expect((await call(t, "GET", `/v1/runs/run_${"0".repeat(28)}/output?stream=both`)).status).toBe(400);
+    expect((await call(t, "GET", `/v1/runs/run_${"0".repeat(28)}`)).status).toBe(400);
+    expect((await call(t, "GET", `/v1/runs/run_${"0".repeat(28)}_nobody`)).status).toBe(404);
+    expect((await call(t, "GET", `/v1/runs/run_${"0".repeat(28)}_nobody/output?stream=both`)).status).toBe(400);
   });
 
   it("404s a run submitted to an agent that does not exist", async () => {
@@ -194,7 +195,11 @@ describe("overload", () => {
       expect(res.headers.get("retry-after")).toBe("1");
       expect(res.headers.get("content-type")).toContain("application/problem+json");
     }
+    // Our own fault is a 500, and it is logged for us to see (not printed into a green run).
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
     expect(errorResponse(new TypeError("a bug")).status).toBe(500);
+    expect(logged).toHaveBeenCalled();
+    logged.mockRestore();
   });
 });
 

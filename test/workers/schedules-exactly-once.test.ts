@@ -55,7 +55,9 @@ describe("exactly once", () => {
     const slots = upcoming(compileCron(cron, timezone), start, SLOTS);
     const random = rng(20271031);
     const ticks = deliveries(slots, random);
-    const stub = agentStub(ENV, freshWorkspace(), "sim");
+    const ws = freshWorkspace();
+    const stub = agentStub(ENV, ws, "sim");
+    await stub.create(ws, "sim");
     // Each failed submit is logged as it is retried; the count below shows the failures happened.
     const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
 
@@ -66,6 +68,7 @@ describe("exactly once", () => {
       let n = 0;
       const agent: AgentSide = {
         profile: () => ({ workspace: "sim", name: "sim" }),
+        runStatus: () => null,
         // As the agent's submit: a key seen before returns its run. It fails now and then, before or after it went through.
         async submit(_job, opts) {
           if (random() < 0.03) throw new Error("submit failed before it went through");

@@ -10,6 +10,7 @@ export async function openSocket(path: string, token: string) {
   const sock = res.webSocket!;
   sock.accept();
   const inbox: any[] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => sock.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
   let wake: (() => void) | null = null;
   sock.addEventListener("message", (e) => {
     if (e.data !== "pong") inbox.push(JSON.parse(e.data as string));
@@ -17,6 +18,8 @@ export async function openSocket(path: string, token: string) {
   });
   return {
     sock,
+    /** How the other side closed it. */
+    closed,
     send: (m: unknown) => sock.send(typeof m === "string" || m instanceof Uint8Array ? m : JSON.stringify(m)),
     /** The next message from the other side. */
     async next(): Promise<any> {

@@ -1,10 +1,12 @@
 /**
- * The host's control connection to its agent: say hello, offer free slots as credits, take
- * assignments as they are pushed, reconnect with backoff when the connection drops.
+ * The host's control connection to its agent: enroll, say hello, offer free slots as credits,
+ * take assignments as they are pushed, reconnect with backoff when the connection drops, and
+ * stop its own jobs when it has heard nothing from the edge for too long (its fence).
  */
 import { hostname } from "node:os";
 import WebSocket from "ws";
-import { EdgeToHost, type Assign, type HostMessage } from "../../src/protocol/host.js";
+import { EdgeToHost, type Assign, type HostMessage, type HostPolicySummary } from "../../src/protocol/host.js";
+import { CLOSE_PROTOCOL, CLOSE_REVOKED, PROTOCOL } from "../../src/protocol/version.js";
 import { Attempt } from "./attempt.js";
 import { Backoff } from "./backoff.js";
 import type { Logger } from "./log.js";
@@ -18,7 +20,18 @@ export interface HostOptions {
   graceMs: number;
   version: string;
   log: Logger;
+  policy?: HostPolicySummary;
+  /** The edge refused this host for good (protocol, revoked, deleted agent): the process should exit saying why. */
+  fatal(reason: string): void;
 }
+
+/**
+ * A host that has heard nothing from the edge for half the lease TTL stops its jobs: SIGTERM, then
+ * SIGKILL a quarter TTL later, so they are dead at 3/4 TTL, while the edge waits the TTL plus a
+ * margin before it gives them to another host. A partition then never runs a job twice.
+ */
+const FENCE_AFTER = 0.5;
+const FENCE_GRACE = 0.25;
 
 export class Host {
   private ws: WebSocket | null = null;
@@ -33,6 +46,11 @@ export class Host {
   private idleWaiters: (() => void)[] = [];
   private exitWaiters: (() => void)[] = [];
   private readonly reaper = new Reaper();
+  /** This host's own credential, given when it enrolled; until then it connects with the enrollment token. */
+  private credential: string | null = null;
+  private leaseTtlMs: number | null = null;
+  private lastHeard = Date.now();
+  private fenceCheck: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: HostOptions) {
     this.agent = agentOf(opts.token);
@@ -77,6 +95,7 @@ export class Host {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
     if (this.pinger) clearInterval(this.pinger);
+    if (this.fenceCheck) clearInterval(this.fenceCheck);
     const ws = this.ws;
     if (ws?.readyState !== WebSocket.OPEN) return;
     await new Promise<void>((resolve) => {
@@ -97,16 +116,37 @@ export class Host {
 
   private connect(): void {
     const url = new URL(`/v1/agents/${this.agent}/connect`, this.opts.url.replace(/^http/, "ws"));
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.opts.token}` }, perMessageDeflate: false });
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.credential ?? this.opts.token}` }, perMessageDeflate: false });
     this.ws = ws;
+    ws.on("unexpected-response", (req, res) => {
+      let body = "";
+      res.on("data", (b: Buffer) => (body += b.toString()));
+      res.on("end", () => {
+        const status = res.statusCode ?? 0;
+        const detail = problemDetail(body);
+        if (status === 401 || status === 403 || status === 404) return this.opts.fatal(`the control plane refused this host (${status}): ${detail}`);
+        this.opts.log(`connection refused (${status} ${detail})`);
+      });
+      req.destroy();
+    });
     ws.on("open", () => {
       this.backoff.reset();
-      const running = [...this.attempts.values()].map((a) => ({ run_id: a.runId, attempt: a.attempt, exited: !a.running }));
-      this.send({ type: "hello", host_id: this.opts.hostId, hostname: hostname(), version: this.opts.version, slots: this.opts.slots, running });
+      const running = [...this.attempts.values()].map((a) => ({ run_id: a.runId, attempt: a.attempt, exited: !a.running, fenced: a.fenced }));
+      this.send({
+        type: "hello",
+        protocol: PROTOCOL,
+        host_id: this.opts.hostId,
+        hostname: hostname(),
+        version: this.opts.version,
+        slots: this.opts.slots,
+        running,
+        ...(this.opts.policy && { policy: this.opts.policy }),
+      });
       if (this.draining) this.send({ type: "drain" });
     });
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
+      this.lastHeard = Date.now();
       const text = data.toString();
       if (text === "pong") return;
       let parsed;
@@ -119,6 +159,8 @@ export class Host {
       const msg = parsed.data;
       switch (msg.type) {
         case "welcome":
+          if (msg.credential) this.credential = msg.credential;
+          this.watchFence(msg.lease_ttl_ms);
           this.opts.log(`connected to agent ${msg.agent} as ${msg.host_id} with ${this.opts.slots} slot(s)`);
           this.startPinging(ws, msg.ping_ms);
           this.onConnected?.();
@@ -129,7 +171,7 @@ export class Host {
         case "cancel":
           return this.find(msg.run_id, msg.attempt)?.cancel("cancelled", msg.reason);
         case "revoke":
-          return this.find(msg.run_id, msg.attempt)?.abandon();
+          return this.find(msg.run_id, msg.attempt)?.revoke(msg.reason);
       }
     });
     ws.on("error", (err) => this.opts.log(`connection: ${err.message}`));
@@ -138,10 +180,31 @@ export class Host {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.closed) return;
+      if (code === CLOSE_PROTOCOL || code === CLOSE_REVOKED) return this.opts.fatal(reason.toString() || `closed with ${code}`);
       const delay = this.backoff.next();
       this.opts.log(`disconnected (${code} ${reason.toString() || "no reason"}); reconnecting in ${delay} ms`);
       this.retry = setTimeout(() => this.connect(), delay);
     });
+  }
+
+  /** Checks, well inside the TTL, whether the edge has gone quiet for long enough that the jobs must stop. */
+  private watchFence(ttl: number): void {
+    this.leaseTtlMs = ttl;
+    if (this.fenceCheck) clearInterval(this.fenceCheck);
+    this.fenceCheck = setInterval(() => this.fenceIfCutOff(), Math.max(50, Math.floor(ttl / 10)));
+    this.fenceCheck.unref();
+  }
+
+  private fenceIfCutOff(): void {
+    const ttl = this.leaseTtlMs;
+    if (ttl === null) return;
+    const silent = Date.now() - this.lastHeard;
+    if (silent < ttl * FENCE_AFTER) return;
+    for (const a of this.attempts.values()) {
+      if (!a.running || a.fenced) continue;
+      this.opts.log(`${a.runId}#${a.attempt}: nothing heard from the control plane for ${silent} ms (lease TTL ${ttl} ms): stopping the job before its lease runs out`);
+      a.cancel("fenced", `no word from the control plane for ${silent} ms`, Math.floor(ttl * FENCE_GRACE));
+    }
   }
 
   /** The socket is the heartbeat; the edge answers pings without waking up. */
@@ -168,6 +231,7 @@ export class Host {
       graceMs: this.opts.graceMs,
       log: this.opts.log,
       reaper: this.reaper,
+      credential: () => this.credential ?? this.opts.token,
       onExit: () => {
         this.send({ type: "credit", n: 1 });
         if (this.running === 0) for (const w of this.exitWaiters.splice(0)) w();
@@ -186,11 +250,20 @@ export class Host {
   }
 }
 
-/** The agent this host serves is the host token's claim. */
+/** The problem's detail, or the body as it came. */
+function problemDetail(body: string): string {
+  try {
+    return (JSON.parse(body) as { detail?: string }).detail ?? body;
+  } catch {
+    return body.slice(0, 300);
+  }
+}
+
+/** The agent this host serves is its enrollment token's claim. */
 function agentOf(token: string): string {
   try {
     const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as { kind?: string; agent?: string };
-    if (payload.kind === "host" && payload.agent) return payload.agent;
+    if ((payload.kind === "enroll" || payload.kind === "host") && payload.agent) return payload.agent;
   } catch {
     /* fall through */
   }

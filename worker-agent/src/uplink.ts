@@ -21,7 +21,6 @@ const LOW_WATER = 1024 * 1024;
 const BATCH_PAYLOAD = LIMITS.batchBytes - 64 * 1024;
 
 export interface UplinkEvents {
-  cancel(reason: string): void;
   superseded(): void;
   /** True: stop reading the process's output for now; false: read on. */
   pressure(paused: boolean): void;
@@ -61,10 +60,11 @@ export class Uplink {
 
   constructor(
     private readonly url: string,
-    private readonly token: string,
-    /** The attempt is the run token's claim; every frame repeats it for fencing. */
+    /** The host's own credential: the job's token can neither stream nor end anything. */
+    private readonly credential: () => string,
+    /** Every frame repeats the attempt, for fencing. */
     private readonly attempt: number,
-    private readonly hello: { host_id: string; pid: number | null },
+    private readonly hello: { pid: number | null },
     private readonly events: UplinkEvents,
     private readonly log: Logger,
   ) {}
@@ -76,7 +76,7 @@ export class Uplink {
   /** Connects, unless connected or connecting already. */
   open(): void {
     if (this.closed || this.ws) return;
-    const ws = new WebSocket(this.url, { headers: { authorization: `Bearer ${this.token}` }, perMessageDeflate: false });
+    const ws = new WebSocket(this.url, { headers: { authorization: `Bearer ${this.credential()}` }, perMessageDeflate: false });
     this.ws = ws;
     ws.on("open", () => {
       this.backoff.reset();
@@ -143,8 +143,6 @@ export class Uplink {
     switch (msg.type) {
       case "ack":
         return this.onAck(msg.seq);
-      case "cancel":
-        return this.events.cancel(msg.reason);
       case "ended":
         this.close();
         return this.events.ended();

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { agentStub, CLAIMS_HEADER } from "../../env.js";
 import { AgentConfigPatch } from "../../protocol/agent-config.js";
-import { AgentName } from "../../protocol/ids.js";
+import { AgentName, HostId } from "../../protocol/ids.js";
 import { CreateRunBody } from "../../protocol/run.js";
 import { workspaceWith, type AppEnv } from "../auth.js";
 import { notFound, ProblemError } from "../problem.js";
@@ -64,11 +64,31 @@ agents.post("/:agent/runs", async (c) => {
   return c.json(submitted.run, submitted.created ? 201 : 200);
 });
 
-/** A host's control socket. */
+agents.get("/:agent/hosts", async (c) => {
+  const { ws } = workspaceWith(c, "agents:read");
+  const name = agentParam(c.req.param("agent"));
+  const hosts = await agentStub(c.env, ws, name).listHosts();
+  if (!hosts) throw notFound(`agent ${name}`);
+  return c.json({ hosts });
+});
+
+agents.delete("/:agent/hosts/:host", async (c) => {
+  const { ws } = workspaceWith(c, "agents:write");
+  const name = agentParam(c.req.param("agent"));
+  const host = parseOr400(HostId, c.req.param("host"), "the host id in the URL is invalid");
+  const revoked = await agentStub(c.env, ws, name).revokeHost(host);
+  if (revoked === null) throw notFound(`agent ${name}`);
+  if (!revoked) throw notFound(`host ${host} of agent ${name}`);
+  return c.body(null, 204);
+});
+
+/** A host's control socket: enrolling with the agent's enrollment token, or with the host's own credential. */
 agents.get("/:agent/connect", async (c) => {
   const claims = c.get("claims");
   const name = agentParam(c.req.param("agent"));
-  if (claims.kind !== "host" || claims.agent !== name) throw new ProblemError(403, "forbidden", `only a host token of agent ${name} may connect as its host`);
+  if ((claims.kind !== "enroll" && claims.kind !== "host") || claims.agent !== name) {
+    throw new ProblemError(403, "forbidden", `only agent ${name}'s enrollment token or one of its hosts' credentials may connect as its host`);
+  }
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ProblemError(426, "upgrade-required", "connect with a WebSocket");
   const headers = new Headers(c.req.raw.headers);
   headers.set(CLAIMS_HEADER, JSON.stringify(claims));

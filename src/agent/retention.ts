@@ -1,0 +1,50 @@
+/**
+ * What the agent keeps, and for how long: ended runs and their output for `retention_days`,
+ * idempotency keys for a day. The alarm sweeps hourly; a run's object is purged after its row
+ * is gone, through a table written in the same transaction, so a failed purge is tried again.
+ */
+import { runStub, type Env } from "../env.js";
+import type { RunStore } from "./run-store.js";
+import type { Timers } from "./timers.js";
+
+export const RETENTION_TIMER = "retention";
+const EVERY_MS = 3600_000;
+const DAY_MS = 24 * 3600_000;
+/** A repeat of an idempotency key within this long returns the first run. */
+export const IDEMPOTENCY_TTL_MS = DAY_MS;
+const BATCH = 1000;
+const PURGES_AT_ONCE = 32;
+
+export class Retention {
+  constructor(
+    private readonly env: Env,
+    private readonly sql: SqlStorage,
+    private readonly store: RunStore,
+    private readonly timers: Timers,
+    private readonly workspace: () => string | null,
+    private readonly days: () => number,
+  ) {}
+
+  /** Something will need removing one day: make sure a sweep is due. */
+  soon(now: number): void {
+    if (!this.timers.get(RETENTION_TIMER)) this.timers.set(RETENTION_TIMER, RETENTION_TIMER, now + EVERY_MS);
+  }
+
+  async sweep(now: number): Promise<void> {
+    let more = false;
+    this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_TTL_MS);
+    const { removed, purge } = this.store.removeEndedBefore(now - this.days() * DAY_MS, BATCH);
+    for (const id of purge) this.sql.exec("INSERT OR IGNORE INTO purges (run_id) VALUES (?)", id);
+    more ||= removed === BATCH;
+    const ws = this.workspace();
+    const ids = this.sql.exec<{ run_id: string }>("SELECT run_id FROM purges LIMIT ?", PURGES_AT_ONCE).toArray().map((r) => r.run_id);
+    if (ws) {
+      const results = await Promise.allSettled(ids.map((id) => runStub(this.env, ws, id).purge()));
+      results.forEach((r, i) => r.status === "fulfilled" && this.sql.exec("DELETE FROM purges WHERE run_id = ?", ids[i]!));
+      more ||= ids.length === PURGES_AT_ONCE || results.some((r) => r.status === "rejected");
+    }
+    const left = this.sql.exec("SELECT 1 FROM runs UNION ALL SELECT 1 FROM idempotency LIMIT 1").toArray().length > 0;
+    if (more) this.timers.set(RETENTION_TIMER, RETENTION_TIMER, now + 1_000);
+    else if (left) this.timers.set(RETENTION_TIMER, RETENTION_TIMER, now + EVERY_MS);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The agent's runs in its SQLite: one row per run is the truth of its life. The queue is the
+ * queued rows in submit order, a lease is a running row's host. Every change of a run bumps its
+ * version and writes that version to the outbox for the run's object, in the caller's transaction.
+ */
+import type { Run, RunStatus } from "../protocol/run.js";
+import type { RunChange } from "../protocol/run-change.js";
+import type { QueuedJob } from "./run-plan.js";
+import type { RunEvent, RunRecord } from "./lifecycle/types.js";
+
+export interface RunRow {
+  id: string;
+  seq: number;
+  status: RunStatus;
+  ready_at: number | null;
+  host_id: string | null;
+  attempt: number;
+  body: string;
+  job: string;
+  version: number;
+  has_object: number;
+  ended_at: number | null;
+  renewed_at: number | null;
+  missing_since: number | null;
+  [k: string]: SqlStorageValue;
+}
+
+export function publicRun(r: RunRecord): Run {
+  const { host_id: _h, rejects: _r, ...run } = r;
+  return run;
+}
+
+export class RunStore {
+  private lastSeq: number | undefined;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  row(id: string): RunRow | null {
+    return this.sql.exec<RunRow>("SELECT * FROM runs WHERE id = ?", id).toArray()[0] ?? null;
+  }
+
+  record(id: string): RunRecord | null {
+    const r = this.sql.exec<{ body: string }>("SELECT body FROM runs WHERE id = ?", id).toArray()[0];
+    return r ? (JSON.parse(r.body) as RunRecord) : null;
+  }
+
+  insert(run: RunRecord, job: QueuedJob, now: number, maxOutput: number): void {
+    this.lastSeq ??= this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").one().s;
+    const seq = ++this.lastSeq;
+    this.sql.exec(
+      "INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version) VALUES (?, ?, 'queued', ?, 0, ?, ?, 1)",
+      run.id, seq, now, JSON.stringify(run), JSON.stringify(job),
+    );
+    this.outbox(run, 1, [], maxOutput);
+  }
+
+  /** Writes the run's new state; `readyAt` for a queued run, the lease fields for a running one. */
+  update(before: RunRow, run: RunRecord, events: RunEvent[], now: number, maxOutput: number, readyAt: number | null): void {
+    const version = before.version + 1;
+    const running = run.status === "running";
+    this.sql.exec(
+      `UPDATE runs SET status = ?, ready_at = ?, host_id = ?, attempt = ?, body = ?, version = ?, ended_at = ?,
+         renewed_at = ?, missing_since = NULL WHERE id = ?`,
+      run.status, run.status === "queued" ? readyAt : null, run.host_id, run.attempt, JSON.stringify(run), version,
+      run.ended_at ? now : null, running ? now : null, run.id,
+    );
+    if (running && before.status !== "running") this.sql.exec("INSERT OR IGNORE INTO attempts (run_id, attempt, host_id) VALUES (?, ?, ?)", run.id, run.attempt, run.host_id);
+    this.outbox(run, version, events, maxOutput);
+  }
+
+  private outbox(run: RunRecord, version: number, events: RunEvent[], maxOutput: number): void {
+    const at = new Date().toISOString();
+    const change: RunChange = { version, run: publicRun(run), events: events.map((e) => ({ ...e, at })), max_output_bytes: maxOutput };
+    this.sql.exec("INSERT OR REPLACE INTO outbox (run_id, version, body) VALUES (?, ?, ?)", run.id, version, JSON.stringify(change));
+  }
+
+  /** Changes of a run its object has not confirmed yet, oldest first. */
+  pendingChanges(id: string): RunChange[] {
+    return this.sql.exec<{ body: string }>("SELECT body FROM outbox WHERE run_id = ? ORDER BY version", id).toArray().map((r) => JSON.parse(r.body) as RunChange);
+  }
+
+  /** Runs with an object that has changes waiting for it. */
+  runsWithPendingChanges(limit: number): string[] {
+    return this.sql
+      .exec<{ run_id: string }>("SELECT DISTINCT o.run_id FROM outbox o JOIN runs r ON r.id = o.run_id WHERE r.has_object = 1 LIMIT ?", limit)
+      .toArray()
+      .map((r) => r.run_id);
+  }
+
+  confirmed(id: string, version: number): void {
+    this.sql.exec("DELETE FROM outbox WHERE run_id = ? AND version <= ?", id, version);
+  }
+
+  markHasObject(id: string): void {
+    this.sql.exec("UPDATE runs SET has_object = 1 WHERE id = ? AND has_object = 0", id);
+  }
+
+  /** The first queued run ready by `now`, in submit order. */
+  nextQueued(now: number): RunRow | null {
+    return this.sql.exec<RunRow>("SELECT * FROM runs WHERE status = 'queued' AND ready_at <= ? ORDER BY seq LIMIT 1", now).toArray()[0] ?? null;
+  }
+
+  leasedBy(hostId: string): RunRow[] {
+    return this.sql.exec<RunRow>("SELECT * FROM runs WHERE status = 'running' AND host_id = ?", hostId).toArray();
+  }
+
+  /** Every run still queued or running, for the agent's deletion. */
+  active(): RunRow[] {
+    return this.sql.exec<RunRow>("SELECT * FROM runs WHERE status IN ('queued', 'running')").toArray();
+  }
+
+  renew(id: string, seenAt: number): void {
+    this.sql.exec("UPDATE runs SET renewed_at = MAX(COALESCE(renewed_at, 0), ?), missing_since = NULL WHERE id = ?", seenAt, id);
+  }
+
+  markMissing(id: string, since: number): void {
+    this.sql.exec("UPDATE runs SET missing_since = COALESCE(missing_since, ?) WHERE id = ?", since, id);
+  }
+
+  hostOfAttempt(id: string, attempt: number): string | null {
+    return this.sql.exec<{ host_id: string }>("SELECT host_id FROM attempts WHERE run_id = ? AND attempt = ?", id, attempt).toArray()[0]?.host_id ?? null;
+  }
+
+  counts(): { queued: number; running: number } {
+    const rows = this.sql.exec<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running') GROUP BY status").toArray();
+    return { queued: rows.find((r) => r.status === "queued")?.n ?? 0, running: rows.find((r) => r.status === "running")?.n ?? 0 };
+  }
+
+  /** Ended before `cutoff`: removed with their attempts and outbox; those with an object are returned for its purge. */
+  removeEndedBefore(cutoff: number, limit: number): { removed: number; purge: string[] } {
+    const rows = this.sql.exec<{ id: string; has_object: number }>("SELECT id, has_object FROM runs WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ?", cutoff, limit).toArray();
+    for (const r of rows) this.remove(r.id);
+    return { removed: rows.length, purge: rows.filter((r) => r.has_object).map((r) => r.id) };
+  }
+
+  remove(id: string): void {
+    this.sql.exec("DELETE FROM runs WHERE id = ?", id);
+    this.sql.exec("DELETE FROM attempts WHERE run_id = ?", id);
+    this.sql.exec("DELETE FROM outbox WHERE run_id = ?", id);
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * A change of a run as its agent's object decided it, for the run's object: the run as it now
+ * stands and the events that explain it, numbered so that applying one twice, or an older one
+ * after a newer, changes nothing.
+ */
+import type { Run } from "./run.js";
+
+/** A run event as watchers read it: flat values only, so it crosses objects as it is. */
+export type RunEventOut = { type: string; at: string } & Record<string, string | number | boolean | null>;
+
+export interface RunChange {
+  version: number;
+  run: Run;
+  events: RunEventOut[];
+  /** Output past this many bytes is not stored (the agent's `max_output_bytes`). */
+  max_output_bytes: number;
+}
