@@ -5,6 +5,10 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // Pure functions, in Node: the run state machine's every cell.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+      },
+      {
         // Routes, objects and tokens, inside workerd.
         plugins: [
           cloudflareTest({
