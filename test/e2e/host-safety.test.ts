@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHostAgent } from "../../src/local/stack.js";
 import { repoRoot } from "../../src/local/paths.js";
 import { Redactor } from "../../worker-agent/src/redactor.js";
-import { startStack, type Stack } from "./harness.js";
+import { attemptPid, startStack, type Stack } from "./harness.js";
 
 const repo = repoRoot();
 let s: Stack;
@@ -37,19 +37,16 @@ async function run(agent: string, argv: string[], env?: Record<string, string>) 
 }
 
 /** Processes on this machine whose command line or environment holds `marker`. */
-function survivors(marker: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    for (const file of ["cmdline", "environ"]) {
-      try {
-        if (readFileSync(`/proc/${name}/${file}`, "latin1").includes(marker)) found.push(Number(name));
-      } catch {
-        /* gone, or not ours to read */
-      }
+function survivors(marker: string): string[] {
+  const read = (f: string) => {
+    try {
+      return readFileSync(f, "latin1");
+    } catch {
+      return ""; // gone, or not ours to read
     }
-  }
-  return found;
+  };
+  const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  return pids.filter((p) => read(`/proc/${p}/cmdline`).includes(marker) || read(`/proc/${p}/environ`).includes(marker));
 }
 
 const DECOY = `decoy-${randomBytes(8).toString("hex")}`;
@@ -62,23 +59,20 @@ max_wall_ms = 1500
 max_memory_mb = 64
 redact_env = ["PLAIN_VALUE"]
 `;
-
 const boxedToml = (workspace: string) => `security = "full"\nsandbox = "required"\nnetwork = false\nworkspace = "${workspace}"\naccess = "ro"\n`;
 
 beforeAll(async () => {
   s = await startStack({ hosts: 0 });
-  const policyFile = join(s.dir, "limits.toml");
-  writeFileSync(policyFile, LIMITS_TOML);
+  const policy = (name: string, toml: string) => (writeFileSync(join(s.dir, name), toml), join(s.dir, name));
   // Its token on the command line: tether-agent must not leave it readable in /proc/<pid>/cmdline.
   await hostFor("plain", (token) => ["--security", "full", "--sandbox", "off", "--env-pass", "PASS_ME", "--token", token], { PASS_ME: "passed", NOT_PASSED: "leak" });
-  await hostFor("limits", ["--policy", policyFile]);
+  await hostFor("limits", ["--policy", policy("limits.toml", LIMITS_TOML)]);
   await hostFor("allowlist", ["--security", "allowlist", "--allow", "cat", "--allow", "/usr/bin/printf", "--sandbox", "off"]);
   mkdirSync(join(s.dir, "ws"));
   writeFileSync(join(s.dir, "ws", "in.txt"), "inside\n");
   writeFileSync(join(s.dir, "decoy-secret.txt"), DECOY);
-  writeFileSync(join(s.dir, "boxed.toml"), boxedToml(join(s.dir, "ws")));
   // Required: without bubblewrap (CI installs it) this host refuses every job and the sandbox tests fail.
-  await hostFor("boxed", ["--policy", join(s.dir, "boxed.toml")]);
+  await hostFor("boxed", ["--policy", policy("boxed.toml", boxedToml(join(s.dir, "ws")))]);
 });
 afterAll(async () => {
   await s?.stop();
@@ -88,7 +82,6 @@ describe("the allowlist", () => {
   it("runs an allowed program and refuses others by absolute path, symlink, PATH and sh -c", async () => {
     const ok = await run("allowlist", ["cat", "/proc/self/environ"], { LD_PRELOAD: "/tmp/not-a-lib.so" });
     expect(ok.end.status).toBe("succeeded");
-    expect(ok.out).toContain("TETHER_RUN_ID=");
     expect(ok.out).not.toContain("LD_PRELOAD"); // the loader would run any code in an allowed program
     const bin = join(s.dir, "fake-bin");
     mkdirSync(bin);
@@ -171,6 +164,22 @@ describe("containment", () => {
   it("the policy's max_wall_ms ends a job before its own timeout", async () => {
     const r = await run("limits", ["sleep", "30"]);
     expect(r.end).toMatchObject({ status: "timed_out", error: "limit max_wall_ms: the host allows 1500 ms per job" });
+  });
+});
+
+describe("working directories", () => {
+  it("a host removes those a killed host left behind, and only those", async () => {
+    const workDir = join(s.dir, "work");
+    const flags = ["--security", "full", "--sandbox", "off", "--work-dir", workDir];
+    const sleepOn = async (agent: string) => attemptPid(s.client, (await s.client.submit(agent, { argv: ["sleep", "1000"] })).id);
+    await hostFor("steady", flags);
+    const steady = s.hosts.at(-1)!;
+    await hostFor("crashy", flags);
+    await Promise.all([sleepOn("steady"), sleepOn("crashy")]);
+    expect(readdirSync(workDir)).toHaveLength(2);
+    await s.hosts.at(-1)!.stop("SIGKILL");
+    await hostFor("after-crash", flags);
+    expect(readdirSync(workDir).map((d) => d.split("-")[0])).toEqual([String(steady.child.pid)]);
   });
 });
 

@@ -8,7 +8,7 @@ import { configureHostSafety } from "./launch.js";
 import { logger, type Logger } from "./log.js";
 import { hostRefusal, loadPolicy, policySummary, type PolicyFlags } from "./policy.js";
 import { detectSandbox } from "./sandbox.js";
-import { defaultWorkRoot, prepareWorkRoot } from "./workdir.js";
+import { defaultWorkRoot, prepareWorkRoot, sweepStale } from "./workdir.js";
 
 const VERSION = "0.1.0";
 
@@ -136,6 +136,8 @@ function configureSafety(values: PolicyFlags & { "work-dir"?: string }, log: Log
     const isolation = policy.sandbox === "off" ? { kind: "none" as const, detail: 'sandbox = "off"' } : detectSandbox();
     const allowed = resolveAllowed(policy, process.env.PATH, process.cwd());
     const workRoot = prepareWorkRoot(values["work-dir"] ?? defaultWorkRoot(process.env));
+    const stale = sweepStale(workRoot);
+    if (stale.length) log(`removed ${stale.length} working director${stale.length === 1 ? "y" : "ies"} left by hosts that are gone`);
     configureHostSafety({ policy, allowed, isolation, workRoot });
     const s = policySummary(policy, isolation);
     log(`host policy: security=${s.security} ask=${s.ask} sandbox=${s.sandbox} network=${s.network} workspace=${s.workspace_access}${policy.security === "allowlist" ? ` allow=[${policy.allow.join(", ")}]` : ""}; work dir ${workRoot}`);

@@ -3,7 +3,7 @@
  * no one else may enter (0700), and it is gone after the run: nothing one job leaves is seen by
  * the next, and no job starts in tether-agent's own directory with its config and keys.
  */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -27,6 +27,31 @@ export function prepareWorkRoot(dir: string): string {
   return root;
 }
 
+/**
+ * Directories left by a tether-agent that died before it could remove them (SIGKILL, a crash).
+ * Each is named after the pid of the host that made it; several hosts may share the root, so
+ * only those whose host is gone are removed.
+ */
+export function sweepStale(root: string): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(root)) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    rmSync(join(root, name), { recursive: true, force: true, maxRetries: 2 });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 export interface Workdir {
   /** The job's cwd and HOME. */
   dir: string;
@@ -37,7 +62,7 @@ export interface Workdir {
 
 export function createWorkdir(root: string, runId: string, attempt: number): Workdir {
   const safe = runId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
-  const dir = mkdtempSync(join(root, `${safe}-${attempt}-`));
+  const dir = mkdtempSync(join(root, `${process.pid}-${safe}-${attempt}-`));
   chmodSync(dir, 0o700);
   const tmp = join(dir, ".tmp");
   mkdirSync(tmp, { mode: 0o700 });
