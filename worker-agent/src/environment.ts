@@ -14,6 +14,7 @@ const RESERVED = /^(TETHER_.*|HOME|TMPDIR)$/;
  * make every allowed program a way around it (LD_PRELOAD=./mine.so cat).
  */
 const LOADER = /^LD_/;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Run env entries under these names are taken for secrets and kept out of the output. */
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|KEY/i;
 
@@ -53,7 +54,8 @@ export function jobEnvironment(opts: {
   }
   const secrets: string[] = [opts.identity.token];
   for (const [name, value] of Object.entries(opts.run ?? {})) {
-    if (RESERVED.test(name) || (policy.security !== "full" && LOADER.test(name))) {
+    // A name with "=" in it would set another variable, a reserved one too: only plain names pass.
+    if (!NAME.test(name) || RESERVED.test(name) || (policy.security !== "full" && LOADER.test(name))) {
       opts.log(`run ${opts.identity.runId}: its env may not set ${name}; dropped`);
       continue;
     }
