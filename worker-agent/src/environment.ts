@@ -56,7 +56,7 @@ export function jobEnvironment(opts: {
   for (const [name, value] of Object.entries(opts.run ?? {})) {
     // A name with "=" in it would set another variable, a reserved one too: only plain names pass.
     if (!NAME.test(name) || RESERVED.test(name) || (policy.security !== "full" && LOADER.test(name))) {
-      opts.log(`run ${opts.identity.runId}: its env may not set ${name}; dropped`);
+      opts.log(`run ${opts.identity.runId}: its env may not set ${JSON.stringify(name)}; dropped`);
       continue;
     }
     env[name] = value;
