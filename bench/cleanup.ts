@@ -95,6 +95,9 @@ export const interrupted = () => signalled;
 /** Ctrl-C or SIGTERM: `shutdown` with the signal's conventional exit code; a second signal kills at once. */
 export function installSignalHandlers(shutdown: (code: number) => Promise<never>): void {
   const on = (signal: NodeJS.Signals, code: number) => {
+    // wrangler, once loaded, exits the process on SIGINT and SIGTERM before any later handler
+    // runs; the bench stops what it started first. (Starting a Worker removes wrangler's again.)
+    for (const l of process.listeners(signal)) if (/CLEANUP\(\)/.test(l.toString())) process.off(signal, l);
     process.on(signal, () => {
       if (signalled) {
         sweep("SIGKILL");
