@@ -40,7 +40,7 @@ describe("tether run", () => {
 
   it("--detach prints the run id, and get, logs and cancel work on it", async () => {
     const id = tether("run", s.agent, "--detach", "--", "sh", "-c", "echo from-logs; echo e >&2").stdout.trim();
-    expect(id).toMatch(/^run_[0-9a-f]{28}$/);
+    expect(id).toMatch(new RegExp(`^run_[0-9a-f]{28}_${s.agent}$`));
     await s.client.wait(id);
     expect(JSON.parse(tether("get", id).stdout)).toMatchObject({ id, status: "succeeded" });
     const logs = tether("logs", id);
