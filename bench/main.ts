@@ -1,7 +1,8 @@
 /**
- * npm run bench: Tether and BullMQ on Redis, side by side, on this machine, in one run.
+ * npm run bench: Tether and BullMQ on Redis (without persistence, and fsyncing every write),
+ * side by side, on this machine, in one run.
  *
- *   npm run bench                       the full run (about 3-4 minutes on 2 cores)
+ *   npm run bench                       the full run (about 6 minutes on 2 cores)
  *   npm run bench -- --quick            fewer repetitions and smaller outputs
  *   npm run bench -- --only dispatch,cancel
  *   npm run bench -- --systems tether   one system only
@@ -16,6 +17,7 @@ import { parseArgs } from "node:util";
 import { repoRoot } from "../src/local/paths.js";
 import { bullmqSystem } from "./bullmq/system.js";
 import { INSTALL_HINT, redisVersion } from "./bullmq/redis.js";
+import { objectFloor } from "./floor/floor.js";
 import { cleanup, installSignalHandlers, interrupted, leftBehind, onCleanup } from "./cleanup.js";
 import { summarizeProfiles } from "./cpuprofile.js";
 import { FULL, QUICK, type Ctx } from "./context.js";
@@ -49,11 +51,14 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--only ${Object.keys(WORKLOADS).join(",")}] [--systems tether,bullmq] [--out FILE] [--profile DIR]
+const SYSTEMS: SystemName[] = ["tether", "bullmq", "bullmq_durable"];
+
+const USAGE = `usage: npm run bench -- [--quick] [--only ${Object.keys(WORKLOADS).join(",")}] [--systems ${SYSTEMS.join(",")}] [--out FILE] [--profile DIR]
 
   --quick     fewer repetitions, smaller outputs (about a minute)
   --only      run these workloads only
-  --systems   run these systems only
+  --systems   run these systems only (bullmq_durable: BullMQ on a redis-server that
+              fsyncs its append-only file on every write)
   --out       where to write the results (default bench/results.json for a full run of
               everything, bench/results.local.json otherwise)
   --profile   write CPU profiles to DIR (workerd per workload, through its inspector;
@@ -87,7 +92,7 @@ function options() {
     return all.filter((x) => picked.includes(x));
   };
   const workloads = list(values.only, Object.keys(WORKLOADS), "workload");
-  const systems = list(values.systems, ["tether", "bullmq"], "system") as SystemName[];
+  const systems = list(values.systems, SYSTEMS, "system") as SystemName[];
   const partial = Boolean(values.only || values.systems || values.quick || values.profile);
   const out = values.out ?? join(repoRoot(), "bench", partial ? "results.local.json" : "results.json");
   return { quick: Boolean(values.quick), profile: values.profile ? resolve(values.profile) : undefined, workloads, systems, out, only: values.only || values.systems ? [...workloads, ...systems] : null };
@@ -110,11 +115,14 @@ async function main(): Promise<number> {
     setup: {
       tether: `the Worker and Durable Objects in workerd through wrangler (as npm start runs them), state on disk; one tether-agent process with ${SLOTS} slots`,
       bullmq: `redis-server on loopback, no persistence; one BullMQ worker process with concurrency ${SLOTS}, running each job as a child process as tether-agent does`,
+      bullmq_durable: `the same as bullmq, on a redis-server of its own with --appendonly yes --appendfsync always (every write fsynced before it is answered), its data dir in the temp dir beside Tether's state`,
+      object_floor: "a minimal Worker in the same workerd, started the same way, state on the same disk: each call creates a new SQLite-backed Durable Object that commits one row; as many objects as throughput jobs, with the same calls in flight",
       clients: "the bench process: the Tether SDK over HTTP and SSE; BullMQ Queue, QueueEvents and Relay over ioredis",
     },
     floors: {},
     tether: emptyFigures(),
     bullmq: emptyFigures(),
+    bullmq_durable: emptyFigures(),
     goals: [],
     notes: [],
     extra: {},
@@ -134,14 +142,33 @@ async function main(): Promise<number> {
     results.floors.node_pipe_mb_per_s = await nodePipeFloor(payload.file, payload.bytes);
     progress(`floor: the payload through a pipe at ${results.floors.pipe_mb_per_s.toFixed(0)} MB/s; into a Node process at ${results.floors.node_pipe_mb_per_s.toFixed(0)} MB/s`);
   }
+  if (wants("throughput") && opts.systems.includes("tether") && !interrupted()) {
+    try {
+      const f = await objectFloor(dir, sizes.throughputJobs);
+      Object.assign(results.floors, { floor_objects_per_s: f.objects_per_s, floor_cpu_ms_per_object: f.cpu_ms_per_object });
+      results.extra.object_floor = { ...f };
+      if (f.via_proxy) results.notes.push("the object floor's Worker never announced its own address: its figure was measured through wrangler's dev proxy");
+      progress(`floor: ${f.objects} new Durable Objects, one row committed each, ${f.in_flight} calls in flight: ${f.objects_per_s.toFixed(0)} objects/s (workerd ${f.cpu_ms_per_object.toFixed(2)} CPU ms/object)`);
+    } catch (err) {
+      if (!interrupted()) {
+        failed = true;
+        progress(`floor: the object floor FAILED: ${(err as Error).stack ?? err}`);
+        results.notes.push(`the object floor failed: ${(err as Error).message}`);
+      }
+    }
+  }
   const ctx: Ctx = { sizes, dir, payload, slots: SLOTS, progress };
 
-  const systems: Record<SystemName, System> = { tether: tetherSystem({ slots: SLOTS }), bullmq: bullmqSystem({ slots: SLOTS }) };
+  const systems: Record<SystemName, System> = {
+    tether: tetherSystem({ slots: SLOTS }),
+    bullmq: bullmqSystem({ slots: SLOTS }),
+    bullmq_durable: bullmqSystem({ slots: SLOTS, durable: true }),
+  };
   for (const name of opts.systems) {
     if (interrupted()) break;
-    if (name === "bullmq" && !redisVersion()) {
-      progress(`bullmq: skipped. ${INSTALL_HINT}`);
-      results.notes.push(`bullmq was not measured: ${INSTALL_HINT}`);
+    if (name !== "tether" && !redisVersion()) {
+      progress(`${name}: skipped. ${INSTALL_HINT}`);
+      results.notes.push(`${name} was not measured: ${INSTALL_HINT}`);
       continue;
     }
     progress(`${name}: starting`);
@@ -179,10 +206,13 @@ async function main(): Promise<number> {
     if (wants("output")) figures.pipe_mb_per_s = results.floors.pipe_mb_per_s ?? null;
   }
   if (interrupted()) return new Promise<number>(() => {}); // the signal handler stops everything and exits
+  const { throughput_jobs_per_s: rate } = results.tether;
+  const floor = results.floors.floor_objects_per_s;
+  if (rate !== null && floor) results.floors.throughput_over_floor = rate / floor;
   results.goals = goals(results.tether, results.bullmq);
   if (opts.profile) {
     console.log(`\nHost processes, over their whole life (profiles in ${opts.profile}):`);
-    for (const sub of ["tether-agent", "bullmq-worker"]) console.log(summarizeProfiles(join(opts.profile, sub), sub));
+    for (const sub of ["tether-agent", "bullmq-worker", "bullmq_durable-worker"]) console.log(summarizeProfiles(join(opts.profile, sub), sub));
     results.notes.push("profiled run: the figures are slowed by the profilers and are not results");
   }
 

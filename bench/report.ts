@@ -15,9 +15,10 @@ export interface Results {
   floors: Record<string, number | null>;
   tether: Figures;
   bullmq: Figures;
+  bullmq_durable: Figures;
   goals: { figure: string; goal: string; value: number | null; met: boolean | null }[];
   notes: string[];
-  extra: Partial<Record<SystemName, Record<string, unknown>>>;
+  extra: Partial<Record<SystemName | "object_floor", Record<string, unknown>>>;
 }
 
 export function machine(): Record<string, string | number> {
@@ -43,17 +44,20 @@ export function goals(t: Figures, peer: Figures): Results["goals"] {
 
 const fmt = (v: number | null) => (v === null ? "—" : String(round(v)));
 
+const ratio = (t: number | null, p: number | null) => (t !== null && p !== null && p !== 0 ? `${round(t / p)}×` : "—");
+
+/** One row per figure: the three systems, Tether's ratio to each peer, the goal. */
 export function table(r: Results): string {
-  const rows: string[][] = [["figure", "unit", "tether", "bullmq", "tether/bullmq", "better", "goal (tether)"]];
+  const rows: string[][] = [["figure", "unit", "tether", "bullmq", "bullmq durable", "tether/bullmq", "tether/durable", "better", "goal (tether)"]];
   for (const f of FIGURES) {
     const t = r.tether[f.key];
     const p = r.bullmq[f.key];
-    const ratio = t !== null && p !== null && p !== 0 ? `${round(t / p)}×` : "—";
+    const d = r.bullmq_durable[f.key];
     const gs = r.goals.filter((g) => g.figure === f.key).map((g) => `${g.goal} ${g.met === null ? "?" : g.met ? "ok" : "SHORT"}`);
-    rows.push([f.label, f.unit, fmt(t), fmt(p), ratio, f.better, gs.join("; ")]);
+    rows.push([f.label, f.unit, fmt(t), fmt(p), fmt(d), ratio(t, p), ratio(t, d), f.better, gs.join("; ")]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (row: string[]) => row.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
   return [line(rows[0]!), widths.map((w) => "─".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
 }
 
@@ -63,7 +67,13 @@ export function floorsText(r: Results): string {
     `the stamp job spawned by a fresh ${fmt(f.spawn_parent_rss_mb ?? null)} MB Node process, no queue: p50 ${fmt(f.spawn_p50_ms ?? null)} ms, p90 ${fmt(f.spawn_p90_ms ?? null)} ms, p99 ${fmt(f.spawn_p99_ms ?? null)} ms`,
     `pipe: cat | cat > /dev/null ${fmt(f.pipe_mb_per_s ?? null)} MB/s; a Node process reading a child's stdout ${fmt(f.node_pipe_mb_per_s ?? null)} MB/s`,
   ];
-  for (const s of ["tether", "bullmq"] as const) {
+  if (f.floor_objects_per_s != null) {
+    parts.push(
+      `objects: new SQLite-backed Durable Objects committing one row each, same workerd and disk, same calls in flight as throughput: ${fmt(f.floor_objects_per_s)} objects/s (workerd ${fmt(f.floor_cpu_ms_per_object ?? null)} CPU ms/object)`,
+      `tether throughput / object floor: ${fmt(r.tether.throughput_jobs_per_s)} / ${fmt(f.floor_objects_per_s)} = ${fmt(f.throughput_over_floor ?? null)}`,
+    );
+  }
+  for (const s of ["tether", "bullmq", "bullmq_durable"] as const) {
     const d = r[s].dispatch_p50_ms;
     if (d !== null && f.spawn_p50_ms != null) parts.push(`${s} dispatch p50 above the spawn floor: ${fmt(d - f.spawn_p50_ms)} ms`);
   }
@@ -72,6 +82,6 @@ export function floorsText(r: Results): string {
 
 export function writeResults(file: string, r: Results): void {
   const rounded = (fig: Figures) => Object.fromEntries(Object.entries(fig).map(([k, v]) => [k, round(v)]));
-  const out = { ...r, tether: rounded(r.tether), bullmq: rounded(r.bullmq), floors: Object.fromEntries(Object.entries(r.floors).map(([k, v]) => [k, round(v)])) };
+  const out = { ...r, tether: rounded(r.tether), bullmq: rounded(r.bullmq), bullmq_durable: rounded(r.bullmq_durable), floors: Object.fromEntries(Object.entries(r.floors).map(([k, v]) => [k, round(v)])) };
   writeFileSync(file, `${JSON.stringify(out, (_k, v) => (typeof v === "number" && !Number.isInteger(v) ? round(v) : v), 2)}\n`);
 }

@@ -4,7 +4,8 @@
  */
 import type { Job } from "./jobs.js";
 
-export type SystemName = "tether" | "bullmq";
+/** bullmq_durable: the same BullMQ on a redis-server that fsyncs an append-only file on every write. */
+export type SystemName = "tether" | "bullmq" | "bullmq_durable";
 
 export interface End {
   ok: boolean;

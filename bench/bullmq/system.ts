@@ -1,15 +1,17 @@
 /**
  * The peer: BullMQ on a local redis-server, with its worker in a process of its own (as
- * tether-agent is), built from worker.ts when the bench starts.
+ * tether-agent is), built from worker.ts when the bench starts. Twice: on a redis-server without
+ * persistence (`bullmq`), and on one that fsyncs its append-only file on every write
+ * (`bullmq_durable`), so Tether, whose every commit is on disk, can be compared at equal durability.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../../src/local/paths.js";
 import { buildProgram } from "../build.js";
 import { onCleanup } from "../cleanup.js";
-import type { Isolated, System } from "../target.js";
+import type { Isolated, System, SystemName } from "../target.js";
 import { packageVersion } from "../tether/system.js";
-import { startRedis } from "./redis.js";
+import { redisPersistence, startRedis } from "./redis.js";
 import { BullTarget, openQueue } from "./target.js";
 
 const GRACE_MS = 2000;
@@ -19,8 +21,9 @@ interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-async function startWorker(script: string, port: number, queue: string, concurrency: number, profileDir?: string): Promise<WorkerProcess> {
-  const prof = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, "bullmq-worker")}`] : [];
+/** With profDir, the worker writes its CPU profile there. */
+async function startWorker(script: string, port: number, queue: string, concurrency: number, profDir?: string): Promise<WorkerProcess> {
+  const prof = profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [];
   const child = spawn(process.execPath, [...prof, script, String(port), queue, String(concurrency), String(GRACE_MS)], {
     stdio: ["ignore", "pipe", "pipe"],
     cwd: repoRoot(),
@@ -46,18 +49,20 @@ async function startWorker(script: string, port: number, queue: string, concurre
   return { child, stop };
 }
 
-export function bullmqSystem(opts: { slots: number }): System {
+export function bullmqSystem(opts: { slots: number; durable?: boolean }): System {
+  const durable = opts.durable ?? false;
+  const name: SystemName = durable ? "bullmq_durable" : "bullmq";
   return {
-    name: "bullmq",
+    name,
     async start(dir, profileDir) {
-      const [redis, script] = await Promise.all([startRedis(dir), buildProgram("bullmq/worker", "bullmq-worker")]);
+      const [redis, script] = await Promise.all([startRedis(dir, { durable }), buildProgram("bullmq/worker", "bullmq-worker")]);
       const opened: { close(): Promise<void> }[] = [];
       let n = 0;
       const make = async (queue: string, slots: number) => {
-        const worker = await startWorker(script, redis.port, queue, slots, profileDir);
+        const worker = await startWorker(script, redis.port, queue, slots, profileDir && join(profileDir, `${name}-worker`));
         const q = await openQueue(redis.port, queue);
         opened.push(q);
-        const target = new BullTarget({ ...q, planePids: () => [redis.pid], hostPids: () => [worker.child.pid!], isolated });
+        const target = new BullTarget({ ...q, system: name, planePids: () => [redis.pid], hostPids: () => [worker.child.pid!], isolated });
         return { worker, target, q };
       };
       const isolated = async (slots: number): Promise<Isolated> => {
@@ -73,6 +78,11 @@ export function bullmqSystem(opts: { slots: number }): System {
         };
       };
       const main = await make("bench", opts.slots);
+      // The server says what it does, not the flags the bench meant to give it.
+      const persistence = await redisPersistence(redis.port);
+      if (durable !== (persistence.appendonly === "yes" && persistence.appendfsync === "always")) {
+        throw new Error(`redis-server for ${name} runs with appendonly ${persistence.appendonly}, appendfsync ${persistence.appendfsync}`);
+      }
       const closeQueues = onCleanup("BullMQ queue connections", () => Promise.allSettled(opened.map((q) => q.close())));
       return {
         target: main.target,

@@ -2,7 +2,7 @@
 import { Queue, QueueEvents, Relay, type Job as BullJob } from "bullmq";
 import { sleep } from "../clock.js";
 import type { Job } from "../jobs.js";
-import type { End, Fired, Isolated, Target } from "../target.js";
+import type { End, Fired, Isolated, SystemName, Target } from "../target.js";
 import { fireScheduler } from "./schedule.js";
 import { cancelTopic, STDOUT_TAG, type JobData, type JobResult } from "./protocol.js";
 
@@ -38,11 +38,13 @@ export async function openQueue(port: number, name: string): Promise<OpenQueue> 
 const LOG_PAGE = 1000;
 
 export class BullTarget implements Target {
-  readonly name = "bullmq" as const;
+  readonly name: SystemName;
   private readonly jobs = new Map<string, BullJob<JobData, JobResult>>();
   private submitted = 0;
 
-  constructor(private readonly p: OpenQueue & { planePids: () => number[]; hostPids: () => number[]; isolated: (slots: number) => Promise<Isolated> }) {}
+  constructor(private readonly p: OpenQueue & { system: SystemName; planePids: () => number[]; hostPids: () => number[]; isolated: (slots: number) => Promise<Isolated> }) {
+    this.name = p.system;
+  }
 
   async submit(job: Job): Promise<string> {
     const j = await this.p.queue.add("job", { argv: job.argv });

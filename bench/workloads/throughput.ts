@@ -9,10 +9,11 @@ import { jobs } from "../jobs.js";
 import { cpuOf } from "../proc.js";
 import type { Target } from "../target.js";
 
-const IN_FLIGHT = 32;
-const WARMUP = 100;
+/** Submit calls in flight; the object floor (floor/floor.ts) is driven with the same. */
+export const IN_FLIGHT = 32;
+export const WARMUP = 100;
 
-async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+export async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(n);
   let next = 0;
   await Promise.all(
@@ -25,7 +26,6 @@ async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>):
   );
   return out;
 }
-
 
 export async function throughput(t: Target, ctx: Ctx): Promise<Measured> {
   const n = ctx.sizes.throughputJobs;
