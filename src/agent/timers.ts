@@ -78,9 +78,14 @@ export class Timers {
         this.clear(t.key);
         continue;
       }
+      const parsed = h.schema.safeParse(JSON.parse(t.data));
+      if (!parsed.success) {
+        // A row no handler can read will not read better later: it goes, and says so.
+        console.error(`timer ${t.key} has a malformed payload and is dropped: ${parsed.error.issues[0]?.message}`);
+        this.clear(t.key);
+        continue;
+      }
       try {
-        const parsed = h.schema.safeParse(JSON.parse(t.data));
-        if (!parsed.success) throw new Error(`timer ${t.key} has a malformed payload: ${parsed.error.message}`);
         await h.handle(parsed.data, t, now);
         this.failures.delete(t.key);
         // Only a row the handler left as it found it is done; one it moved stays for its new time.
