@@ -11,6 +11,11 @@ export interface CutProxy {
   cuts: number;
   /** While blocked, every connection is cut as it arrives: the host is cut off. */
   block(on: boolean): void;
+  /**
+   * A partition: connections stay open but nothing goes through either way (Wi-Fi gone, a proxy
+   * that stalls); new ones hang unanswered. Off again, what was held back flows on.
+   */
+  stall(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -20,8 +25,10 @@ export async function cutProxy(target: string): Promise<CutProxy> {
   let since = 0;
   let waiters: { n: number; resolve: () => void }[] = [];
   let blocked = false;
+  let stalled = false;
   const server: Server = createServer((client) => {
     if (blocked) return void client.destroy();
+    if (stalled) client.pause();
     const upstream = createConnection({ host: hostname, port: Number(port) });
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -31,6 +38,7 @@ export async function cutProxy(target: string): Promise<CutProxy> {
     });
     client.pipe(upstream);
     upstream.pipe(client);
+    if (stalled) upstream.pause();
     const end = () => {
       pairs.delete(pair);
       client.destroy();
@@ -47,6 +55,18 @@ export async function cutProxy(target: string): Promise<CutProxy> {
     block(on) {
       blocked = on;
       if (on) proxy.cut();
+    },
+    stall(on) {
+      stalled = on;
+      for (const [a, b] of pairs) {
+        if (on) {
+          a.pause();
+          b.pause();
+        } else {
+          a.resume();
+          b.resume();
+        }
+      }
     },
     bytesSinceCut: () => since,
     waitBytes: (n) => (since >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
