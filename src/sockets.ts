@@ -9,3 +9,22 @@ export function closeBack(ws: WebSocket, code: number): void {
     /* already closed */
   }
 }
+
+/**
+ * A socket's message budget: LIMITS.socketMessagesPerS on average over a second. Counted in
+ * memory per socket; an object that hibernated starts the count afresh, which only forgives.
+ */
+export class MessageRate {
+  private readonly seen = new WeakMap<WebSocket, { start: number; n: number }>();
+
+  constructor(private readonly perSecond: number) {}
+
+  allow(ws: WebSocket, now = Date.now()): boolean {
+    const r = this.seen.get(ws);
+    if (!r || now - r.start >= 1000) {
+      this.seen.set(ws, { start: now, n: 1 });
+      return true;
+    }
+    return ++r.n <= this.perSecond;
+  }
+}

@@ -8,6 +8,7 @@ import type { Env } from "../env.js";
 import { HostMessage, type HostHello } from "../protocol/host.js";
 import { LIMITS } from "../protocol/limits.js";
 import { CLOSE_LIMIT, CLOSE_PROTOCOL, CLOSE_REVOKED, PROTOCOL, protocolProblem } from "../protocol/version.js";
+import { MessageRate } from "../sockets.js";
 import type { Enrollment } from "./enrollment.js";
 import { authOf, hostOf, setHost, type Hosts, type SocketAuth } from "./hosts.js";
 import { LEASE_MARGIN_MS, TimerKey, type Lifecycle } from "./lifecycle/apply.js";
@@ -27,11 +28,8 @@ export interface HostSocketDeps {
   dispatch(): Promise<void>;
 }
 
-/** A socket's message budget: LIMITS.socketMessagesPerS on average over this window. */
-const RATE_WINDOW_MS = 5_000;
-
 export class HostSockets {
-  private readonly rates = new WeakMap<WebSocket, { start: number; n: number }>();
+  private readonly rate = new MessageRate(LIMITS.socketMessagesPerS);
 
   constructor(private readonly d: HostSocketDeps) {}
 
@@ -51,7 +49,7 @@ export class HostSockets {
   }
 
   async message(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (!this.withinRate(ws)) return this.d.hosts.close(ws, CLOSE_LIMIT, `more than ${LIMITS.socketMessagesPerS} messages per second`);
+    if (!this.rate.allow(ws)) return this.d.hosts.close(ws, CLOSE_LIMIT, `more than ${LIMITS.socketMessagesPerS} messages per second`);
     if (typeof message !== "string") return this.d.hosts.close(ws, CLOSE_LIMIT, "binary frames are not part of the control protocol");
     let json: unknown;
     try {
@@ -212,16 +210,6 @@ export class HostSockets {
     const ws = this.d.hosts.socketOf(hostId);
     if (ws) this.d.hosts.close(ws, CLOSE_REVOKED, "this host was revoked");
     for (const row of this.d.store.leasedBy(hostId)) this.d.lifecycle.apply(row.id, { type: "lost", attempt: row.attempt, why: `host ${hostId} was revoked` });
-  }
-
-  private withinRate(ws: WebSocket): boolean {
-    const now = Date.now();
-    const r = this.rates.get(ws);
-    if (!r || now - r.start > RATE_WINDOW_MS) {
-      this.rates.set(ws, { start: now, n: 1 });
-      return true;
-    }
-    return ++r.n <= (LIMITS.socketMessagesPerS * RATE_WINDOW_MS) / 1000;
   }
 }
 

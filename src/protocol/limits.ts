@@ -15,8 +15,10 @@ export const LIMITS = {
   batchBytes: 1024 * 1024,
   /** Chunks one batch frame may hold: a host has no reason to send more, and each is a row. */
   batchChunks: 1024,
-  /** Messages per second one host socket may send, averaged over a few seconds. */
+  /** Messages one host socket may send in a second; a host batches, so it never needs near this many. */
   socketMessagesPerS: 2000,
+  /** Messages an output stream may carry in a second: one batch waits for its ack, so a host sends one per round trip. */
+  streamMessagesPerS: 10_000,
   /** The default and the largest `max_output_bytes`: a run's stored output. */
   maxOutputBytes: 1024 * 1024 * 1024,
   /** Live watchers of one run. */

@@ -9,6 +9,7 @@ import { LIMITS } from "../protocol/limits.js";
 import type { RunChange } from "../protocol/run-change.js";
 import { HostToRun, type RunToHost, type StreamEnd } from "../protocol/stream.js";
 import { CLOSE_LIMIT } from "../protocol/version.js";
+import { MessageRate } from "../sockets.js";
 import type { RunLog } from "./log.js";
 
 /** Who opened the socket, from the credential the Worker verified. */
@@ -44,10 +45,12 @@ export class AttemptStreams {
   private readonly pulled = new Map<string, RunChange[]>();
   private started: { attempt: number; pid: number | null; host: string } | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly rate = new MessageRate(LIMITS.streamMessagesPerS);
 
   constructor(private readonly d: StreamDeps) {}
 
   async message(ws: WebSocket, sock: AttemptSocket, message: string | ArrayBuffer): Promise<void> {
+    if (!this.rate.allow(ws)) return close(ws, CLOSE_LIMIT, `more than ${LIMITS.streamMessagesPerS} messages per second`);
     if (typeof message !== "string") return this.batch(ws, sock, message);
     let json: unknown;
     try {

@@ -1,0 +1,112 @@
+/** Hosts the edge can trust: a host id speaks only with its own credential, and only the lease holder acts on a lease. */
+import { describe, expect, it } from "vitest";
+import { encodeBatch, STDOUT } from "../../src/protocol/frames.js";
+import { LIMITS } from "../../src/protocol/limits.js";
+import { CLOSE_LIMIT, CLOSE_PROTOCOL, PROTOCOL } from "../../src/protocol/version.js";
+import { call, freshWorkspace, workspaceToken } from "./helpers.js";
+import { connectHost, enroll, streamSocket } from "./hosts.js";
+import { openSocket } from "./sockets.js";
+
+async function agent(name: string, config: Record<string, unknown> = {}) {
+  const t = await workspaceToken(freshWorkspace());
+  const enrollToken = (await call(t, "POST", "/v1/agents", { name, config })).json.host_token as string;
+  return { t, enrollToken };
+}
+
+describe("host trust", () => {
+  it("the enrollment token cannot push out a connected host under its id", async () => {
+    const { t, enrollToken } = await agent("imp");
+    const real = await enroll("imp", enrollToken, "real");
+    const impostor = await connectHost("imp", enrollToken, "real");
+    expect((await impostor.closed).code).toBe(4003);
+    // The real host still holds its connection and takes work.
+    const run = (await call(t, "POST", "/v1/agents/imp/runs", { argv: ["true"] })).json;
+    expect(await real.sock.next()).toMatchObject({ type: "assign", run_id: run.id });
+  });
+
+  it("a credential speaks only for its own host id", async () => {
+    const { enrollToken } = await agent("own");
+    const a = await enroll("own", enrollToken, "a");
+    const asB = await connectHost("own", a.credential, "b");
+    expect((await asB.closed).code).toBe(1008);
+  });
+
+  it("a reject from a host that does not hold the lease changes nothing", async () => {
+    const { t, enrollToken } = await agent("rej", { retry: { max_attempts: 1 } });
+    const holder = await enroll("rej", enrollToken, "holder");
+    const run = (await call(t, "POST", "/v1/agents/rej/runs", { argv: ["sleep", "100"] })).json;
+    expect(await holder.sock.next()).toMatchObject({ type: "assign", attempt: 1 });
+    const other = await enroll("rej", enrollToken, "other", { slots: 4 });
+    other.sock.send({ type: "reject", run_id: run.id, attempt: 1, reason: "mine now" });
+    await call(t, "GET", "/v1/agents/rej");
+    expect((await call(t, "GET", `/v1/runs/${run.id}`)).json).toMatchObject({ status: "running", attempt: 1 });
+  });
+
+  it("a revoked host is disconnected, loses its leases, and its credential stops working; others go on", async () => {
+    const { t, enrollToken } = await agent("rev", { retry: { delay_ms: 0 } });
+    const bad = await enroll("rev", enrollToken, "bad");
+    const good = await enroll("rev", enrollToken, "good");
+    const run = (await call(t, "POST", "/v1/agents/rev/runs", { argv: ["sleep", "100"] })).json;
+    const first = (await Promise.race([bad.sock.next().then((m) => ({ m, who: "bad" })), good.sock.next().then((m) => ({ m, who: "good" }))])) as { who: string };
+    const hosts = (await call(t, "GET", "/v1/agents/rev/hosts")).json.hosts;
+    expect(hosts.map((h: { host_id: string }) => h.host_id).sort()).toEqual(["bad", "good"]);
+    expect((await call(t, "DELETE", `/v1/agents/rev/hosts/${first.who}`)).status).toBe(204);
+    const revoked = first.who === "bad" ? bad : good;
+    expect((await revoked.sock.closed).code).toBe(4001);
+    expect((await call(revoked.credential, "GET", "/v1/agents/rev/connect", undefined, { upgrade: "websocket" })).status).toBe(401);
+    const s = await streamSocket(run.id, 1, revoked.credential);
+    s.send({ type: "hello", pid: 1 });
+    expect(await s.next()).toEqual({ type: "superseded" });
+    expect((await call(t, "GET", `/v1/runs/${run.id}`)).json).toMatchObject({ status: first.who === "good" ? "queued" : "running" });
+    expect((await call(t, "DELETE", "/v1/agents/rev/hosts/nobody")).status).toBe(404);
+  });
+
+  it("refuses a host outside the protocol range with a close reason that says what to upgrade", async () => {
+    const { enrollToken } = await agent("ver");
+    for (const protocol of [1, PROTOCOL + 1]) {
+      const host = await connectHost("ver", enrollToken, `v${protocol}`, { protocol });
+      const closed = await host.closed;
+      expect(closed.code).toBe(CLOSE_PROTOCOL);
+      expect(closed.reason).toMatch(new RegExp(`host protocol ${protocol} is not supported; this control plane speaks ${PROTOCOL}: upgrade`));
+    }
+    // A hello with no version at all is the first protocol's.
+    const old = await openSocket("/v1/agents/ver/connect", enrollToken);
+    old.send({ type: "hello", host_id: "old", hostname: "box", version: "0.1.0", slots: 1, running: [] });
+    expect((await old.closed).code).toBe(CLOSE_PROTOCOL);
+  });
+
+  it("ignores fields and message types it does not know, so a newer host works", async () => {
+    const { t, enrollToken } = await agent("new");
+    const sock = await openSocket("/v1/agents/new/connect", enrollToken);
+    sock.send({ type: "hello", protocol: PROTOCOL, host_id: "n", hostname: "box", version: "9.0.0", slots: 1, running: [], gpu: { count: 8 } });
+    expect((await sock.next()).type).toBe("welcome");
+    sock.send({ type: "telemetry", load: 0.5 });
+    const run = (await call(t, "POST", "/v1/agents/new/runs", { argv: ["true"] })).json;
+    expect(await sock.next()).toMatchObject({ type: "assign", run_id: run.id });
+  });
+
+  it("closes a stream whose batch holds more chunks than a host may send, with a reason", async () => {
+    const { t, enrollToken } = await agent("lim");
+    const h = await enroll("lim", enrollToken, "h");
+    const run = (await call(t, "POST", "/v1/agents/lim/runs", { argv: ["true"] })).json;
+    await h.sock.next();
+    const s = await streamSocket(run.id, 1, h.credential);
+    s.send({ type: "hello", pid: 1 });
+    await s.next();
+    const empty = new Uint8Array(0);
+    s.send(encodeBatch(1, Array.from({ length: LIMITS.batchChunks + 1 }, (_, i) => ({ seq: i + 1, stream: STDOUT as 1, data: empty }))));
+    const closed = await s.closed;
+    expect(closed.code).toBe(CLOSE_LIMIT);
+    expect(closed.reason).toMatch(/more than 1024 chunks/);
+  });
+
+  it("closes a control socket that floods it, and other hosts go on", async () => {
+    const { t, enrollToken } = await agent("flood");
+    const flood = await enroll("flood", enrollToken, "flood");
+    const calm = await enroll("flood", enrollToken, "calm");
+    for (let i = 0; i < LIMITS.socketMessagesPerS + 500; i++) flood.sock.send({ type: "drain" });
+    expect((await flood.sock.closed).code).toBe(CLOSE_LIMIT);
+    const run = (await call(t, "POST", "/v1/agents/flood/runs", { argv: ["true"] })).json;
+    expect(await calm.sock.next()).toMatchObject({ type: "assign", run_id: run.id });
+  });
+});
