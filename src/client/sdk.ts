@@ -184,7 +184,10 @@ function toEvent(id: string | null, event: string, data: string): WatchEvent | n
   if (!Number.isInteger(n)) return null;
   const body = JSON.parse(data);
   if (event === "state") return { id: n, type: "state", run: body as Run };
-  if (event === "output") return { id: n, type: "output", stream: body.stream, attempt: body.attempt, data: fromBase64(body.data) };
+  if (event === "output") {
+    const data = typeof body.text === "string" ? new TextEncoder().encode(body.text) : fromBase64(body.data);
+    return { id: n, type: "output", stream: body.stream, attempt: body.attempt, data };
+  }
   if (event === "event") return { id: n, type: "event", event: body };
   return null;
 }

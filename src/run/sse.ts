@@ -12,15 +12,30 @@ export interface LogRow {
 }
 
 const enc = new TextEncoder();
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** One log row as one Server-Sent Event; output bytes travel base64 so they stay exact. */
+/** A chunk's bytes as text when they are whole UTF-8, so `curl -N` of a watch is readable; null otherwise. */
+function asText(bytes: Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One log row as one Server-Sent Event. Output that is valid UTF-8 travels as `text`; anything
+ * else (binary, or a chunk that ends inside a character) as base64 `data`, so it stays exact.
+ */
 export function sseEvent(row: LogRow): Uint8Array {
   let name: string;
   let data: string;
   if (row.kind === KIND_OUTPUT) {
     name = "output";
-    const b64 = toBase64(new Uint8Array(row.data as ArrayBuffer));
-    data = `{"stream":"${streamName(row.stream)}","attempt":${row.attempt},"data":"${b64}"}`;
+    const bytes = new Uint8Array(row.data as ArrayBuffer);
+    const text = asText(bytes);
+    const body = text === null ? `"data":"${toBase64(bytes)}"` : `"text":${JSON.stringify(text)}`;
+    data = `{"stream":"${streamName(row.stream)}","attempt":${row.attempt},${body}}`;
   } else {
     name = row.kind === KIND_EVENT ? "event" : "state";
     data = row.data as string;

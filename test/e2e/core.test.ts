@@ -131,7 +131,12 @@ describe("the watch stream", () => {
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const text = await res.text();
     expect(text).toMatch(/^id: \d+\nevent: state\ndata: \{/);
-    expect(text).toContain(`event: output\ndata: {"stream":"stdout","attempt":1,"data":"${Buffer.from("hi\n").toString("base64")}"}`);
+    // Text reads as text; bytes that are not UTF-8 stay exact as base64.
+    expect(text).toContain(`event: output\ndata: {"stream":"stdout","attempt":1,"text":"hi\\n"}`);
+    const binary = await s.client.submit(s.agent, { argv: ["printf", "\\377\\n"] });
+    await s.client.wait(binary.id);
+    const raw = await (await fetch(`${s.url}/v1/runs/${binary.id}/watch`, { headers: { authorization: `Bearer ${s.token}` } })).text();
+    expect(raw).toContain(`"data":"${Buffer.from([0xff, 0x0a]).toString("base64")}"`);
   });
 });
 
