@@ -105,5 +105,5 @@ export function superviseHost(opts: { url: string; hostToken: string; slots: num
  */
 function localPolicy(): string[] {
   const help = spawnSync(process.execPath, [agentBin(), "--help"], { encoding: "utf8" }).stdout ?? "";
-  return help.includes("--security") ? ["--security", "full", "--sandbox", "off"] : [];
+  return help.includes("--security") ? ["--security", "full", "--sandbox", "off", "--exit-with-parent"] : [];
 }

@@ -22,6 +22,8 @@ const USAGE = `usage: tether-agent --url URL --token HOST_TOKEN [--slots N] [--h
   --drain-timeout-ms
                on SIGTERM, how long running jobs may go on before they are cancelled (default 600000)
   --quiet      log nothing
+  --exit-with-parent
+               stop (cancelling running jobs) when the process that started this one exits
 
 Host policy (the owner's; a run cannot change it):
   --policy FILE      a TOML file: security, allow, ask, sandbox, network, workspace, access,
@@ -51,6 +53,7 @@ function main(): void {
       "host-id": { type: "string" },
       "grace-ms": { type: "string" },
       "drain-timeout-ms": { type: "string" },
+      "exit-with-parent": { type: "boolean" },
       quiet: { type: "boolean" },
       policy: { type: "string" },
       security: { type: "string" },
@@ -127,6 +130,16 @@ function main(): void {
   process.on("SIGINT", () => void stop("SIGINT", false));
   process.on("SIGTERM", () => void stop("SIGTERM", false));
   process.on("SIGQUIT", () => void stop("SIGQUIT", true));
+  if (values["exit-with-parent"]) {
+    // A supervisor killed outright cannot stop us; its going shows as a new parent.
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      void stop("parent exited", true);
+    }, 500);
+    watch.unref();
+  }
 }
 
 /** Loads the owner's policy, finds the sandbox and says at start what jobs will get. */
