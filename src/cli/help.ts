@@ -41,9 +41,16 @@ export const COMMANDS: Record<string, CommandHelp> = {
   agents: {
     usage: "tether agents create|get|delete <name>",
     about:
-      "create makes an agent and prints it with its host token (what tether-agent connects with); get shows\n" +
+      "create makes an agent and prints it with its enrollment token (what tether-agent enrolls with); get shows\n" +
       "its hosts, free slots and counts; delete removes it and cancels its waiting and running runs.",
     example: "tether agents create builder",
+  },
+  hosts: {
+    usage: "tether hosts ls <agent> | tether hosts revoke <agent> <host>",
+    about:
+      "ls lists the hosts enrolled with an agent, connected or not; revoke disconnects one host, refuses its\n" +
+      "credential from then on and retries what it was running. The agent's other hosts go on.",
+    example: "tether hosts revoke builder laptop-3f2a1c",
   },
   schedules: {
     usage: "tether schedules create|ls|get|update|delete|trigger|preview|events ...",

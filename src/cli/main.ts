@@ -24,6 +24,7 @@ const FLAGS = {
   logs: { ...help, follow: { type: "boolean", short: "f" } },
   cancel: help,
   agents: help,
+  hosts: help,
   help,
 } satisfies Record<string, NonNullable<ParseArgsConfig["options"]>>;
 
@@ -108,6 +109,18 @@ async function main(args: string[]): Promise<number> {
       if (sub === "create") print(await client.createAgent(agent));
       else if (sub === "get") print(await client.getAgent(agent));
       else await client.deleteAgent(agent);
+      return 0;
+    }
+    case "hosts": {
+      const [sub, agent, host] = positionals;
+      if (sub !== "ls" && sub !== "revoke") {
+        const near = sub && closest(sub, ["ls", "revoke"]);
+        throw new UsageError(sub ? `unknown hosts command ${sub}${near ? ` (did you mean ${near}?)` : ""}` : "tether hosts needs ls or revoke", name);
+      }
+      if (!agent) throw need(`the agent's name: tether hosts ${sub} <agent>`);
+      if (sub === "ls") return print(await connect().listHosts(agent)), 0;
+      if (!host) throw need("the host's id: tether hosts revoke <agent> <host>");
+      await connect().revokeHost(agent, host);
       return 0;
     }
   }

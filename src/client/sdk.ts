@@ -2,7 +2,7 @@
  * The typed client every face of Tether uses: the CLI, tests, benchmarks and your code.
  * Works anywhere fetch does.
  */
-import type { AgentView, HostView } from "../protocol/agent.js";
+import type { AgentView, EnrolledHost, HostView } from "../protocol/agent.js";
 import type { AgentConfigPatch } from "../protocol/agent-config.js";
 import type { Problem } from "../protocol/problem.js";
 import type { Run, JobSpec } from "../protocol/run.js";
@@ -10,7 +10,7 @@ import type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePa
 import { isTerminal } from "../protocol/run.js";
 import { readSse } from "./sse.js";
 
-export type { AgentView, HostView, Run, JobSpec };
+export type { AgentView, EnrolledHost, HostView, Run, JobSpec };
 export type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePage, SchedulePreview };
 
 export type WatchEvent =
@@ -58,6 +58,13 @@ export class TetherClient {
   }
   rotateHostToken(name: string): Promise<{ host_token: string }> {
     return this.json("POST", `/v1/agents/${enc(name)}/host-token`, {});
+  }
+  async listHosts(agent: string): Promise<EnrolledHost[]> {
+    return (await this.json<{ hosts: EnrolledHost[] }>("GET", `/v1/agents/${enc(agent)}/hosts`)).hosts;
+  }
+  /** Revokes one host: its credential stops working and what it holds is lost (and retried). */
+  async revokeHost(agent: string, host: string): Promise<void> {
+    await this.request("DELETE", `/v1/agents/${enc(agent)}/hosts/${enc(host)}`);
   }
 
   submit(agent: string, job: JobSpec & { idempotency_key?: string }): Promise<Run> {

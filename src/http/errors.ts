@@ -6,6 +6,10 @@ import { ProblemError, problemResponse, titleOf } from "./problem.js";
 export function errorResponse(err: unknown): Response {
   if (err instanceof ProblemError) return problemResponse(err.toProblem());
   if (err instanceof HTTPException) return fromHttpException(err);
+  // Storage that is full stays full: a retry cannot succeed, so it is no 503.
+  if (err instanceof Error && /SQLITE_FULL|database or disk is full|exceeded.*storage/i.test(err.message)) {
+    return problemResponse({ type: "urn:tether:problem:storage-full", title: "Insufficient storage", status: 507, detail: "the control plane's storage for this agent or run is full; delete runs or lower retention_days" });
+  }
   if (err instanceof Error && isOverload(err)) {
     const res = problemResponse({ type: "urn:tether:problem:overloaded", title: "Service unavailable", status: 503, detail: "the control plane is overloaded right now; retry shortly" });
     res.headers.set("retry-after", "1");
@@ -39,7 +43,7 @@ const slug = (title: string) => title.toLowerCase().replace(/[^a-z0-9]+/g, "-");
  */
 function isOverload(err: Error): boolean {
   const e = err as Error & { overloaded?: boolean; retryable?: boolean };
-  return e.overloaded === true || e.retryable === true || /SQLITE_NOMEM|SQLITE_FULL|overloaded/i.test(err.message);
+  return e.overloaded === true || e.retryable === true || /SQLITE_NOMEM|overloaded/i.test(err.message);
 }
 
 /**

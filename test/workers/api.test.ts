@@ -195,6 +195,10 @@ describe("overload", () => {
       expect(res.headers.get("retry-after")).toBe("1");
       expect(res.headers.get("content-type")).toContain("application/problem+json");
     }
+    // Full storage stays full: 507, not a retryable 503.
+    const full = errorResponse(new Error("database or disk is full: SQLITE_FULL"));
+    expect(full.status).toBe(507);
+    expect(full.headers.get("retry-after")).toBeNull();
     // Our own fault is a 500, and it is logged for us to see (not printed into a green run).
     const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
     expect(errorResponse(new TypeError("a bug")).status).toBe(500);
