@@ -91,11 +91,13 @@ export class Uplink {
       if (status !== "503") this.log(`output stream: ${err.message}`);
       if (status === "401" || status === "403" || status === "404") this.giveUp();
     });
-    ws.on("close", () => {
+    ws.on("close", (code, reason) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.ready = false;
       if (this.closed) return;
+      // The edge closes for a broken limit or a refused attempt with a reason worth reading.
+      if (code >= 4000) this.log(`output stream closed by the control plane (${code} ${reason.toString()})`);
       this.retry = setTimeout(() => this.open(), this.backoff.next());
     });
   }
