@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { encodeBatch, STDOUT } from "../../src/protocol/frames.js";
 import { PROTOCOL } from "../../src/protocol/version.js";
 import { startStack, type Stack } from "./harness.js";
 
@@ -55,5 +56,46 @@ describe("a flooding host", () => {
     const loaded = await p99(200, read);
     expect(await closed).toBe(4013);
     console.log(`a read's p99 while a host floods its control socket: ${loaded.toFixed(1)} ms (without: ${quiet.toFixed(1)} ms)`);
+  });
+
+  it("floods an output stream with tiny batches: other clients go on", async () => {
+    const control = new WebSocket(`${s.url.replace(/^http/, "ws")}/v1/agents/${s.agent}/connect`, { headers: { authorization: `Bearer ${s.hostToken}` } });
+    const messages: { type: string; credential?: string; run_id?: string }[] = [];
+    let wake: (() => void) | null = null;
+    control.on("message", (d) => {
+      messages.push(JSON.parse(d.toString()));
+      wake?.();
+    });
+    const next = async () => {
+      while (!messages.length) await new Promise<void>((r) => (wake = r));
+      return messages.shift()!;
+    };
+    await new Promise<void>((r) => control.on("open", () => r()));
+    control.send(JSON.stringify({ type: "hello", protocol: PROTOCOL, host_id: "batcher", hostname: "flood", version: "x", slots: 1, running: [] }));
+    const { credential } = await next();
+    const run = await s.client.submit(s.agent, { argv: ["true"] });
+    expect(await next()).toMatchObject({ type: "assign", run_id: run.id });
+    const ws = new WebSocket(`${s.url.replace(/^http/, "ws")}/v1/runs/${run.id}/stream?attempt=1`, { headers: { authorization: `Bearer ${credential}` } });
+    const read = () => s.client.getAgent(s.agent);
+    const quiet = await p99(100, read);
+    // The flood stops after a few seconds, cut off here if the edge has not cut it first.
+    const stop = setTimeout(() => ws.terminate(), 3000);
+    const code = new Promise<number>((resolve) => {
+      ws.on("open", () => {
+        ws.send(JSON.stringify({ type: "hello", pid: 1 }));
+        let seq = 1;
+        const pump = () => {
+          while (ws.readyState === WebSocket.OPEN && ws.bufferedAmount < 1 << 20) ws.send(encodeBatch(1, [{ seq: seq++, stream: STDOUT, data: new Uint8Array([120]) }]));
+          if (ws.readyState === WebSocket.OPEN) setImmediate(pump);
+        };
+        pump();
+      });
+      ws.on("close", (c) => resolve(c));
+    });
+    const loaded = await p99(100, read);
+    expect([4013, 1006]).toContain(await code);
+    clearTimeout(stop);
+    console.log(`a read's p99 while a host floods an output stream: ${loaded.toFixed(1)} ms (without: ${quiet.toFixed(1)} ms)`);
+    control.close();
   });
 });
