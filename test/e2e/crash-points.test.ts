@@ -2,13 +2,12 @@
  * The control plane killed outright (SIGKILL of workerd) at each step of a run's life, then
  * started again on the same state: every run reaches its true final state, and none runs twice.
  */
-import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { WatchEvent } from "../../src/client/sdk.js";
 import { startControlPlane } from "../../src/local/stack.js";
-import { attemptPid, collect, startStack, type Stack } from "./harness.js";
+import { attemptPid, collect, startStack, workerdProcesses, type Stack } from "./harness.js";
 
 let s: Stack | undefined;
 afterEach(async () => {
@@ -18,18 +17,7 @@ afterEach(async () => {
 
 /** SIGKILLs the workerd processes serving the stack, as a crash or a power cut would, and starts the plane again. */
 async function crashAndRestart(stack: Stack): Promise<void> {
-  // The stack's workerd processes are this test process's descendants (one stack runs at a time).
-  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" })
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .filter((r) => r.length >= 3)
-    .map(([pid, ppid, ...args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args.join(" ") }));
-  const mine = new Set([process.pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) (mine.add(r.pid), (grew = true));
-  }
-  const victims = rows.filter((r) => mine.has(r.pid) && /\bworkerd\b.*\bserve\b/.test(r.args)).map((r) => r.pid);
+  const victims = workerdProcesses();
   expect(victims.length).toBeGreaterThan(0);
   for (const pid of victims) process.kill(pid, "SIGKILL");
   await Promise.race([stack.plane.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);

@@ -136,3 +136,18 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** The workerd processes serving this test process's stack (one stack runs at a time), with their pids. */
+export function workerdProcesses(): number[] {
+  const rows = spawnSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" })
+    .stdout.split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((r) => r.length >= 3)
+    .map(([pid, ppid, ...args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args.join(" ") }));
+  const mine = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) (mine.add(r.pid), (grew = true));
+  }
+  return rows.filter((r) => mine.has(r.pid) && /\bworkerd\b.*\bserve\b/.test(r.args)).map((r) => r.pid);
+}

@@ -2,11 +2,10 @@
  * Stalled watchers cost the control plane a bounded amount of memory: each is read as its client
  * pulls, so one that stops reading holds at most about a megabyte, not the run's output.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "./harness.js";
+import { startStack, workerdProcesses, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -18,20 +17,8 @@ afterAll(async () => {
 
 /** Resident memory of the workerd processes under this test process, in MB. */
 function workerdRssMb(): number {
-  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" })
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .filter((r) => r.length >= 3)
-    .map(([pid, ppid, ...args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args.join(" ") }));
-  const mine = new Set([process.pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) (mine.add(r.pid), (grew = true));
-  }
   let kb = 0;
-  for (const r of rows.filter((r) => mine.has(r.pid) && /\bworkerd\b/.test(r.args))) {
-    kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${r.pid}/status`, "utf8"))?.[1] ?? 0);
-  }
+  for (const pid of workerdProcesses()) kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
   return kb / 1024;
 }
 
