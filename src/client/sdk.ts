@@ -138,6 +138,8 @@ export class TetherClient {
         await delay(Math.min(5000, 100 * 2 ** failures));
         continue;
       }
+      // The run has ended and every event after `last` was heard already.
+      if (res.status === 204) return;
       if (!res.ok) throw await toError(res);
       let terminal = false;
       try {

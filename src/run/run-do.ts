@@ -92,6 +92,14 @@ export class RunDO extends DurableObject<Env> {
     );
   }
 
+  /** Whether a watcher after `after` has anything left to hear: false once the run ended and it has heard it all. */
+  async hasMore(changes: RunChange[], after: number): Promise<boolean> {
+    await this.apply(changes);
+    const s = this.log.state();
+    if (!s || !isTerminal(s.run.status)) return true;
+    return this.sql.exec("SELECT 1 FROM log WHERE id > ? LIMIT 1", after).toArray().length > 0;
+  }
+
   /** The watch stream: every log row after `after`, live, ending after the terminal state; null when the run has all the watchers it may. */
   async watch(changes: RunChange[], after: number, output: boolean): Promise<ReadableStream<Uint8Array> | null> {
     await this.apply(changes);

@@ -124,6 +124,17 @@ describe("the watch stream", () => {
     expect(Buffer.concat(chunks).toString()).toBe(Array.from({ length: 20 }, (_, i) => `tick ${i + 1}\n`).join(""));
   });
 
+  it("answers 204 to a watcher of an ended run that has heard everything, so EventSource and the SDK stop", async () => {
+    const run = await s.client.submit(s.agent, { argv: ["echo", "done"] });
+    const { events } = await collect(s.client, run.id);
+    const last = events.at(-1)!.id;
+    const res = await fetch(`${s.url}/v1/runs/${run.id}/watch`, { headers: { authorization: `Bearer ${s.token}`, "last-event-id": String(last) } });
+    expect(res.status).toBe(204);
+    const after: unknown[] = [];
+    for await (const ev of s.client.watch(run.id, { after: last })) after.push(ev);
+    expect(after).toEqual([]);
+  });
+
   it("speaks real SSE over HTTP: text/event-stream with id, event and data lines", async () => {
     const run = await s.client.submit(s.agent, { argv: ["echo", "hi"] });
     await s.client.wait(run.id);

@@ -51,7 +51,10 @@ runs.get("/:run/watch", async (c) => {
   const ws = canReadRun(c, id);
   const found = await agentStub(c.env, ws, agent).runObject(id, true);
   if (!found) throw notFound(`run ${id}`);
-  const body = await runStub(c.env, ws, id).watch(found.changes, after, q.output !== "false");
+  const stub = runStub(c.env, ws, id);
+  // An ended run whose every event the client has heard: 204 tells an EventSource to stop reconnecting.
+  if (after > 0 && !(await stub.hasMore(found.changes, after))) return c.body(null, 204);
+  const body = await stub.watch(found.changes, after, q.output !== "false");
   if (!body) {
     const detail = `run ${id} has ${LIMITS.watchersPerRun} live watchers, the most a run may have; retry when one has gone`;
     return problemResponse({ type: "urn:tether:problem:too-many-watchers", title: "Too many requests", status: 429, detail }, { "retry-after": "5" });
