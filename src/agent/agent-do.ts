@@ -252,7 +252,8 @@ export class AgentDO extends DurableObject<Env> {
     const row = this.store.row(id)!;
     // An attempt the edge already ended (lost, timed out) keeps that decision; the report is only acknowledged.
     if (row.status === "running" && row.attempt === attempt && row.host_id === hostId) {
-      this.lifecycle.apply(id, { type: "ended", attempt, end: { reason: end.reason, exit_code: end.exit_code, signal: end.signal, error: end.error } });
+      const { reason, exit_code, signal, error, result = null, result_error = null } = end;
+      this.lifecycle.apply(id, { type: "ended", attempt, end: { reason, exit_code, signal, error, result, result_error } });
     }
     return { ok: true, why: "", changes: this.store.pendingChanges(id) };
   }

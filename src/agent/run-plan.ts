@@ -28,6 +28,7 @@ export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: 
     ...(job.env && { env: job.env }),
     ...(job.labels && { labels: job.labels }),
     ...(job.queue_timeout_ms !== undefined && { queue_timeout_ms: job.queue_timeout_ms }),
+    ...(job.inputs && { inputs: job.inputs }),
     timeout_ms,
   };
   const record: RunRecord = {
@@ -36,6 +37,8 @@ export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: 
     status: "queued",
     argv: job.argv,
     labels: job.labels ?? {},
+    inputs: job.inputs ?? {},
+    result: null,
     timeout_ms,
     retry: { ...config.retry, ...job.retry },
     attempt: 0,

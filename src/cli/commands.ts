@@ -11,6 +11,9 @@ export interface RunFlags {
   labels: Record<string, string>;
   timeoutMs?: number;
   stdinFile?: string;
+  inputs: Record<string, unknown>;
+  /** Print the run's result (JSON) on stdout once it ends. */
+  result: boolean;
 }
 
 /** Streams the job's output live and resolves to the exit code to end with. */
@@ -22,6 +25,7 @@ export async function runCommand(client: TetherClient, agent: string, argv: stri
     ...(Object.keys(flags.env).length && { env: flags.env }),
     ...(Object.keys(flags.labels).length && { labels: flags.labels }),
     ...(flags.timeoutMs !== undefined && { timeout_ms: flags.timeoutMs }),
+    ...(Object.keys(flags.inputs).length && { inputs: flags.inputs as Record<string, object> }),
   });
   if (flags.detach) {
     console.log(run.id);
@@ -37,6 +41,7 @@ export async function runCommand(client: TetherClient, agent: string, argv: stri
   process.on("SIGINT", onInt);
   try {
     const final = await follow(client, run.id);
+    if (flags.result) console.log(JSON.stringify(final.result));
     return report(final);
   } finally {
     process.off("SIGINT", onInt);

@@ -19,3 +19,27 @@ export function pairs(items: string[] | undefined, flag: string): Record<string,
   }
   return out;
 }
+
+/**
+ * `--input name=value` flags: the value as JSON when it is JSON (`n=3`, `o={"a":1}`), as a
+ * string otherwise (`who=world`); `name=@file.json` reads the file as JSON.
+ */
+export function inputs(items: string[] | undefined, read: (file: string) => string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(pairs(items, "--input"))) {
+    if (value.startsWith("@")) {
+      try {
+        out[name] = JSON.parse(read(value.slice(1)));
+      } catch (err) {
+        throw new UsageError(`--input ${name}=${value}: ${(err as Error).message}`);
+      }
+      continue;
+    }
+    try {
+      out[name] = JSON.parse(value);
+    } catch {
+      out[name] = value;
+    }
+  }
+  return out;
+}

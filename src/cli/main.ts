@@ -7,7 +7,7 @@ import { loadConfig, type CliConfig } from "./config.js";
 import { flagError, unreachable } from "./errors.js";
 import { closest, commandHelp, COMMANDS, USAGE } from "./help.js";
 import { schedulesCommand } from "./schedules.js";
-import { pairs, UsageError } from "./flags.js";
+import { inputs, pairs, UsageError } from "./flags.js";
 
 const help = { help: { type: "boolean", short: "h" } } as const;
 /** Each command's own flags: a flag another command has is still a mistake here. */
@@ -19,6 +19,8 @@ const FLAGS = {
     label: { type: "string", short: "l", multiple: true },
     timeout: { type: "string" },
     stdin: { type: "string" },
+    input: { type: "string", short: "i", multiple: true },
+    result: { type: "boolean" },
   },
   get: help,
   logs: { ...help, follow: { type: "boolean", short: "f" } },
@@ -57,7 +59,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw flagError(err, name, Object.keys(FLAGS[name]));
   }
-  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string };
+  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean };
   const positionals = parsed.positionals;
   if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -82,6 +84,8 @@ async function main(args: string[]): Promise<number> {
         detach: values.detach ?? false,
         env: pairs(values.env, "--env"),
         labels: pairs(values.label, "--label"),
+        inputs: inputs(values.input, (f) => readFileSync(f, "utf8")),
+        result: values.result ?? false,
         ...(timeout !== undefined && { timeoutMs: Math.round(timeout * 1000) }),
         ...(values.stdin !== undefined && { stdinFile: values.stdin }),
       };

@@ -8,6 +8,9 @@ export const LIMITS = {
   envValueBytes: 32 * 1024,
   labelEntries: 64,
   labelValueBytes: 256,
+  inputEntries: 64,
+  /** A run's inputs together, as JSON: those past 256 KiB reach the job as files. */
+  inputBytes: 1024 * 1024,
   timeoutMsMax: 7 * 24 * 3600 * 1000,
   timeoutMsDefault: 3600 * 1000,
   slotsMax: 256,

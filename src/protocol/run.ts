@@ -29,6 +29,17 @@ export type RetryPolicy = z.infer<typeof RetryPolicy>;
 /** A host that vanished is retried once; a command that failed is not, unless asked. */
 export const DEFAULT_RETRY: RetryPolicy = { max_attempts: 2, on: ["lost"], delay_ms: 1000, backoff: "exponential", max_delay_ms: 60_000 };
 
+/** A JSON value, shallowly typed: deep recursive types cost the checker too much across object RPC. */
+export type Json = string | number | boolean | null | object;
+
+/** An input's name: it becomes TETHER_INPUT_<NAME>, upper-cased. */
+const InputName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "input names are a letter, then up to 63 of A-Z a-z 0-9 _");
+/** Checked as JSON in full; typed shallowly, as Json says why. */
+const JsonValue = z.json() as unknown as z.ZodType<Json>;
+const Inputs = boundedRecord(InputName, JsonValue, LIMITS.inputEntries, "inputs")
+  .refine((r) => utf8Bytes(JSON.stringify(r)) <= LIMITS.inputBytes, `inputs are more than ${LIMITS.inputBytes} bytes of JSON together`)
+  .refine((r) => new Set(Object.keys(r).map((k) => k.toUpperCase())).size === Object.keys(r).length, "two inputs have the same name, ignoring case");
+
 /** What a client may ask a host to run. Shared by submit, schedules and the host's assignment. */
 export const JobSpec = z.strictObject({
   argv: z.array(boundedString(LIMITS.argBytes, "an argument")).min(1, "argv needs at least the program to run").max(LIMITS.argvItems),
@@ -40,6 +51,8 @@ export const JobSpec = z.strictObject({
   retry: RetryPolicy.partial().optional(),
   /** A run still waiting for a host after this long ends cancelled. */
   queue_timeout_ms: z.number().int().min(1).max(LIMITS.timeoutMsMax).optional(),
+  /** Named JSON values for the job, as TETHER_INPUT_<NAME>; shown on the run (unlike env). */
+  inputs: Inputs.optional(),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 
@@ -55,6 +68,9 @@ export interface Run {
   status: RunStatus;
   argv: string[];
   labels: Record<string, string>;
+  inputs: Record<string, Json>;
+  /** What the job returned (the JSON it wrote to TETHER_RESULT_PATH), or null. */
+  result: Json | null;
   timeout_ms: number;
   retry: RetryPolicy;
   attempt: number;

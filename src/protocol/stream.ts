@@ -16,6 +16,9 @@ export const StreamEnd = z.object({
   exit_code: z.number().int().nullable(),
   signal: z.string().max(32).nullable(),
   error: z.string().max(4096).nullable(),
+  /** The JSON text the job wrote to its result path (at most 1 MiB), or why it could not be used. */
+  result: z.string().max(1024 * 1024).nullable().optional(),
+  result_error: z.string().max(1024).nullable().optional(),
 });
 export type StreamEnd = z.infer<typeof StreamEnd>;
 

@@ -12,6 +12,8 @@ function run(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
     status,
     argv: ["true"],
     labels: {},
+    inputs: {},
+    result: null,
     timeout_ms: 1000,
     retry: DEFAULT_RETRY,
     attempt: status === "queued" ? 0 : 1,

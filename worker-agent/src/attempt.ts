@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { STDERR, STDOUT } from "../../src/protocol/frames.js";
 import type { Assign } from "../../src/protocol/host.js";
 import type { EndReason } from "../../src/protocol/run.js";
+import { readResult } from "./job-data.js";
 import { planLaunch, type JobGuard } from "./launch.js";
 import type { Logger } from "./log.js";
 import type { Reaper } from "./reaper.js";
@@ -38,6 +39,7 @@ export class Attempt {
   private guard: JobGuard | null = null;
   /** Which policy limit ended the job, for the end report. */
   private limitError: string | null = null;
+  private resultFile: string | null = null;
   private reason: EndReason | null = null;
   private killTimer: NodeJS.Timeout | null = null;
   private timeoutTimer: NodeJS.Timeout | null = null;
@@ -76,6 +78,7 @@ export class Attempt {
     this.uplink.open();
     if (!plan.ok) return this.spawnFailed(new Error(plan.error));
     const { launch } = plan;
+    this.resultFile = launch.resultFile;
     const guard = launch.guard;
     this.guard = guard;
     let child: ChildProcess;
@@ -182,9 +185,10 @@ export class Attempt {
   private finish(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = true;
     this.clearTimers();
-    // Held-back output first, and nothing of the job left running once the run has ended.
+    // The result before the directory goes; held-back output first, and nothing of the job left running.
+    const result = this.resultFile ? readResult(this.resultFile) : { result: null, result_error: null };
     this.guard?.finish();
-    this.uplink.end({ reason: this.reason ?? "exit", exit_code: code, signal, error: this.limitError });
+    this.uplink.end({ reason: this.reason ?? "exit", exit_code: code, signal, error: this.limitError, ...result });
   }
 
   private spawnFailed(err: Error): void {

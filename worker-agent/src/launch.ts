@@ -13,6 +13,7 @@ import { DEFAULT_POLICY, hostRefusal, policySummary, type Isolation, type Policy
 import { Containment } from "./procs.js";
 import { Redactor } from "./redactor.js";
 import { bwrapArgs, SANDBOX_HOME } from "./sandbox.js";
+import { jobDataEnv } from "./job-data.js";
 import { createWorkdir, type Workdir } from "./workdir.js";
 
 export interface HostSafety {
@@ -41,6 +42,8 @@ export interface Launch {
   env: Record<string, string>;
   cwd: string;
   guard: JobGuard;
+  /** Where the job's result lands, as this host sees it. */
+  resultFile: string;
 }
 
 /** What to spawn for this attempt, or why it may not start (the error of a spawn failure). */
@@ -65,6 +68,8 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
     tmp: sandboxed ? "/tmp" : workdir.tmp,
     log,
   });
+  const data = jobDataEnv(assign.job.inputs, workdir.dir, home);
+  Object.assign(env, data.env);
   const [argv0, ...rest] = assign.job.argv;
   const verdict = judgeProgram(policy, safety.allowed, argv0!, env.PATH, workdir.dir);
   if (!verdict.ok) {
@@ -74,9 +79,9 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   const marker = [`TETHER_RUN_ID=${assign.run_id}`, `TETHER_ATTEMPT=${assign.attempt}`];
   const guard = new JobGuard(policy, new Containment(sandboxed, marker), secrets, workdir, log);
   const launch: Launch = sandboxed
-    ? { command: isolation.detail, args: bwrapArgs({ policy, workdir: workdir.dir, command: verdict.path, args: rest }), argv0: undefined, env, cwd: workdir.dir, guard }
+    ? { command: isolation.detail, args: bwrapArgs({ policy, workdir: workdir.dir, command: verdict.path, args: rest }), argv0: undefined, env, cwd: workdir.dir, guard, resultFile: data.resultFile }
     : // The file judged is the file run, whatever is renamed meanwhile; the program still sees the name it was called by.
-      { command: verdict.real, args: rest, argv0: argv0!, env, cwd: workdir.dir, guard };
+      { command: verdict.real, args: rest, argv0: argv0!, env, cwd: workdir.dir, guard, resultFile: data.resultFile };
   return { ok: true, launch };
 }
 

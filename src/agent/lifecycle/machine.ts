@@ -59,8 +59,11 @@ export function step(run: RunRecord, ev: LifeEvent, now: number): Transition {
       };
     case "ended": {
       const verdict = endVerdict(ev.end);
-      const event: RunEvent = { type: "attempt_ended", attempt: ev.attempt, reason: ev.end.reason, exit_code: ev.end.exit_code, signal: ev.end.signal };
-      return settle(run, at, verdict.outcome, verdict.final, [event], []);
+      const events: RunEvent[] = [{ type: "attempt_ended", attempt: ev.attempt, reason: ev.end.reason, exit_code: ev.end.exit_code, signal: ev.end.signal }];
+      // The result is the attempt's own: a retry that returns nothing has no result.
+      if (ev.end.result_error) events.push({ type: "result_invalid", attempt: ev.attempt, reason: ev.end.result_error });
+      const result = ev.end.result ? (JSON.parse(ev.end.result) as RunRecord["result"]) : null;
+      return settle({ ...run, result }, at, verdict.outcome, verdict.final, events, []);
     }
     case "lost":
       return settle(run, at, "lost", { status: "orphaned", error: `lost: ${ev.why}` }, [{ type: "lease_lost", attempt: ev.attempt, reason: ev.why }], [

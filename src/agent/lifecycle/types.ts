@@ -15,6 +15,9 @@ export interface EndReport {
   exit_code: number | null;
   signal: string | null;
   error: string | null;
+  /** The JSON text the job returned, or why what it wrote could not be used. */
+  result?: string | null;
+  result_error?: string | null;
 }
 
 export type LifeEvent =
