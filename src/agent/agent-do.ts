@@ -5,7 +5,8 @@ import { CLAIMS_HEADER, type Env } from "../env.js";
 import type { AgentView, EnrolledHost } from "../protocol/agent.js";
 import type { AgentConfigPatch } from "../protocol/agent-config.js";
 import { newRunId } from "../protocol/ids.js";
-import type { JobSpec, Run } from "../protocol/run.js";
+import { isTerminal, type JobSpec, type Run } from "../protocol/run.js";
+import { LIMITS } from "../protocol/limits.js";
 import type { RunChange } from "../protocol/run-change.js";
 import { CLOSE_REVOKED } from "../protocol/version.js";
 import type { StreamEnd } from "../protocol/stream.js";
@@ -208,6 +209,26 @@ export class AgentDO extends DurableObject<Env> {
     return { run: publicRun(this.store.record(id)!), created: true };
   }
 
+  /**
+   * A run submitted by a running job with its own token: it records its parent, and is refused
+   * past the nesting depth (400) or the children a run may have (429), saying which.
+   */
+  async submitChild(parentId: string, job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | { refused: { status: 400 | 404 | 429; detail: string } } | null> {
+    if (!this.profile()) return null;
+    const parent = this.store.record(parentId);
+    if (!parent) return { refused: { status: 404, detail: `run ${parentId} does not exist` } };
+    if (parent.depth + 1 > LIMITS.childDepth) return { refused: { status: 400, detail: `runs nest at most ${LIMITS.childDepth} deep; run ${parentId} is at depth ${parent.depth}` } };
+    if (this.store.childCount(parentId) >= LIMITS.childrenPerRun) {
+      return { refused: { status: 429, detail: `a run may have at most ${LIMITS.childrenPerRun} children; run ${parentId} has that many` } };
+    }
+    return this.submit(job, { ...opts, parent: { id: parentId, depth: parent.depth } });
+  }
+
+  async children(id: string): Promise<Run[] | null> {
+    if (!this.ready || !this.store.row(id)) return null;
+    return this.store.children(id).map(publicRun);
+  }
+
   async getRun(id: string): Promise<Run | null> {
     if (!this.ready) return null;
     const r = this.store.record(id);
@@ -217,8 +238,17 @@ export class AgentDO extends DurableObject<Env> {
   /** Idempotent: a run that already ended is returned unchanged; a queued one ends now, a running one is told to stop. */
   async cancelRun(id: string, reason: string): Promise<Run | null> {
     if (!this.ready) return null;
-    this.lifecycle.apply(id, { type: "cancel", reason });
+    this.ctx.storage.transactionSync(() => this.cancelTree(id, reason));
     return this.getRun(id);
+  }
+
+  /** Cancels a run and, with it, every child not submitted detached, and theirs. */
+  private cancelTree(id: string, reason: string): void {
+    const t = this.lifecycle.apply(id, { type: "cancel", reason });
+    if (!t.ok) return;
+    for (const child of this.store.children(id)) {
+      if (!child.detached && !isTerminal(child.status)) this.cancelTree(child.id, `its parent ${id} was cancelled`);
+    }
   }
 
   /**

@@ -12,6 +12,9 @@ export interface SubmitOptions {
   idempotency_key?: string;
   schedule_id?: string;
   scheduled_for?: string;
+  /** Submitted by this run's job; with its depth. */
+  parent?: { id: string; depth: number };
+  detached?: boolean;
 }
 
 export interface Submitted {
@@ -51,8 +54,11 @@ export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: 
     created_at: new Date(now).toISOString(),
     started_at: null,
     ended_at: null,
+    parent_run_id: opts.parent?.id ?? null,
+    detached: opts.detached ?? false,
     host_id: null,
     rejects: 0,
+    depth: opts.parent ? opts.parent.depth + 1 : 0,
   };
   return { queued, record };
 }

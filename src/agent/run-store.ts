@@ -26,7 +26,7 @@ export interface RunRow {
 }
 
 export function publicRun(r: RunRecord): Run {
-  const { host_id: _h, rejects: _r, ...run } = r;
+  const { host_id: _h, rejects: _r, depth: _d, ...run } = r;
   return run;
 }
 
@@ -48,8 +48,8 @@ export class RunStore {
     this.lastSeq ??= this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").one().s;
     const seq = ++this.lastSeq;
     this.sql.exec(
-      "INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version) VALUES (?, ?, 'queued', ?, 0, ?, ?, 1)",
-      run.id, seq, now, JSON.stringify(run), JSON.stringify(job),
+      "INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id) VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?)",
+      run.id, seq, now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id,
     );
     this.outbox(run, 1, [], maxOutput);
   }
@@ -102,6 +102,15 @@ export class RunStore {
 
   leasedBy(hostId: string): RunRow[] {
     return this.sql.exec<RunRow>("SELECT * FROM runs WHERE status = 'running' AND host_id = ?", hostId).toArray();
+  }
+
+  /** A run's children, oldest first. */
+  children(parentId: string): RunRecord[] {
+    return this.sql.exec<{ body: string }>("SELECT body FROM runs WHERE parent_id = ? ORDER BY seq", parentId).toArray().map((r) => JSON.parse(r.body) as RunRecord);
+  }
+
+  childCount(parentId: string): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE parent_id = ?", parentId).one().n;
   }
 
   /** Every run still queued or running, for the agent's deletion. */

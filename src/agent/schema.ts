@@ -64,6 +64,9 @@ export const AGENT_SCHEMA = [
    CREATE INDEX idempotency_age ON idempotency (created_at);
    ALTER TABLE profile ADD COLUMN incarnation TEXT NOT NULL DEFAULT '';
    ALTER TABLE profile ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;`,
+  // Runs submitted from inside a job name their parent, for its list and its cancel.
+  `ALTER TABLE runs ADD COLUMN parent_id TEXT;
+   CREATE INDEX runs_parent ON runs (parent_id) WHERE parent_id IS NOT NULL;`,
 ];
 
 export interface Profile {

@@ -44,6 +44,17 @@ export class TetherClient {
     this.doFetch = opts.fetch ?? fetch;
   }
 
+  /**
+   * The client a running job has: TETHER_URL and TETHER_TOKEN from its environment. It dials
+   * nothing until used; the job's token reaches its own run and the children it submits.
+   */
+  static fromEnv(env: Record<string, string | undefined> = typeof process === "undefined" ? {} : process.env): TetherClient {
+    const url = env.TETHER_URL;
+    const token = env.TETHER_TOKEN;
+    if (!url || !token) throw new Error("TETHER_URL and TETHER_TOKEN are not set: fromEnv() is for code that runs as a Tether job");
+    return new TetherClient({ url, token });
+  }
+
   createAgent(name: string, config?: AgentConfigPatch): Promise<{ agent: AgentView; host_token: string }> {
     return this.json("POST", "/v1/agents", config ? { name, config } : { name });
   }
@@ -67,7 +78,12 @@ export class TetherClient {
     await this.request("DELETE", `/v1/agents/${enc(agent)}/hosts/${enc(host)}`);
   }
 
-  submit(agent: string, job: JobSpec & { idempotency_key?: string }): Promise<Run> {
+  /** The runs this run's job submitted with its own token, oldest first. */
+  async children(runId: string): Promise<Run[]> {
+    return (await this.json<{ runs: Run[] }>("GET", `/v1/runs/${enc(runId)}/children`)).runs;
+  }
+
+  submit(agent: string, job: JobSpec & { idempotency_key?: string; detached?: boolean }): Promise<Run> {
     return this.json("POST", `/v1/agents/${enc(agent)}/runs`, job);
   }
   get(runId: string): Promise<Run> {
@@ -160,10 +176,19 @@ export class TetherClient {
     }
   }
 
-  /** Waits for the run to end and returns it. */
-  async wait(runId: string, signal?: AbortSignal): Promise<Run> {
+  /**
+   * Waits for the run to end and returns it. When `signal` aborts first, the run is cancelled
+   * (a job that stops waiting for its child does not leave it running) and the wait rejects.
+   */
+  async wait(runId: string, opts: AbortSignal | { signal?: AbortSignal } = {}): Promise<Run> {
+    const signal = opts instanceof AbortSignal ? opts : opts.signal;
     let run: Run | null = null;
-    for await (const ev of this.watch(runId, { output: false, signal })) if (ev.type === "state") run = ev.run;
+    try {
+      for await (const ev of this.watch(runId, { output: false, ...(signal && { signal }) })) if (ev.type === "state") run = ev.run;
+    } catch (err) {
+      if (signal?.aborted) await this.cancel(runId).catch(() => undefined);
+      throw err;
+    }
     return run ?? this.get(runId);
   }
 

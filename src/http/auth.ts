@@ -25,10 +25,3 @@ export function workspaceWith(c: Context<AppEnv>, scope: Scope): WorkspaceClaims
   if (!hasScope(claims, scope)) throw new ProblemError(403, "forbidden", `the token lacks the scope ${scope}`);
   return claims;
 }
-
-/** A workspace token with the scope, or the job token of this very run (reading it). */
-export function canReadRun(c: Context<AppEnv>, runId: string): string {
-  const claims = c.get("claims");
-  if (claims.kind === "job" && claims.run === runId) return claims.ws;
-  return workspaceWith(c, "runs:read").ws;
-}

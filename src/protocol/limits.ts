@@ -9,6 +9,9 @@ export const LIMITS = {
   labelEntries: 64,
   labelValueBytes: 256,
   inputEntries: 64,
+  /** How deep runs submitted from inside jobs may nest, and how many children one run may have. */
+  childDepth: 5,
+  childrenPerRun: 100,
   /** A run's inputs together, as JSON: those past 256 KiB reach the job as files. */
   inputBytes: 1024 * 1024,
   timeoutMsMax: 7 * 24 * 3600 * 1000,

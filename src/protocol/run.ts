@@ -59,6 +59,8 @@ export type JobSpec = z.infer<typeof JobSpec>;
 export const CreateRunBody = JobSpec.extend({
   /** A key seen before on this agent returns the run it made (200), and makes no new one. */
   idempotency_key: z.string().min(1).max(256).optional(),
+  /** Submitted from inside a job: a detached child goes on when its parent is cancelled. */
+  detached: z.boolean().optional(),
 });
 
 /** The run as every face of the API shows it. */
@@ -80,6 +82,9 @@ export interface Run {
   cancel_requested: boolean;
   schedule_id: string | null;
   scheduled_for: string | null;
+  /** The run whose job submitted this one with its own token, or null. */
+  parent_run_id: string | null;
+  detached: boolean;
   created_at: string;
   started_at: string | null;
   ended_at: string | null;

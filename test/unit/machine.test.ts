@@ -26,8 +26,11 @@ function run(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
     created_at: "2027-01-01T00:00:00.000Z",
     started_at: status === "queued" ? null : "2027-01-01T00:00:00.000Z",
     ended_at: ["queued", "running"].includes(status) ? null : "2027-01-01T00:00:01.000Z",
+    parent_run_id: null,
+    detached: false,
     host_id: status === "running" ? "h1" : null,
     rejects: 0,
+    depth: 0,
     ...over,
   };
 }

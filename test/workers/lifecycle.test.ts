@@ -6,7 +6,7 @@ import { z } from "zod";
 import { Timers } from "../../src/agent/timers.js";
 import { agentStub, runStub, type Env } from "../../src/env.js";
 import { encodeBatch, STDOUT } from "../../src/protocol/frames.js";
-import { call, freshWorkspace, workspaceToken } from "./helpers.js";
+import { call, freshWorkspace, tokenFor, workspaceToken } from "./helpers.js";
 import { enroll, streamSocket } from "./hosts.js";
 
 const E = env as unknown as Env;
@@ -186,5 +186,30 @@ describe("the run lifecycle", () => {
     for (const old of [enrollToken, h.credential]) {
       expect((await call(old, "GET", "/v1/agents/reborn/connect", undefined, { upgrade: "websocket" })).status).toBe(401);
     }
+  });
+});
+
+describe("children", () => {
+  it("nest at most 5 deep, and a run has at most 100, each refusal saying which limit", async () => {
+    const { ws, t } = await agent("nest");
+    const jobToken = (run: string) => tokenFor({ kind: "job", ws, agent: "nest", run, attempt: 1 });
+    let parent = (await call(t, "POST", "/v1/agents/nest/runs", { argv: ["true"] })).json.id as string;
+    for (let depth = 1; depth <= 5; depth++) {
+      const child = await call(await jobToken(parent), "POST", "/v1/agents/nest/runs", { argv: ["true"] });
+      expect(child.status).toBe(201);
+      expect(child.json.parent_run_id).toBe(parent);
+      parent = child.json.id;
+    }
+    const tooDeep = await call(await jobToken(parent), "POST", "/v1/agents/nest/runs", { argv: ["true"] });
+    expect(tooDeep.status).toBe(400);
+    expect(tooDeep.json.detail).toMatch(/at most 5 deep/);
+
+    const root = (await call(t, "POST", "/v1/agents/nest/runs", { argv: ["true"] })).json.id as string;
+    const token = await jobToken(root);
+    for (let i = 0; i < 100; i++) expect((await call(token, "POST", "/v1/agents/nest/runs", { argv: ["true"] })).status).toBe(201);
+    const tooMany = await call(token, "POST", "/v1/agents/nest/runs", { argv: ["true"] });
+    expect(tooMany.status).toBe(429);
+    expect(tooMany.json.detail).toMatch(/at most 100 children/);
+    expect((await call(token, "GET", `/v1/runs/${root}/children`)).json.runs).toHaveLength(100);
   });
 });

@@ -7,6 +7,8 @@ export interface RunRecord extends Run {
   host_id: string | null;
   /** Assignments a host handed back unstarted: they do not count against the retry policy. */
   rejects: number;
+  /** How many parents stand above it (0 for a run submitted from outside). */
+  depth: number;
 }
 
 /** An attempt's end as its host reports it. */

@@ -56,11 +56,17 @@ agents.post("/:agent/host-token", async (c) => {
 });
 
 agents.post("/:agent/runs", async (c) => {
-  const { ws } = workspaceWith(c, "runs:write");
+  const claims = c.get("claims");
   const name = agentParam(c.req.param("agent"));
-  const { idempotency_key, ...job } = await jsonBody(c, CreateRunBody);
-  const submitted = await agentStub(c.env, ws, name).submit(job, idempotency_key === undefined ? {} : { idempotency_key });
+  // A running job submits children with its own token, to its own agent only, whatever the request says.
+  if (claims.kind === "job" && claims.agent !== name) throw new ProblemError(403, "forbidden", `a job may submit runs to its own agent (${claims.agent}) only`);
+  const ws = claims.kind === "job" ? claims.ws : workspaceWith(c, "runs:write").ws;
+  const { idempotency_key, detached, ...job } = await jsonBody(c, CreateRunBody);
+  const opts = { ...(idempotency_key !== undefined && { idempotency_key }), ...(detached !== undefined && { detached }) };
+  const stub = agentStub(c.env, ws, name);
+  const submitted = claims.kind === "job" ? await stub.submitChild(claims.run, job, opts) : await stub.submit(job, opts);
   if (!submitted) throw notFound(`agent ${name}`);
+  if ("refused" in submitted) throw new ProblemError(submitted.refused.status, submitted.refused.status === 429 ? "too-many-children" : "invalid", submitted.refused.detail);
   return c.json(submitted.run, submitted.created ? 201 : 200);
 });
 

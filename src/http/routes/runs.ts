@@ -5,7 +5,8 @@ import { agentOfRun, RunId } from "../../protocol/ids.js";
 import { LIMITS } from "../../protocol/limits.js";
 import { ATTEMPT_HEADER, RUN_HEADER } from "../../run/run-do.js";
 import { SSE_HEADERS } from "../../run/sse.js";
-import { canReadRun, workspaceWith, type AppEnv } from "../auth.js";
+import type { Context } from "hono";
+import { workspaceWith, type AppEnv } from "../auth.js";
 import { notFound, ProblemError, problemResponse } from "../problem.js";
 import { parseOr400 } from "../validate.js";
 
@@ -25,17 +26,37 @@ const WatchQuery = z.strictObject({ output: z.enum(["true", "false"]).optional()
 const StreamQuery = z.strictObject({ attempt: z.coerce.number().int().min(1) });
 const EventId = z.coerce.number().int().min(0);
 
+/**
+ * Who may act on a run: a workspace token with the scope, the run's own job token (reading it),
+ * or the job token of its parent: a job reads, watches and cancels its own children, no other run.
+ */
+async function runAccess(c: Context<AppEnv>, id: string, agent: string, scope: "runs:read" | "runs:write"): Promise<string> {
+  const claims = c.get("claims");
+  if (claims.kind !== "job") return workspaceWith(c, scope).ws;
+  if (claims.run === id && scope === "runs:read") return claims.ws;
+  const run = claims.agent === agent ? await agentStub(c.env, claims.ws, agent).getRun(id) : null;
+  if (run?.parent_run_id !== claims.run) throw new ProblemError(403, "forbidden", "a job's token reaches its own run and its own children only");
+  return claims.ws;
+}
+
 runs.get("/:run", async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
-  const run = await agentStub(c.env, canReadRun(c, id), agent).getRun(id);
+  const run = await agentStub(c.env, await runAccess(c, id, agent, "runs:read"), agent).getRun(id);
   if (!run) throw notFound(`run ${id}`);
   return c.json(run);
+});
+
+runs.get("/:run/children", async (c) => {
+  const { id, agent } = runParam(c.req.param("run"));
+  const children = await agentStub(c.env, await runAccess(c, id, agent, "runs:read"), agent).children(id);
+  if (!children) throw notFound(`run ${id}`);
+  return c.json({ runs: children });
 });
 
 runs.get("/:run/output", async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const q = parseOr400(OutputQuery, c.req.query(), "the query is invalid");
-  const ws = canReadRun(c, id);
+  const ws = await runAccess(c, id, agent, "runs:read");
   const found = await agentStub(c.env, ws, agent).runObject(id, false);
   if (!found) throw notFound(`run ${id}`);
   // A run that never started has no object and no output; reading it makes none.
@@ -48,7 +69,7 @@ runs.get("/:run/watch", async (c) => {
   const q = parseOr400(WatchQuery, c.req.query(), "the query is invalid");
   const last = c.req.header("last-event-id");
   const after = last === undefined ? 0 : parseOr400(EventId, last, "Last-Event-ID must be an event id");
-  const ws = canReadRun(c, id);
+  const ws = await runAccess(c, id, agent, "runs:read");
   const found = await agentStub(c.env, ws, agent).runObject(id, true);
   if (!found) throw notFound(`run ${id}`);
   const stub = runStub(c.env, ws, id);
@@ -63,9 +84,9 @@ runs.get("/:run/watch", async (c) => {
 });
 
 runs.post("/:run/cancel", async (c) => {
-  const { ws } = workspaceWith(c, "runs:write");
   const { id, agent } = runParam(c.req.param("run"));
-  const run = await agentStub(c.env, ws, agent).cancelRun(id, "cancel requested through the API");
+  const ws = await runAccess(c, id, agent, "runs:write");
+  const run = await agentStub(c.env, ws, agent).cancelRun(id, c.get("claims").kind === "job" ? "cancelled by its parent's job" : "cancel requested through the API");
   if (!run) throw notFound(`run ${id}`);
   return c.json(run, 202);
 });
