@@ -23,6 +23,7 @@ import { OUTBOX_TIMER, Outbox } from "./outbox.js";
 import { ProfileStore } from "./profile.js";
 import { Retention, RETENTION_TIMER } from "./retention.js";
 import { planRun, type SubmitOptions, type Submitted } from "./run-plan.js";
+import { jobProblem } from "./runner.js";
 import { publicRun, RunStore } from "./run-store.js";
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
 import { Timers } from "./timers.js";
@@ -31,6 +32,11 @@ const Attempt = z.object({ attempt: z.number().int() });
 const Anything = z.unknown();
 
 /** What a host may do on a run's output stream, as the run's object asks it. */
+/** A submit that makes no run, and why (400 bad job, 404 no parent, 429 too many children). */
+export interface Refused {
+  refused: { status: 400 | 404 | 429; detail: string };
+}
+
 export interface StreamGrant {
   ok: boolean;
   /** Why not, when not. */
@@ -104,7 +110,7 @@ export class AgentDO extends DurableObject<Env> {
       dispatch: () => this.dispatch(),
     });
     this.retention = new Retention(env, this.sql, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null, () => this.profiles.config().retention_days);
-    this.schedules = new Schedules(ctx.storage, env, this.timers, { profile: () => this.profile(), submit: (job, opts) => this.submit(job, opts), runStatus: (id) => this.store.record(id)?.status ?? null });
+    this.schedules = new Schedules(ctx.storage, env, this.timers, { profile: () => this.profile(), submit: async (job, opts) => orNull(await this.submit(job, opts)), runStatus: (id) => this.store.record(id)?.status ?? null });
     const runOf = (key: string) => key.slice(key.indexOf(":") + 1);
     this.timers.on("lease", Attempt, (d, t, now) => this.sockets.checkLease(runOf(t.key), d.attempt, now));
     this.timers.on("deadline", Attempt, (d, t, now) => void this.lifecycle.apply(runOf(t.key), { type: "expired", attempt: d.attempt }, now));
@@ -186,7 +192,7 @@ export class AgentDO extends DurableObject<Env> {
   // ---- RPC: runs ----
 
   /** Creates a run and queues it; a host with a free slot gets it at once. Null: no such agent. */
-  async submit(job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | null> {
+  async submit(job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | Refused | null> {
     const p = this.profile();
     if (!p) return null;
     const key = opts.idempotency_key;
@@ -196,12 +202,16 @@ export class AgentDO extends DurableObject<Env> {
       const run = seen && this.store.record(seen.run_id);
       if (run) return { run: publicRun(run), created: false };
     }
+    const problem = jobProblem(job);
+    if (problem) return { refused: { status: 400, detail: `the body is invalid: ${problem}` } };
     const config = this.profiles.config();
     const id = newRunId(p.name, now);
     const { queued, record } = planRun(p.name, config, job, opts, id, now);
     this.ctx.storage.transactionSync(() => {
       if (key !== undefined) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", key, id, now);
-      this.store.insert(record, queued, now, config.max_output_bytes);
+      // A run that needs a runner no connected host has waits, and says so.
+      const waiting = job.runner && !this.hosts.haveRunner(job.runner) ? [{ type: "waiting", reason: `waiting for a host with the ${job.runner} runner` }] : [];
+      this.store.insert(record, queued, now, config.max_output_bytes, waiting);
       if (job.queue_timeout_ms !== undefined) this.timers.set(TimerKey.queueTimeout(id), "queue_timeout", now + job.queue_timeout_ms, { ms: job.queue_timeout_ms });
       this.retention.soon(now);
     });
@@ -213,7 +223,7 @@ export class AgentDO extends DurableObject<Env> {
    * A run submitted by a running job with its own token: it records its parent, and is refused
    * past the nesting depth (400) or the children a run may have (429), saying which.
    */
-  async submitChild(parentId: string, job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | { refused: { status: 400 | 404 | 429; detail: string } } | null> {
+  async submitChild(parentId: string, job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | Refused | null> {
     if (!this.profile()) return null;
     const parent = this.store.record(parentId);
     if (!parent) return { refused: { status: 404, detail: `run ${parentId} does not exist` } };
@@ -351,3 +361,6 @@ export class AgentDO extends DurableObject<Env> {
     return { name: p.name, created_at: p.created_at, config: this.profiles.config(), hosts: this.hosts.views(), ...this.store.counts() };
   }
 }
+
+/** A schedule's job was checked when the schedule was made; a refusal here is as good as no agent. */
+const orNull = (r: Submitted | Refused | null): Submitted | null => (r && "refused" in r ? null : r);

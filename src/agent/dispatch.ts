@@ -55,8 +55,8 @@ export class Dispatcher {
         const host = hostOf(ws);
         if (!host || host.credit <= 0 || host.draining) break;
         const now = Date.now();
-        const row = this.store.nextQueued(now);
-        if (!row) return;
+        const row = this.store.nextQueued(now, host.runners);
+        if (!row) break;
         const attempt = row.attempt + 1;
         const t = step(JSON.parse(row.body) as RunRecord, { type: "assign", attempt, host_id: host.host_id }, now);
         if (!t.ok) throw new Error(`a queued run refused its assignment: ${t.why}`);

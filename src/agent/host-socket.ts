@@ -150,6 +150,7 @@ export class HostSockets {
       connected_at: new Date(now).toISOString(),
       seen_at: now,
       ...(msg.policy && { policy: msg.policy }),
+      runners: msg.runners,
     });
     ws.serializeAttachment({ auth: auth satisfies SocketAuth, host: hostOf(ws) });
     this.d.hosts.send(ws, {

@@ -16,6 +16,8 @@ export interface HostInfo {
   /** Last time the host said anything but a ping (pings are answered without waking us). */
   seen_at: number;
   policy?: HostPolicySummary;
+  /** Runners it can run, such as claude. */
+  runners?: string[];
 }
 
 /** What the socket was opened with: the agent's enrollment token, or one host's own credential. */
@@ -100,6 +102,11 @@ export class Hosts {
     } catch {
       /* already closed */
     }
+  }
+
+  /** Whether a connected host can run jobs of this runner. */
+  haveRunner(runner: string): boolean {
+    return this.all().some((ws) => hostOf(ws)?.runners?.includes(runner));
   }
 
   closeAll(code: number, reason: string): void {

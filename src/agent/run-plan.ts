@@ -3,6 +3,7 @@ import type { AgentConfig } from "../protocol/agent-config.js";
 import type { Assign } from "../protocol/host.js";
 import type { JobSpec, Run } from "../protocol/run.js";
 import type { RunRecord } from "./lifecycle/types.js";
+import { runnerArgv } from "./runner.js";
 
 /** What a host is given: the job with its timeout settled. */
 export type QueuedJob = Assign["job"];
@@ -25,9 +26,12 @@ export interface Submitted {
 /** The agent's settings fill in what the job leaves out. */
 export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: SubmitOptions, id: string, now: number): { queued: QueuedJob; record: RunRecord } {
   const timeout_ms = job.timeout_ms ?? config.default_timeout_ms;
+  // A runner job is planned into the command its host runs; the host knows it by `runner`.
+  const command = job.runner ? runnerArgv(job) : { argv: job.argv!, stdin: job.stdin };
   const queued: QueuedJob = {
-    argv: job.argv,
-    ...(job.stdin !== undefined && { stdin: job.stdin }),
+    argv: command.argv,
+    ...(command.stdin !== undefined && { stdin: command.stdin }),
+    ...(job.runner && { runner: job.runner }),
     ...(job.env && { env: job.env }),
     ...(job.labels && { labels: job.labels }),
     ...(job.queue_timeout_ms !== undefined && { queue_timeout_ms: job.queue_timeout_ms }),
@@ -38,7 +42,8 @@ export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: 
     id,
     agent,
     status: "queued",
-    argv: job.argv,
+    argv: command.argv,
+    runner: job.runner ?? null,
     labels: job.labels ?? {},
     inputs: job.inputs ?? {},
     result: null,

@@ -44,14 +44,14 @@ export class RunStore {
     return r ? (JSON.parse(r.body) as RunRecord) : null;
   }
 
-  insert(run: RunRecord, job: QueuedJob, now: number, maxOutput: number): void {
+  insert(run: RunRecord, job: QueuedJob, now: number, maxOutput: number, events: RunEvent[] = []): void {
     this.lastSeq ??= this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").one().s;
     const seq = ++this.lastSeq;
     this.sql.exec(
-      "INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id) VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?)",
-      run.id, seq, now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id,
+      "INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner) VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?)",
+      run.id, seq, now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id, run.runner,
     );
-    this.outbox(run, 1, [], maxOutput);
+    this.outbox(run, 1, events, maxOutput);
   }
 
   /** Writes the run's new state; `readyAt` for a queued run, the lease fields for a running one. */
@@ -95,9 +95,12 @@ export class RunStore {
     this.sql.exec("UPDATE runs SET has_object = 1 WHERE id = ? AND has_object = 0", id);
   }
 
-  /** The first queued run ready by `now`, in submit order. */
-  nextQueued(now: number): RunRow | null {
-    return this.sql.exec<RunRow>("SELECT * FROM runs WHERE status = 'queued' AND ready_at <= ? ORDER BY seq LIMIT 1", now).toArray()[0] ?? null;
+  /** The first queued run ready by `now` that a host with these runners can run, in submit order. */
+  nextQueued(now: number, runners: readonly string[] = []): RunRow | null {
+    const can = runners.length ? ` OR runner IN (${runners.map(() => "?").join(", ")})` : "";
+    return (
+      this.sql.exec<RunRow>(`SELECT * FROM runs WHERE status = 'queued' AND ready_at <= ? AND (runner IS NULL${can}) ORDER BY seq LIMIT 1`, now, ...runners).toArray()[0] ?? null
+    );
   }
 
   leasedBy(hostId: string): RunRow[] {

@@ -66,6 +66,7 @@ export const AGENT_SCHEMA = [
    ALTER TABLE profile ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;`,
   // Runs submitted from inside a job name their parent, for its list and its cancel.
   `ALTER TABLE runs ADD COLUMN parent_id TEXT;
+   ALTER TABLE runs ADD COLUMN runner TEXT;
    CREATE INDEX runs_parent ON runs (parent_id) WHERE parent_id IS NOT NULL;`,
 ];
 

@@ -31,13 +31,15 @@ export function startHostAgent(opts: {
    * commands on the submitter's own machine, and share files in /tmp with their jobs.
    */
   policy?: string[];
+  /** More environment for tether-agent itself (a PATH with a runner on it, say). */
+  env?: Record<string, string>;
 }): HostAgent {
   const args = [agentBin(), "--url", opts.url, "--slots", String(opts.slots ?? 4)];
   if (opts.hostId) args.push("--host-id", opts.hostId);
   if (opts.graceMs) args.push("--grace-ms", String(opts.graceMs));
   args.push(...(opts.policy ?? ["--security", "full", "--sandbox", "off"]));
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, TETHER_HOST_TOKEN: opts.hostToken },
+    env: { ...process.env, ...opts.env, TETHER_HOST_TOKEN: opts.hostToken },
     stdio: ["ignore", "inherit", "pipe"],
   });
   let log = "";

@@ -15,6 +15,7 @@ export interface HostView {
   connected_at: string;
   /** How the host runs jobs, as it says in hello (absent for hosts that do not say). */
   policy?: HostPolicySummary;
+  runners?: string[];
 }
 
 /** A host enrolled with the agent, connected or not. */

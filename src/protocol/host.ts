@@ -38,6 +38,8 @@ export const HostHello = z.object({
     .max(LIMITS.slotsMax * 4)
     .default([]),
   policy: HostPolicySummary.optional(),
+  /** Runners the host can run (their program is on its PATH): runs that need one go only to such hosts. */
+  runners: z.array(z.string().max(32)).max(16).default([]),
 });
 
 /** The host is shutting down: assign it nothing more. */
@@ -79,7 +81,8 @@ export const Assign = z.object({
   attempt: Attempt,
   /** The job's own token, for the process only: it reads its run; it cannot stream or end anything. */
   job_token: z.string(),
-  job: JobSpec.extend({ timeout_ms: z.number().int().min(1) }),
+  /** The job with its timeout settled, and its command: a runner job is planned into one at the edge. */
+  job: JobSpec.extend({ timeout_ms: z.number().int().min(1), argv: JobSpec.shape.argv.unwrap() }),
 });
 export type Assign = z.infer<typeof Assign>;
 

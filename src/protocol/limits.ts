@@ -9,6 +9,8 @@ export const LIMITS = {
   labelEntries: 64,
   labelValueBytes: 256,
   inputEntries: 64,
+  /** Run events a host may report from what a runner printed, per run. */
+  hostEventsPerRun: 10_000,
   /** How deep runs submitted from inside jobs may nest, and how many children one run may have. */
   childDepth: 5,
   childrenPerRun: 100,

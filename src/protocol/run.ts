@@ -42,7 +42,15 @@ const Inputs = boundedRecord(InputName, JsonValue, LIMITS.inputEntries, "inputs"
 
 /** What a client may ask a host to run. Shared by submit, schedules and the host's assignment. */
 export const JobSpec = z.strictObject({
-  argv: z.array(boundedString(LIMITS.argBytes, "an argument")).min(1, "argv needs at least the program to run").max(LIMITS.argvItems),
+  /** The program and its arguments; a run gives this or a `runner`. */
+  argv: z.array(boundedString(LIMITS.argBytes, "an argument")).min(1, "argv needs at least the program to run").max(LIMITS.argvItems).optional(),
+  /** Instead of argv: an agent the host runs for the job, here Claude Code, given `prompt`. */
+  runner: z.literal("claude").optional(),
+  prompt: boundedString(LIMITS.stdinBytes, "the prompt").optional(),
+  model: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, "is not a model name").optional(),
+  max_turns: z.number().int().min(1).max(1000).optional(),
+  allowed_tools: z.array(z.string().regex(/^[A-Za-z0-9_():*, .\/-]{1,200}$/, "is not a tool pattern")).max(100).optional(),
+  append_system_prompt: boundedString(64 * 1024, "append_system_prompt").optional(),
   stdin: boundedString(LIMITS.stdinBytes, "stdin").optional(),
   env: boundedRecord(EnvKey, boundedString(LIMITS.envValueBytes, "an environment value"), LIMITS.envEntries, "environment variables").optional(),
   labels: boundedRecord(LabelKey, boundedString(LIMITS.labelValueBytes, "a label value"), LIMITS.labelEntries, "labels").optional(),
@@ -69,6 +77,8 @@ export interface Run {
   agent: string;
   status: RunStatus;
   argv: string[];
+  /** The runner the host runs for the job (its argv is that runner's command), or null. */
+  runner: "claude" | null;
   labels: Record<string, string>;
   inputs: Record<string, Json>;
   /** What the job returned (the JSON it wrote to TETHER_RESULT_PATH), or null. */

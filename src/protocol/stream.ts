@@ -22,7 +22,13 @@ export const StreamEnd = z.object({
 });
 export type StreamEnd = z.infer<typeof StreamEnd>;
 
-export const HostToRun = z.discriminatedUnion("type", [StreamHello, StreamEnd]);
+/** Something the host read in what a runner printed (an assistant message, a tool use): a run event. */
+export const StreamEvent = z.object({
+  type: z.literal("event"),
+  event: z.record(z.string().max(64), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()])).refine((e) => typeof e.type === "string" && /^(assistant|tool_use)$/.test(e.type), "an event's type is assistant or tool_use"),
+});
+
+export const HostToRun = z.discriminatedUnion("type", [StreamHello, StreamEnd, StreamEvent]);
 export type HostToRun = z.infer<typeof HostToRun>;
 
 export const RunToHost = z.discriminatedUnion("type", [

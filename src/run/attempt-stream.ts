@@ -46,6 +46,7 @@ export class AttemptStreams {
   private started: { attempt: number; pid: number | null; host: string } | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly rate = new MessageRate(LIMITS.streamMessagesPerS);
+  private hostEvents = 0;
 
   constructor(private readonly d: StreamDeps) {}
 
@@ -62,6 +63,7 @@ export class AttemptStreams {
     if (!parsed.success) return close(ws, 1008, `bad message: ${parsed.error.issues[0]?.message ?? "invalid"}`);
     const msg = parsed.data;
     if (msg.type === "hello") await this.hello(ws, sock, msg.pid);
+    else if (msg.type === "event") this.event(ws, sock, msg.event);
     else await this.end(ws, sock, msg);
   }
 
@@ -101,6 +103,15 @@ export class AttemptStreams {
     });
     send(ws, { type: "ack", seq: last });
     if (stored) this.d.changed();
+  }
+
+  /** A run event the host read in what a runner printed; at most so many per run, the rest dropped. */
+  private event(ws: WebSocket, sock: AttemptSocket, event: Record<string, string | number | boolean | null>): void {
+    if (!sock.granted) return close(ws, 1008, "say hello first");
+    if (++this.hostEvents > LIMITS.hostEventsPerRun) return;
+    const { type, ...rest } = event;
+    this.write(() => this.d.log.event(sock.attempt, { ...rest, type: String(type), attempt: sock.attempt }));
+    this.d.changed();
   }
 
   private async end(ws: WebSocket, sock: AttemptSocket, end: StreamEnd): Promise<void> {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { AgentName } from "../protocol/ids.js";
 import { JobSpec } from "../protocol/run.js";
 import { Misfire, Overlap, ScheduleId } from "../protocol/schedule.js";
+import { jobProblem } from "../agent/runner.js";
 import { compileCron, CronError } from "./cron.js";
 
 /** A schedule's job is stored in one SQLite row, which must stay under 2 MB. */
@@ -11,7 +12,10 @@ const RUN_SPEC_BYTES = 1536 * 1024;
 const ScheduledRun = JobSpec.refine(
   (job) => new TextEncoder().encode(JSON.stringify(job)).length <= RUN_SPEC_BYTES,
   `the run, as JSON, must be at most ${RUN_SPEC_BYTES} bytes`,
-);
+).superRefine((job, ctx) => {
+  const problem = jobProblem(job);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const Timezone = z
   .string()

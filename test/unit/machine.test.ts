@@ -11,6 +11,7 @@ function run(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
     agent: "a",
     status,
     argv: ["true"],
+    runner: null,
     labels: {},
     inputs: {},
     result: null,

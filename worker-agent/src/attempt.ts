@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { STDERR, STDOUT } from "../../src/protocol/frames.js";
 import type { Assign } from "../../src/protocol/host.js";
 import type { EndReason } from "../../src/protocol/run.js";
+import { ClaudeStream } from "./claude-stream.js";
 import { readResult } from "./job-data.js";
 import { planLaunch, type JobGuard } from "./launch.js";
 import type { Logger } from "./log.js";
@@ -40,6 +41,7 @@ export class Attempt {
   /** Which policy limit ended the job, for the end report. */
   private limitError: string | null = null;
   private resultFile: string | null = null;
+  private claude: ClaudeStream | null = null;
   private reason: EndReason | null = null;
   private killTimer: NodeJS.Timeout | null = null;
   private timeoutTimer: NodeJS.Timeout | null = null;
@@ -97,7 +99,12 @@ export class Attempt {
     if (!child.pid) return; // 'error' follows
     child.stdin!.on("error", () => {}); // a job that ignores its stdin may close it early
     child.stdin!.end(job.stdin ?? "");
-    const push = (stream: typeof STDOUT | typeof STDERR, b: Buffer) => this.uplink.push(stream, b);
+    // A runner's output is read as it goes by, for its events and its result.
+    if (job.runner === "claude") this.claude = new ClaudeStream((e) => this.uplink.event(e));
+    const push = (stream: typeof STDOUT | typeof STDERR, b: Buffer) => {
+      if (stream === STDOUT) this.claude?.feed(b);
+      this.uplink.push(stream, b);
+    };
     child.stdout!.on("data", guard.output(STDOUT, push));
     child.stderr!.on("data", guard.output(STDERR, push));
     child.on("exit", () => {
@@ -186,7 +193,7 @@ export class Attempt {
     this.exited = true;
     this.clearTimers();
     // The result before the directory goes; held-back output first, and nothing of the job left running.
-    const result = this.resultFile ? readResult(this.resultFile) : { result: null, result_error: null };
+    const result = this.claude ? this.claude.finish() : this.resultFile ? readResult(this.resultFile) : { result: null, result_error: null };
     this.guard?.finish();
     this.uplink.end({ reason: this.reason ?? "exit", exit_code: code, signal, error: this.limitError, ...result });
   }

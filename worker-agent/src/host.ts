@@ -11,6 +11,7 @@ import { Attempt } from "./attempt.js";
 import { Backoff } from "./backoff.js";
 import type { Logger } from "./log.js";
 import { Reaper } from "./reaper.js";
+import { availableRunners } from "./runners.js";
 
 export interface HostOptions {
   url: string;
@@ -50,6 +51,7 @@ export class Host {
   private credential: string | null = null;
   private leaseTtlMs: number | null = null;
   private lastHeard = Date.now();
+  private readonly runners = availableRunners();
   private fenceCheck: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: HostOptions) {
@@ -140,6 +142,7 @@ export class Host {
         version: this.opts.version,
         slots: this.opts.slots,
         running,
+        runners: this.runners,
         ...(this.opts.policy && { policy: this.opts.policy }),
       });
       if (this.draining) this.send({ type: "drain" });

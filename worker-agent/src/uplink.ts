@@ -52,6 +52,7 @@ export class Uplink {
   private nextSeq = 1;
   private endReport: Omit<StreamEnd, "type" | "last_seq"> | null = null;
   private endSent = false;
+  private runEvents: Record<string, string | number | boolean | null>[] = [];
   private paused = false;
   private closed = false;
   // A run's object still being created answers 503 for a moment: come back quickly at first.
@@ -112,6 +113,12 @@ export class Uplink {
     }
     this.unacked += data.byteLength;
     if (!this.paused && this.unacked > HIGH_WATER) this.setPaused(true);
+    this.flush();
+  }
+
+  /** A run event read from the output; it goes once the output before it is acknowledged. */
+  event(e: Record<string, string | number | boolean | null>): void {
+    this.runEvents.push(e);
     this.flush();
   }
 
@@ -185,6 +192,7 @@ export class Uplink {
       this.inflight = { frame, last: this.nextSeq - 1, bytes };
       ws.send(this.inflight.frame);
     }
+    if (!this.inflight && !this.pending.length) for (const e of this.runEvents.splice(0)) ws.send(JSON.stringify({ type: "event", event: e }));
     // The end report rides right behind the last batch; the edge checks it saw every chunk.
     if (!this.pending.length && this.endReport && !this.endSent) {
       this.endSent = true;

@@ -66,7 +66,10 @@ agents.post("/:agent/runs", async (c) => {
   const stub = agentStub(c.env, ws, name);
   const submitted = claims.kind === "job" ? await stub.submitChild(claims.run, job, opts) : await stub.submit(job, opts);
   if (!submitted) throw notFound(`agent ${name}`);
-  if ("refused" in submitted) throw new ProblemError(submitted.refused.status, submitted.refused.status === 429 ? "too-many-children" : "invalid", submitted.refused.detail);
+  if ("refused" in submitted) {
+    const { status, detail } = submitted.refused;
+    throw new ProblemError(status, status === 429 ? "too-many-children" : status === 404 ? "not-found" : "invalid", detail);
+  }
   return c.json(submitted.run, submitted.created ? 201 : 200);
 });
 
