@@ -44,6 +44,7 @@ export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: 
     status: "queued",
     argv: command.argv,
     runner: job.runner ?? null,
+    stdin_pipe: typeof job.stdin === "object",
     labels: job.labels ?? {},
     inputs: job.inputs ?? {},
     result: null,

@@ -14,14 +14,18 @@ export interface RunFlags {
   inputs: Record<string, unknown>;
   /** Print the run's result (JSON) on stdout once it ends. */
   result: boolean;
+  /** Keep the job's stdin open and stream this terminal's stdin into it. */
+  interactive: boolean;
 }
 
 /** Streams the job's output live and resolves to the exit code to end with. */
 export async function runCommand(client: TetherClient, agent: string, argv: string[], flags: RunFlags): Promise<number> {
   const stdin = flags.stdinFile === undefined ? undefined : readFileSync(flags.stdinFile === "-" ? 0 : flags.stdinFile, "utf8");
+  if (flags.interactive && stdin !== undefined) throw new Error("--interactive streams this terminal's stdin; --stdin gives a file instead: use one");
   const run = await client.submit(agent, {
     argv,
     ...(stdin !== undefined && { stdin }),
+    ...(flags.interactive && { stdin: { mode: "pipe" as const } }),
     ...(Object.keys(flags.env).length && { env: flags.env }),
     ...(Object.keys(flags.labels).length && { labels: flags.labels }),
     ...(flags.timeoutMs !== undefined && { timeout_ms: flags.timeoutMs }),
@@ -39,12 +43,23 @@ export async function runCommand(client: TetherClient, agent: string, argv: stri
     client.cancel(run.id).catch((err: Error) => process.stderr.write(`tether: cancel failed: ${err.message}\n`));
   };
   process.on("SIGINT", onInt);
+  if (flags.interactive) void streamStdin(client, run.id);
   try {
     const final = await follow(client, run.id);
     if (flags.result) console.log(JSON.stringify(final.result));
     return report(final);
   } finally {
     process.off("SIGINT", onInt);
+  }
+}
+
+/** This terminal's stdin into the run's, in order, then its end. */
+async function streamStdin(client: TetherClient, runId: string): Promise<void> {
+  try {
+    for await (const chunk of process.stdin) await client.input(runId, new Uint8Array(chunk as Buffer));
+    await client.input(runId, new Uint8Array(), { eof: true });
+  } catch (err) {
+    process.stderr.write(`tether: input to ${runId} failed: ${(err as Error).message}\n`);
   }
 }
 

@@ -9,7 +9,7 @@ export interface CommandHelp {
 
 export const COMMANDS: Record<string, CommandHelp> = {
   run: {
-    usage: "tether run <agent> [--detach] [--env K=V]... [--label K=V]... [--input NAME=VALUE|@FILE]... [--result] [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
+    usage: "tether run <agent> [--detach] [-i] [--env K=V]... [--label K=V]... [--input NAME=VALUE|@FILE]... [--result] [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
     about:
       "Runs <argv...> on a host of <agent>. The job's stdout and stderr arrive on yours as it writes them, and\n" +
       "tether exits with the job's exit code (128+n when killed by signal n, 124 timed out, 130 cancelled,\n" +
@@ -19,7 +19,8 @@ export const COMMANDS: Record<string, CommandHelp> = {
   -l, --label K=V        a label on the run (repeatable)
       --timeout SECONDS  end the job after this long (then tether exits 124)
       --stdin FILE|-     the job's stdin: a file, or - for tether's own stdin
-  -i, --input N=V        a named input, as TETHER_INPUT_<N>: V as JSON if it is JSON, else a string;
+  -i, --interactive      keep the job's stdin open and stream this terminal's stdin into it
+      --input N=V        a named input, as TETHER_INPUT_<N>: V as JSON if it is JSON, else a string;
                          N=@file.json reads the file (repeatable)
       --result           when the run ends, print its result (the JSON the job wrote to TETHER_RESULT_PATH)`,
     example: `tether run local -- sh -c 'echo out; echo err >&2; exit 3'     # prints out and err, exits 3
@@ -35,6 +36,13 @@ export const COMMANDS: Record<string, CommandHelp> = {
     about: "Prints the run's output: its stdout on stdout, its stderr on stderr.",
     flags: "  -f, --follow           keep printing as the job writes, until the run ends",
     example: "tether logs \"$id\" -f",
+  },
+  input: {
+    usage: "tether input <run> [--eof] [data|-]",
+    about:
+      "Sends live input to a run submitted with stdin: {mode: \"pipe\"} (tether run -i): data, or - to send this\n" +
+      "command's stdin; --eof closes the job's stdin after it. Prints delivered, queued or rejected (with why).",
+    example: "tether input \"$id\" 'yes\n' && tether input \"$id\" --eof",
   },
   cancel: {
     usage: "tether cancel <run>",

@@ -19,12 +19,14 @@ const FLAGS = {
     label: { type: "string", short: "l", multiple: true },
     timeout: { type: "string" },
     stdin: { type: "string" },
-    input: { type: "string", short: "i", multiple: true },
+    input: { type: "string", multiple: true },
     result: { type: "boolean" },
+    interactive: { type: "boolean", short: "i" },
   },
   get: help,
   logs: { ...help, follow: { type: "boolean", short: "f" } },
   cancel: help,
+  input: { ...help, eof: { type: "boolean" } },
   agents: help,
   hosts: help,
   help,
@@ -59,7 +61,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw flagError(err, name, Object.keys(FLAGS[name]));
   }
-  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean };
+  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean };
   const positionals = parsed.positionals;
   if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -86,6 +88,7 @@ async function main(args: string[]): Promise<number> {
         labels: pairs(values.label, "--label"),
         inputs: inputs(values.input, (f) => readFileSync(f, "utf8")),
         result: values.result ?? false,
+        interactive: values.interactive ?? false,
         ...(timeout !== undefined && { timeoutMs: Math.round(timeout * 1000) }),
         ...(values.stdin !== undefined && { stdinFile: values.stdin }),
       };
@@ -98,6 +101,13 @@ async function main(args: string[]): Promise<number> {
     case "logs":
       if (!positionals[0]) throw need("a run id");
       return logsCommand(connect(), positionals[0], values.follow ?? false);
+    case "input": {
+      const [run, data] = positionals;
+      if (!run || (data === undefined && !values.eof)) throw need("a run id, then the data (or - for stdin), or --eof: tether input <run> [--eof] [data|-]");
+      const bytes = data === undefined ? new Uint8Array() : data === "-" ? new Uint8Array(readFileSync(0)) : data;
+      print(await connect().input(run, bytes, { eof: values.eof ?? false }));
+      return 0;
+    }
     case "cancel":
       if (!positionals[0]) throw need("a run id");
       print(await connect().cancel(positionals[0]));

@@ -78,6 +78,12 @@ export class TetherClient {
     await this.request("DELETE", `/v1/agents/${enc(agent)}/hosts/${enc(host)}`);
   }
 
+  /** Live input for a run submitted with stdin: {mode: "pipe"}: delivered, queued, or rejected with the reason. */
+  input(runId: string, data: Uint8Array | string, opts: { eof?: boolean } = {}): Promise<{ state: "delivered" | "queued"; seq: number } | { state: "rejected"; reason: string }> {
+    const body = typeof data === "string" ? { data } : { data_base64: toBase64(data) };
+    return this.json("POST", `/v1/runs/${enc(runId)}/input`, { ...body, ...(opts.eof && { eof: true }) });
+  }
+
   /** The runs this run's job submitted with its own token, oldest first. */
   async children(runId: string): Promise<Run[]> {
     return (await this.json<{ runs: Run[] }>("GET", `/v1/runs/${enc(runId)}/children`)).runs;
@@ -224,6 +230,13 @@ function toEvent(id: string | null, event: string, data: string): WatchEvent | n
   }
   if (event === "event") return { id: n, type: "event", event: body };
   return null;
+}
+
+function toBase64(b: Uint8Array): string {
+  if (typeof Buffer !== "undefined") return Buffer.from(b).toString("base64");
+  let bin = "";
+  for (const byte of b) bin += String.fromCharCode(byte);
+  return btoa(bin);
 }
 
 function fromBase64(s: string): Uint8Array {

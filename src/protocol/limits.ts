@@ -9,6 +9,9 @@ export const LIMITS = {
   labelEntries: 64,
   labelValueBytes: 256,
   inputEntries: 64,
+  /** One live input delivery, and what may wait undelivered for one run. */
+  liveInputBytes: 1024 * 1024,
+  liveInputWaitingBytes: 8 * 1024 * 1024,
   /** Run events a host may report from what a runner printed, per run. */
   hostEventsPerRun: 10_000,
   /** How deep runs submitted from inside jobs may nest, and how many children one run may have. */

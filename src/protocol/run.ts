@@ -51,7 +51,8 @@ export const JobSpec = z.strictObject({
   max_turns: z.number().int().min(1).max(1000).optional(),
   allowed_tools: z.array(z.string().regex(/^[A-Za-z0-9_():*, .\/-]{1,200}$/, "is not a tool pattern")).max(100).optional(),
   append_system_prompt: boundedString(64 * 1024, "append_system_prompt").optional(),
-  stdin: boundedString(LIMITS.stdinBytes, "stdin").optional(),
+  /** The job's stdin: bytes given now, or `{mode: "pipe"}` to keep it open for live input. */
+  stdin: z.union([boundedString(LIMITS.stdinBytes, "stdin"), z.strictObject({ mode: z.literal("pipe") })]).optional(),
   env: boundedRecord(EnvKey, boundedString(LIMITS.envValueBytes, "an environment value"), LIMITS.envEntries, "environment variables").optional(),
   labels: boundedRecord(LabelKey, boundedString(LIMITS.labelValueBytes, "a label value"), LIMITS.labelEntries, "labels").optional(),
   timeout_ms: z.number().int().min(1).max(LIMITS.timeoutMsMax).optional(),
@@ -77,6 +78,8 @@ export interface Run {
   agent: string;
   status: RunStatus;
   argv: string[];
+  /** Submitted with `stdin: {mode: "pipe"}`: it takes live input through /input. */
+  stdin_pipe: boolean;
   /** The runner the host runs for the job (its argv is that runner's command), or null. */
   runner: "claude" | null;
   labels: Record<string, string>;

@@ -22,13 +22,16 @@ export const StreamEnd = z.object({
 });
 export type StreamEnd = z.infer<typeof StreamEnd>;
 
+/** Every live input up to `seq` is written to the process's stdin. */
+export const InputAck = z.object({ type: z.literal("input_ack"), seq: z.number().int().min(0) });
+
 /** Something the host read in what a runner printed (an assistant message, a tool use): a run event. */
 export const StreamEvent = z.object({
   type: z.literal("event"),
   event: z.record(z.string().max(64), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()])).refine((e) => typeof e.type === "string" && /^(assistant|tool_use)$/.test(e.type), "an event's type is assistant or tool_use"),
 });
 
-export const HostToRun = z.discriminatedUnion("type", [StreamHello, StreamEnd, StreamEvent]);
+export const HostToRun = z.discriminatedUnion("type", [StreamHello, StreamEnd, StreamEvent, InputAck]);
 export type HostToRun = z.infer<typeof HostToRun>;
 
 export const RunToHost = z.discriminatedUnion("type", [
@@ -38,5 +41,7 @@ export const RunToHost = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ended") }),
   /** This host may not stream this attempt: stop it, send nothing more. */
   z.object({ type: z.literal("superseded") }),
+  /** Live input for the process's stdin, numbered per run: write each once, in order, then ack. */
+  z.object({ type: z.literal("input"), seq: z.number().int().min(1), data: z.string(), eof: z.boolean() }),
 ]);
 export type RunToHost = z.infer<typeof RunToHost>;

@@ -10,6 +10,7 @@ import type { RunChange } from "../protocol/run-change.js";
 import { HostToRun, type RunToHost, type StreamEnd } from "../protocol/stream.js";
 import { CLOSE_LIMIT } from "../protocol/version.js";
 import { MessageRate } from "../sockets.js";
+import type { LiveInput } from "./live-input.js";
 import type { RunLog } from "./log.js";
 
 /** Who opened the socket, from the credential the Worker verified. */
@@ -34,6 +35,9 @@ export interface StreamDeps {
   ensure(): void;
   /** Something new is in the log. */
   changed(): void;
+  input: LiveInput;
+  /** Sends the live input waiting for this attempt, if the object has any. */
+  inputFor(attempt: number, send: (msg: RunToHost) => void): void;
 }
 
 export class AttemptStreams {
@@ -64,7 +68,9 @@ export class AttemptStreams {
     const msg = parsed.data;
     if (msg.type === "hello") await this.hello(ws, sock, msg.pid);
     else if (msg.type === "event") this.event(ws, sock, msg.event);
-    else await this.end(ws, sock, msg);
+    else if (msg.type === "input_ack") {
+      if (sock.granted && this.d.log.state()) this.d.input.acked(msg.seq);
+    } else await this.end(ws, sock, msg);
   }
 
   private async hello(ws: WebSocket, sock: AttemptSocket, pid: number | null): Promise<void> {
@@ -80,6 +86,9 @@ export class AttemptStreams {
       if (this.started || this.pulled.size) this.write(() => undefined);
     }, HELLO_FLUSH_MS);
     send(ws, { type: "ack", seq: known });
+    // What live input the job has not yet been given goes to the attempt that runs it now.
+    const current = this.d.log.state()?.run.attempt;
+    if (current === undefined || current === sock.attempt) this.d.inputFor(sock.attempt, (m) => send(ws, m));
   }
 
   private async batch(ws: WebSocket, sock: AttemptSocket, message: ArrayBuffer): Promise<void> {

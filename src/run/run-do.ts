@@ -10,7 +10,11 @@ import { hasSchema, migrate } from "../storage/schema.js";
 import { AttemptStreams, type AttemptSocket } from "./attempt-stream.js";
 import { RunLog } from "./log.js";
 import { KIND_OUTPUT, RUN_SCHEMA } from "./schema.js";
+import { LiveInput, type InputAnswer } from "./live-input.js";
 import { Watchers } from "./watchers.js";
+
+/** How long an input call waits for the host to say it wrote the bytes before answering "queued". */
+const INPUT_WAIT_MS = 2_000;
 
 /** Header by which the Worker names the run and attempt of an output stream. */
 export const RUN_HEADER = "x-tether-run";
@@ -30,6 +34,7 @@ export class RunDO extends DurableObject<Env> {
   private readonly log: RunLog;
   private readonly watchers: Watchers;
   private readonly streams: AttemptStreams;
+  private readonly stdin: LiveInput;
   private keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -38,6 +43,7 @@ export class RunDO extends DurableObject<Env> {
     this.ready = hasSchema(ctx.storage);
     if (this.ready) migrate(ctx.storage, RUN_SCHEMA);
     this.log = new RunLog(this.sql, () => this.ready);
+    this.stdin = new LiveInput(this.sql);
     this.watchers = new Watchers(this.sql, () => {
       const s = this.ready ? this.log.state() : null;
       return s !== null && isTerminal(s.run.status);
@@ -48,6 +54,8 @@ export class RunDO extends DurableObject<Env> {
       agent: (sock) => agentStub(env, sock.ws, agentOfRun(sock.run)!),
       ensure: () => this.ensure(),
       changed: () => this.watchers.notify(),
+      input: this.stdin,
+      inputFor: (_attempt, send) => this.ready && this.stdin.sendPending(send),
     });
   }
 
@@ -115,6 +123,31 @@ export class RunDO extends DurableObject<Env> {
       }
     }, KEEPALIVE_MS);
     return stream;
+  }
+
+  /**
+   * Live input for the job's stdin: delivered when its host wrote it within a moment, queued
+   * when it waits (for the host, or for the run to start), or rejected with the reason.
+   */
+  async input(changes: RunChange[], data: Uint8Array, eof: boolean): Promise<InputAnswer> {
+    await this.apply(changes);
+    const run = this.log.state()!.run;
+    if (isTerminal(run.status)) return { state: "rejected", reason: `the run has ended (${run.status})` };
+    if (!run.stdin_pipe) return { state: "rejected", reason: 'the run was not submitted with stdin: {"mode": "pipe"}' };
+    let taken: { seq: number } | { reason: string } = { reason: "" };
+    this.ctx.storage.transactionSync(() => (taken = this.stdin.offer(data, eof)));
+    if ("reason" in taken) return { state: "rejected", reason: taken.reason };
+    const { seq } = taken;
+    for (const ws of this.ctx.getWebSockets(`attempt:${run.attempt}`)) {
+      if ((ws.deserializeAttachment() as AttemptSocket | null)?.granted) this.stdin.sendPending((m) => ws.send(JSON.stringify(m)));
+    }
+    return { state: (await this.stdin.delivered(seq, INPUT_WAIT_MS)) ? "delivered" : "queued", seq };
+  }
+
+  /** Live input that waits for the job, oldest first. */
+  async waitingInput(changes: RunChange[]): Promise<{ seq: number; bytes: number; eof: boolean }[]> {
+    await this.apply(changes);
+    return this.stdin.waiting();
   }
 
   /** The run's retention ended: everything here goes. */

@@ -21,6 +21,8 @@ export const RUN_SCHEMA = [
    );
    CREATE INDEX log_output ON log (kind, attempt, stream, id);
    CREATE TABLE attempts (attempt INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL DEFAULT 0);`,
+  // Live input for the job's stdin, kept until its host says it wrote it.
+  `CREATE TABLE input (seq INTEGER PRIMARY KEY, data BLOB NOT NULL, eof INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0);`,
 ];
 
 /** Kinds of rows in the run's log; every row is one watch-stream event with the row id as its id. */

@@ -12,6 +12,7 @@ function run(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
     status,
     argv: ["true"],
     runner: null,
+    stdin_pipe: false,
     labels: {},
     inputs: {},
     result: null,

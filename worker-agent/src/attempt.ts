@@ -42,6 +42,8 @@ export class Attempt {
   private limitError: string | null = null;
   private resultFile: string | null = null;
   private claude: ClaudeStream | null = null;
+  /** The last live input written to the process's stdin. */
+  private inputSeq = 0;
   private reason: EndReason | null = null;
   private killTimer: NodeJS.Timeout | null = null;
   private timeoutTimer: NodeJS.Timeout | null = null;
@@ -58,6 +60,7 @@ export class Attempt {
     const url = new URL(`/v1/runs/${assign.run_id}/stream?attempt=${assign.attempt}`, opts.baseUrl.replace(/^http/, "ws"));
     this.uplink = new Uplink(url.toString(), () => opts.credential(), assign.attempt, { pid: null }, {
       superseded: () => this.abandon(),
+      input: (seq, data, eof) => this.input(seq, data, eof),
       pressure: (paused) => this.setPaused(paused),
       ended: () => this.markDone(),
     }, opts.log);
@@ -98,7 +101,8 @@ export class Attempt {
     });
     if (!child.pid) return; // 'error' follows
     child.stdin!.on("error", () => {}); // a job that ignores its stdin may close it early
-    child.stdin!.end(job.stdin ?? "");
+    // A pipe stays open for live input; anything else is all the stdin there is.
+    if (typeof job.stdin !== "object") child.stdin!.end(job.stdin ?? "");
     // A runner's output is read as it goes by, for its events and its result.
     if (job.runner === "claude") this.claude = new ClaudeStream((e) => this.uplink.event(e));
     const push = (stream: typeof STDOUT | typeof STDERR, b: Buffer) => {
@@ -121,6 +125,16 @@ export class Attempt {
       if (!this.reason) this.limitError = wall.error;
       this.cancel("timed_out", wall.error ?? "timeout");
     }, wall.ms);
+  }
+
+  /** Live input: each delivery written once, in order, however often the edge sends it. */
+  private input(seq: number, data: Buffer, eof: boolean): void {
+    const stdin = this.child?.stdin;
+    if (seq <= this.inputSeq) return this.uplink.inputAck(this.inputSeq);
+    if (seq !== this.inputSeq + 1 || !stdin || stdin.writableEnded) return;
+    this.inputSeq = seq;
+    stdin.write(data, () => this.uplink.inputAck(seq));
+    if (eof) stdin.end();
   }
 
   /** Stopped by this host when it lost the control plane (see Host's fence). */

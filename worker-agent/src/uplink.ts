@@ -22,6 +22,8 @@ const BATCH_PAYLOAD = LIMITS.batchBytes - 64 * 1024;
 
 export interface UplinkEvents {
   superseded(): void;
+  /** Live input for the process's stdin, numbered per run; may come again after a reconnect. */
+  input(seq: number, data: Buffer, eof: boolean): void;
   /** True: stop reading the process's output for now; false: read on. */
   pressure(paused: boolean): void;
   ended(): void;
@@ -116,6 +118,11 @@ export class Uplink {
     this.flush();
   }
 
+  /** Live input up to `seq` is written; one lost with the connection is asked for again by the edge's resend. */
+  inputAck(seq: number): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: "input_ack", seq }));
+  }
+
   /** A run event read from the output; it goes once the output before it is acknowledged. */
   event(e: Record<string, string | number | boolean | null>): void {
     this.runEvents.push(e);
@@ -157,6 +164,8 @@ export class Uplink {
         return this.events.ended();
       case "superseded":
         return this.giveUp();
+      case "input":
+        return this.events.input(msg.seq, Buffer.from(msg.data, "base64"), msg.eof);
     }
   }
 

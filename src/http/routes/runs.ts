@@ -8,7 +8,7 @@ import { SSE_HEADERS } from "../../run/sse.js";
 import type { Context } from "hono";
 import { workspaceWith, type AppEnv } from "../auth.js";
 import { notFound, ProblemError, problemResponse } from "../problem.js";
-import { parseOr400 } from "../validate.js";
+import { jsonBody, parseOr400 } from "../validate.js";
 
 export const runs = new Hono<AppEnv>();
 
@@ -89,6 +89,35 @@ runs.post("/:run/cancel", async (c) => {
   const run = await agentStub(c.env, ws, agent).cancelRun(id, c.get("claims").kind === "job" ? "cancelled by its parent's job" : "cancel requested through the API");
   if (!run) throw notFound(`run ${id}`);
   return c.json(run, 202);
+});
+
+const InputBody = z
+  .strictObject({
+    data: z.string().optional(),
+    data_base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "is not base64").optional(),
+    eof: z.boolean().optional(),
+  })
+  .refine((b) => !(b.data !== undefined && b.data_base64 !== undefined), "send data or data_base64, not both")
+  .refine((b) => b.data !== undefined || b.data_base64 !== undefined || b.eof === true, "send data, data_base64 or eof: true");
+
+/** Live input for a run's stdin (a run submitted with stdin: {mode: "pipe"}), in order, each byte once. */
+runs.post("/:run/input", async (c) => {
+  const { id, agent } = runParam(c.req.param("run"));
+  const ws = await runAccess(c, id, agent, "runs:write");
+  const body = await jsonBody(c, InputBody);
+  const bytes = body.data_base64 !== undefined ? Uint8Array.from(atob(body.data_base64), (ch) => ch.charCodeAt(0)) : new TextEncoder().encode(body.data ?? "");
+  if (bytes.byteLength > LIMITS.liveInputBytes) throw new ProblemError(413, "too-large", `one input is at most ${LIMITS.liveInputBytes} bytes`);
+  const found = await agentStub(c.env, ws, agent).runObject(id, true);
+  if (!found) throw notFound(`run ${id}`);
+  return c.json(await runStub(c.env, ws, id).input(found.changes, bytes, body.eof ?? false));
+});
+
+runs.get("/:run/input", async (c) => {
+  const { id, agent } = runParam(c.req.param("run"));
+  const ws = await runAccess(c, id, agent, "runs:read");
+  const found = await agentStub(c.env, ws, agent).runObject(id, false);
+  if (!found) throw notFound(`run ${id}`);
+  return c.json({ waiting: found.has_object ? await runStub(c.env, ws, id).waitingInput(found.changes) : [] });
 });
 
 /** An attempt's output stream, opened by the host that was given the attempt, with its own credential. */
