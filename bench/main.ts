@@ -2,7 +2,7 @@
  * npm run bench: Tether and BullMQ on Redis (without persistence, and fsyncing every write),
  * side by side, on this machine, in one run.
  *
- *   npm run bench                       the full run (about 6 minutes on 2 cores)
+ *   npm run bench                       the full run (about 8 minutes on 2 cores)
  *   npm run bench -- --quick            fewer repetitions and smaller outputs
  *   npm run bench -- --only dispatch,cancel
  *   npm run bench -- --systems tether   one system only
@@ -55,7 +55,7 @@ const SYSTEMS: SystemName[] = ["tether", "bullmq", "bullmq_durable"];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only ${Object.keys(WORKLOADS).join(",")}] [--systems ${SYSTEMS.join(",")}] [--out FILE] [--profile DIR]
 
-  --quick     fewer repetitions, smaller outputs (about a minute)
+  --quick     fewer repetitions, smaller outputs (about 2 minutes)
   --only      run these workloads only
   --systems   run these systems only (bullmq_durable: BullMQ on a redis-server that
               fsyncs its append-only file on every write)
