@@ -110,7 +110,7 @@ describe("the environment", () => {
     expect(r.end.status).toBe("succeeded");
     const env = Object.fromEntries(r.out.split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
     const names = Object.keys(env).filter((n) => n !== "LANG" && n !== "TERM" && !n.startsWith("LC_"));
-    expect(names.sort()).toEqual(["GREETING", "HOME", "PASS_ME", "PATH", "TETHER_ATTEMPT", "TETHER_RUN_ID", "TETHER_TOKEN", "TETHER_URL", "TMPDIR"]);
+    expect(names.sort()).toEqual(["GREETING", "HOME", "PASS_ME", "PATH", "TETHER_ATTEMPT", "TETHER_RESULT_PATH", "TETHER_RUN_ID", "TETHER_TOKEN", "TETHER_URL", "TMPDIR"]);
     expect(env).toMatchObject({ GREETING: "hi", PASS_ME: "passed", TETHER_URL: s.url, TETHER_RUN_ID: r.id, TETHER_TOKEN: "[REDACTED]" });
     expect(env.HOME).not.toBe("/evil");
     expect(env.HOME).not.toBe(repo);

@@ -190,7 +190,7 @@ describe("the run lifecycle", () => {
 });
 
 describe("children", () => {
-  it("nest at most 5 deep, and a run has at most 100, each refusal saying which limit", async () => {
+  it("nest at most 5 deep, and a run has at most 100, each refusal saying which limit", { timeout: 60_000 }, async () => {
     const { ws, t } = await agent("nest");
     const jobToken = (run: string) => tokenFor({ kind: "job", ws, agent: "nest", run, attempt: 1 });
     let parent = (await call(t, "POST", "/v1/agents/nest/runs", { argv: ["true"] })).json.id as string;
