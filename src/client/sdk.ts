@@ -8,6 +8,7 @@ import type { Problem } from "../protocol/problem.js";
 import type { Run, JobSpec } from "../protocol/run.js";
 import type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePage, SchedulePreview } from "../protocol/schedule.js";
 import { isTerminal } from "../protocol/run.js";
+import { fromBase64, toBase64 } from "../protocol/base64.js";
 import { readSse } from "./sse.js";
 
 export type { AgentView, EnrolledHost, HostView, Run, JobSpec };
@@ -225,26 +226,11 @@ function toEvent(id: string | null, event: string, data: string): WatchEvent | n
   const body = JSON.parse(data);
   if (event === "state") return { id: n, type: "state", run: body as Run };
   if (event === "output") {
-    const data = typeof body.text === "string" ? new TextEncoder().encode(body.text) : fromBase64(body.data);
+    const data = typeof body.text === "string" ? new TextEncoder().encode(body.text) : (fromBase64(body.data) ?? new Uint8Array());
     return { id: n, type: "output", stream: body.stream, attempt: body.attempt, data };
   }
   if (event === "event") return { id: n, type: "event", event: body };
   return null;
-}
-
-function toBase64(b: Uint8Array): string {
-  if (typeof Buffer !== "undefined") return Buffer.from(b).toString("base64");
-  let bin = "";
-  for (const byte of b) bin += String.fromCharCode(byte);
-  return btoa(bin);
-}
-
-function fromBase64(s: string): Uint8Array {
-  if (typeof Buffer !== "undefined") return Buffer.from(s, "base64");
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }
 
 async function toError(res: Response): Promise<TetherError> {

@@ -5,7 +5,7 @@
  */
 import { LIMITS } from "../protocol/limits.js";
 import type { RunToHost } from "../protocol/stream.js";
-import { toBase64 } from "./base64.js";
+import { toBase64 } from "../protocol/base64.js";
 
 export type InputAnswer = { state: "delivered" | "queued"; seq: number } | { state: "rejected"; reason: string };
 

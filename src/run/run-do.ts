@@ -131,7 +131,8 @@ export class RunDO extends DurableObject<Env> {
    */
   async input(changes: RunChange[], data: Uint8Array, eof: boolean): Promise<InputAnswer> {
     await this.apply(changes);
-    const run = this.log.state()!.run;
+    const run = this.log.state()?.run;
+    if (!run) return { state: "rejected", reason: "the run's record is gone (its retention ended)" };
     if (isTerminal(run.status)) return { state: "rejected", reason: `the run has ended (${run.status})` };
     if (!run.stdin_pipe) return { state: "rejected", reason: 'the run was not submitted with stdin: {"mode": "pipe"}' };
     let taken: { seq: number } | { reason: string } = { reason: "" };

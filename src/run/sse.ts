@@ -1,5 +1,5 @@
 import { streamName } from "../protocol/frames.js";
-import { toBase64 } from "./base64.js";
+import { toBase64 } from "../protocol/base64.js";
 import { KIND_EVENT, KIND_OUTPUT } from "./schema.js";
 
 export interface LogRow {

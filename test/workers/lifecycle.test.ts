@@ -213,3 +213,16 @@ describe("children", () => {
     expect((await call(token, "GET", `/v1/runs/${root}/children`)).json.runs).toHaveLength(100);
   });
 });
+
+describe("live input from a hostile client", () => {
+  it("refuses text that is not base64 with a 400 that says so, and queues nothing", async () => {
+    const { t } = await agent("b64");
+    const run = (await call(t, "POST", "/v1/agents/b64/runs", { argv: ["cat"], stdin: { mode: "pipe" } })).json;
+    for (const data_base64 of ["abc", "a===", "!!!!"]) {
+      const r = await call(t, "POST", `/v1/runs/${run.id}/input`, { data_base64 });
+      expect(r.status).toBe(400);
+      expect(r.json.detail).toMatch(/not base64/);
+    }
+    expect((await call(t, "GET", `/v1/runs/${run.id}/input`)).json.waiting).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { agentStub, CLAIMS_HEADER, runStub } from "../../env.js";
+import { fromBase64 } from "../../protocol/base64.js";
 import { agentOfRun, RunId } from "../../protocol/ids.js";
 import { LIMITS } from "../../protocol/limits.js";
 import { ATTEMPT_HEADER, RUN_HEADER } from "../../run/run-do.js";
@@ -94,7 +95,7 @@ runs.post("/:run/cancel", async (c) => {
 const InputBody = z
   .strictObject({
     data: z.string().optional(),
-    data_base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "is not base64").optional(),
+    data_base64: z.string().refine((t) => fromBase64(t) !== null, "is not base64").optional(),
     eof: z.boolean().optional(),
   })
   .refine((b) => !(b.data !== undefined && b.data_base64 !== undefined), "send data or data_base64, not both")
@@ -105,7 +106,7 @@ runs.post("/:run/input", async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const ws = await runAccess(c, id, agent, "runs:write");
   const body = await jsonBody(c, InputBody);
-  const bytes = body.data_base64 !== undefined ? Uint8Array.from(atob(body.data_base64), (ch) => ch.charCodeAt(0)) : new TextEncoder().encode(body.data ?? "");
+  const bytes = body.data_base64 !== undefined ? fromBase64(body.data_base64)! : new TextEncoder().encode(body.data ?? "");
   if (bytes.byteLength > LIMITS.liveInputBytes) throw new ProblemError(413, "too-large", `one input is at most ${LIMITS.liveInputBytes} bytes`);
   const found = await agentStub(c.env, ws, agent).runObject(id, true);
   if (!found) throw notFound(`run ${id}`);
