@@ -18,13 +18,16 @@ interface Row {
 
 export class LiveInput {
   private readonly waiters = new Map<number, () => void>();
+  /** The highest delivery the host acknowledged, ahead of its mark on disk. */
+  private ackedTo = 0;
 
   constructor(private readonly sql: SqlStorage) {}
 
   /** Takes a delivery in, or says why not. Call inside a transaction. */
   offer(data: Uint8Array, eof: boolean): { seq: number } | { reason: string } {
     const head = this.sql.exec<{ last: number | null; closed: number | null; waiting: number | null }>(
-      "SELECT MAX(seq) AS last, MAX(eof) AS closed, SUM(CASE WHEN delivered = 0 THEN LENGTH(data) ELSE 0 END) AS waiting FROM input",
+      "SELECT MAX(seq) AS last, MAX(eof) AS closed, SUM(CASE WHEN delivered = 0 AND seq > ? THEN LENGTH(data) ELSE 0 END) AS waiting FROM input",
+      this.ackedTo,
     ).one();
     if (head.closed) return { reason: "the run's stdin is closed (eof was sent)" };
     if ((head.waiting ?? 0) + data.byteLength > LIMITS.liveInputWaitingBytes) {
@@ -37,19 +40,28 @@ export class LiveInput {
 
   /** Sends every delivery the host has not acknowledged, in order. */
   sendPending(send: (msg: RunToHost) => void): void {
-    for (const r of this.sql.exec<Row>("SELECT seq, data, eof FROM input WHERE delivered = 0 ORDER BY seq").toArray()) {
+    for (const r of this.sql.exec<Row>("SELECT seq, data, eof FROM input WHERE delivered = 0 AND seq > ? ORDER BY seq", this.ackedTo).toArray()) {
       send({ type: "input", seq: r.seq, data: toBase64(new Uint8Array(r.data)), eof: r.eof === 1 });
     }
   }
 
+  /**
+   * The host wrote everything up to `seq`. The caller waiting on it hears first and the mark is
+   * written a turn later: a write pending when the answer leaves would hold the answer until it
+   * is on disk, and a mark lost with the object only means a resend the host drops by its seq.
+   */
   acked(seq: number): void {
-    this.sql.exec("UPDATE input SET delivered = 1 WHERE seq <= ? AND delivered = 0", seq);
+    // Never past what was sent: an acknowledgement ahead of it must not swallow later input.
+    seq = Math.min(seq, this.sql.exec<{ last: number | null }>("SELECT MAX(seq) AS last FROM input").one().last ?? 0);
+    if (seq <= this.ackedTo) return;
+    this.ackedTo = seq;
     for (const [s, wake] of this.waiters) if (s <= seq) (wake(), this.waiters.delete(s));
+    setTimeout(() => this.sql.exec("UPDATE input SET delivered = 1 WHERE seq <= ? AND delivered = 0", seq), 0);
   }
 
   /** Resolves true once the host acknowledged `seq`, false after `ms`. */
   delivered(seq: number, ms: number): Promise<boolean> {
-    if (this.sql.exec("SELECT 1 FROM input WHERE seq = ? AND delivered = 1", seq).toArray().length) return Promise.resolve(true);
+    if (seq <= this.ackedTo || this.sql.exec("SELECT 1 FROM input WHERE seq = ? AND delivered = 1", seq).toArray().length) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => (this.waiters.delete(seq), resolve(false)), ms);
       this.waiters.set(seq, () => (clearTimeout(timer), resolve(true)));
@@ -58,7 +70,7 @@ export class LiveInput {
 
   waiting(): { seq: number; bytes: number; eof: boolean }[] {
     return this.sql
-      .exec<{ seq: number; bytes: number; eof: number }>("SELECT seq, LENGTH(data) AS bytes, eof FROM input WHERE delivered = 0 ORDER BY seq")
+      .exec<{ seq: number; bytes: number; eof: number }>("SELECT seq, LENGTH(data) AS bytes, eof FROM input WHERE delivered = 0 AND seq > ? ORDER BY seq", this.ackedTo)
       .toArray()
       .map((r) => ({ seq: r.seq, bytes: r.bytes, eof: r.eof === 1 }));
   }

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { HostClaims } from "../auth/tokens.js";
 import { agentStub, CLAIMS_HEADER, type Env } from "../env.js";
 import { agentOfRun } from "../protocol/ids.js";
-import { isTerminal } from "../protocol/run.js";
+import { isTerminal, type Run } from "../protocol/run.js";
 import type { RunChange } from "../protocol/run-change.js";
 import { STDERR, STDOUT } from "../protocol/frames.js";
 import { closeBack } from "../sockets.js";
@@ -134,15 +134,34 @@ export class RunDO extends DurableObject<Env> {
     const run = this.log.state()?.run;
     if (!run) return { state: "rejected", reason: "the run's record is gone (its retention ended)" };
     if (isTerminal(run.status)) return { state: "rejected", reason: `the run has ended (${run.status})` };
+    return this.take(run, data, eof);
+  }
+
+  /**
+   * Live input sent here first, without asking the agent: taken only while an attempt is running
+   * and its host is connected here, which is when a delivery can be answered at once. A change
+   * still on its way from the agent (a cancel) then races the input as it would on the host.
+   * Null means this object cannot answer alone: ask the agent for the run's changes first.
+   */
+  async inputLive(data: Uint8Array, eof: boolean): Promise<InputAnswer | null> {
+    const run = this.ready ? this.log.state()?.run : undefined;
+    if (run?.status !== "running" || !this.granted(run.attempt).length) return null;
+    return this.take(run, data, eof);
+  }
+
+  private async take(run: Run, data: Uint8Array, eof: boolean): Promise<InputAnswer> {
     if (!run.stdin_pipe) return { state: "rejected", reason: 'the run was not submitted with stdin: {"mode": "pipe"}' };
     let taken: { seq: number } | { reason: string } = { reason: "" };
     this.ctx.storage.transactionSync(() => (taken = this.stdin.offer(data, eof)));
     if ("reason" in taken) return { state: "rejected", reason: taken.reason };
     const { seq } = taken;
-    for (const ws of this.ctx.getWebSockets(`attempt:${run.attempt}`)) {
-      if ((ws.deserializeAttachment() as AttemptSocket | null)?.granted) this.stdin.sendPending((m) => ws.send(JSON.stringify(m)));
-    }
+    for (const ws of this.granted(run.attempt)) this.stdin.sendPending((m) => ws.send(JSON.stringify(m)));
     return { state: (await this.stdin.delivered(seq, INPUT_WAIT_MS)) ? "delivered" : "queued", seq };
+  }
+
+  /** The output streams of an attempt that its host opened with the grant. */
+  private granted(attempt: number): WebSocket[] {
+    return this.ctx.getWebSockets(`attempt:${attempt}`).filter((ws) => (ws.deserializeAttachment() as AttemptSocket | null)?.granted);
   }
 
   /** Live input that waits for the job, oldest first. */

@@ -61,6 +61,30 @@ describe("host trust", () => {
     expect((await call(t, "DELETE", "/v1/agents/rev/hosts/nobody")).status).toBe(404);
   });
 
+  it("an acknowledgement of live input ahead of what was sent swallows no later input", async () => {
+    const { t, enrollToken } = await agent("ackahead");
+    const h = await enroll("ackahead", enrollToken, "h");
+    const run = (await call(t, "POST", "/v1/agents/ackahead/runs", { argv: ["cat"], stdin: { mode: "pipe" } })).json;
+    await h.sock.next();
+    const s = await streamSocket(run.id, 1, h.credential);
+    s.send({ type: "hello", pid: 1 });
+    await s.next();
+    s.send({ type: "input_ack", seq: 1000 });
+    const answer = call(t, "POST", `/v1/runs/${run.id}/input`, { data: "one" });
+    const sent = await s.next();
+    expect(sent).toMatchObject({ type: "input", seq: 1, data: btoa("one") });
+    s.send({ type: "input_ack", seq: 1 });
+    expect((await answer).json).toEqual({ state: "delivered", seq: 1 });
+    s.send({ type: "input_ack", seq: 1000 });
+    const second = call(t, "POST", `/v1/runs/${run.id}/input`, { data: "two" });
+    expect(await s.next()).toMatchObject({ type: "input", seq: 2, data: btoa("two") });
+    s.send({ type: "input_ack", seq: 2 });
+    expect((await second).json).toEqual({ state: "delivered", seq: 2 });
+    expect((await call(t, "GET", `/v1/runs/${run.id}/input`)).json).toEqual({ waiting: [] });
+    s.sock.close(1000);
+    h.sock.sock.close(1000);
+  });
+
   it("refuses a host outside the protocol range with a close reason that says what to upgrade", async () => {
     const { enrollToken } = await agent("ver");
     for (const protocol of [1, PROTOCOL + 1]) {

@@ -29,6 +29,7 @@ describe("the run lifecycle", () => {
       expect((await call(t, "GET", path)).status).toBe(404);
     }
     expect((await call(t, "POST", `/v1/runs/${id}/cancel`)).status).toBe(404);
+    expect((await call(t, "POST", `/v1/runs/${id}/input`, { data: "x" })).status).toBe(404);
     expect(await tables(agentStub(E, ws, "ghost"))).toBe(0);
     expect(await tables(runStub(E, ws, id))).toBe(0);
   });

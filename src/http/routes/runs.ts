@@ -108,9 +108,13 @@ runs.post("/:run/input", async (c) => {
   const body = await jsonBody(c, InputBody);
   const bytes = body.data_base64 !== undefined ? fromBase64(body.data_base64)! : new TextEncoder().encode(body.data ?? "");
   if (bytes.byteLength > LIMITS.liveInputBytes) throw new ProblemError(413, "too-large", `one input is at most ${LIMITS.liveInputBytes} bytes`);
+  const object = runStub(c.env, ws, id);
+  // A running attempt's object answers alone: one call, not two, on the path the input waits on.
+  const live = await object.inputLive(bytes, body.eof ?? false);
+  if (live) return c.json(live);
   const found = await agentStub(c.env, ws, agent).runObject(id, true);
   if (!found) throw notFound(`run ${id}`);
-  return c.json(await runStub(c.env, ws, id).input(found.changes, bytes, body.eof ?? false));
+  return c.json(await object.input(found.changes, bytes, body.eof ?? false));
 });
 
 runs.get("/:run/input", async (c) => {
