@@ -9,6 +9,8 @@ export interface Sizes {
   outputReps: number;
   liveMs: number;
   cancelJobs: number;
+  /** Live input deliveries to one running job, after a few warm-up ones. */
+  inputs: number;
   bigJobBytes: number;
   /** Slots of the every-second schedule measured, after its warm-up slots. */
   scheduleSlots: number;
@@ -22,6 +24,7 @@ export const FULL: Sizes = {
   outputReps: 3,
   liveMs: 5000,
   cancelJobs: 100,
+  inputs: 300,
   bigJobBytes: 1_000_000_000,
   scheduleSlots: 30,
 };
@@ -34,6 +37,7 @@ export const QUICK: Sizes = {
   outputReps: 1,
   liveMs: 2000,
   cancelJobs: 20,
+  inputs: 100,
   bigJobBytes: 250_000_000,
   scheduleSlots: 10,
 };

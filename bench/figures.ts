@@ -13,6 +13,8 @@ export const FIGURES = [
   { key: "pipe_mb_per_s", label: "pipe (cat | cat > /dev/null)", unit: "MB/s", better: "higher" },
   { key: "live_p50_ms", label: "live line p50", unit: "ms", better: "lower" },
   { key: "live_p99_ms", label: "live line p99", unit: "ms", better: "lower", goal: { max: 50 } },
+  { key: "input_p50_ms", label: "live input → process p50", unit: "ms", better: "lower", goal: { max: 10 } },
+  { key: "input_p99_ms", label: "live input → process p99", unit: "ms", better: "lower" },
   { key: "cancel_p50_ms", label: "cancel → group dead p50", unit: "ms", better: "lower", goal: { max: 50 } },
   { key: "schedule_late_p50_ms", label: "schedule fire → start p50", unit: "ms", better: "lower" },
   { key: "schedule_late_p99_ms", label: "schedule fire → start p99", unit: "ms", better: "lower", goal: { max: 1000 } },

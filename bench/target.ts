@@ -39,6 +39,12 @@ export interface Target {
   readonly watch: ((id: string, onData: (bytes: Uint8Array) => void) => Promise<End>) | null;
   /** Waits for the job's first line of stdout (it has started) and returns it. */
   firstLine(id: string): Promise<string>;
+  /**
+   * Starts `cat` with its stdin open for live input and sends it `count` deliveries, one after
+   * another, returning how long each API call took to say the process was given the bytes; null
+   * when the system has no live input for a running job.
+   */
+  readonly input: ((count: number) => Promise<number[]>) | null;
   /** Asks for the job to be cancelled; null when the system cannot. */
   readonly cancel: ((id: string) => Promise<void>) | null;
   /**

@@ -87,6 +87,9 @@ export class BullTarget implements Target {
     }
   }
 
+  /** BullMQ gives a running job no input: its data is fixed when it is added. */
+  readonly input = null;
+
   readonly cancel = async (id: string): Promise<void> => {
     await this.p.relay.publish(cancelTopic(this.p.name), { jobId: id });
   };

@@ -59,6 +59,21 @@ export class TetherTarget implements Target {
     }
   }
 
+  readonly input = async (count: number): Promise<number[]> => {
+    const run = await this.p.client.submit(this.p.agent, { argv: ["cat"], stdin: { mode: "pipe" } });
+    const ms: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now();
+      const a = await this.p.client.input(run.id, `${i}\n`);
+      if (a.state !== "delivered") throw new Error(`live input ${i} to ${run.id} was ${a.state}`);
+      ms.push(performance.now() - t0);
+    }
+    await this.p.client.input(run.id, "", { eof: true });
+    const end = await this.p.client.wait(run.id);
+    if (end.status !== "succeeded") throw new Error(`the live-input job ${run.id} ended ${end.status}`);
+    return ms;
+  };
+
   readonly cancel = async (id: string): Promise<void> => {
     await this.p.client.cancel(id);
   };
