@@ -107,6 +107,7 @@ export class AgentDO extends DurableObject<Env> {
       enrollment: this.enrollment,
       profile: () => this.profile(),
       leaseTtl: () => this.profiles.config().lease_ttl_ms,
+      approvalTtl: () => this.profiles.config().approval_timeout_ms,
       dispatch: () => this.dispatch(),
     });
     this.retention = new Retention(env, this.sql, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null, () => this.profiles.config().retention_days);
@@ -117,6 +118,7 @@ export class AgentDO extends DurableObject<Env> {
     this.timers.on("queue_timeout", z.object({ ms: z.number() }), (d, t, now) => {
       this.lifecycle.apply(runOf(t.key), { type: "queue_timeout", why: `waited in the queue longer than queue_timeout_ms (${d.ms} ms)` }, now);
     });
+    this.timers.on("approval", Anything, (_d, t, now) => void this.lifecycle.apply(runOf(t.key), { type: "approval_expired" }, now));
     this.timers.on("retry", Anything, () => undefined); // the run is in the queue already; dispatch follows the alarm
     this.timers.on(OUTBOX_TIMER, Anything, (_d, _t, now) => this.outbox.flush(now));
     this.timers.on(RETENTION_TIMER, Anything, (_d, _t, now) => this.retention.sweep(now));
@@ -250,6 +252,14 @@ export class AgentDO extends DurableObject<Env> {
     if (!this.ready) return null;
     this.ctx.storage.transactionSync(() => this.cancelTree(id, reason));
     return this.getRun(id);
+  }
+
+  /** A person's answer to a run awaiting approval: the run as it now is, or why the answer changes nothing. */
+  async answerApproval(id: string, answer: "approve" | "deny", by: string, note: string | null): Promise<{ run: Run } | { why: string } | null> {
+    if (!this.ready || !this.store.row(id)) return null;
+    const t = this.lifecycle.apply(id, { type: answer, by, note });
+    if (!t.ok) return { why: t.why };
+    return { run: (await this.getRun(id))! };
   }
 
   /** Cancels a run and, with it, every child not submitted detached, and theirs. */

@@ -55,7 +55,8 @@ export class Dispatcher {
         const host = hostOf(ws);
         if (!host || host.credit <= 0 || host.draining) break;
         const now = Date.now();
-        const row = this.store.nextQueued(now, host.runners);
+        // An approved run goes only to a host whose owner asks: one with ask = "off" would refuse it again.
+        const row = this.store.nextQueued(now, host.runners, (host.policy?.ask ?? "off") !== "off");
         if (!row) break;
         const attempt = row.attempt + 1;
         const t = step(JSON.parse(row.body) as RunRecord, { type: "assign", attempt, host_id: host.host_id }, now);
@@ -71,7 +72,8 @@ export class Dispatcher {
           { kind: "job", ws: p.workspace, agent: p.name, run: row.id, attempt },
           Math.ceil(job.timeout_ms / 1000) + JOB_TOKEN_GRACE_S,
         );
-        this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token, job });
+        const approved = t.run.approval?.state === "approved";
+        this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token, job, ...(approved && { approved }) });
       }
     }
   }

@@ -25,6 +25,7 @@ export interface HostSocketDeps {
   enrollment: Enrollment;
   profile(): Profile | null;
   leaseTtl(): number;
+  approvalTtl(): number;
   dispatch(): Promise<void>;
 }
 
@@ -74,10 +75,14 @@ export class HostSockets {
     } else if (msg.type === "credit") {
       if (!host.draining) setHost(ws, { ...host, seen_at, credit: Math.min(host.slots, host.credit + msg.n) });
     } else if (msg.type === "reject") {
-      setHost(ws, { ...host, seen_at, credit: 0 });
+      // A host that asks for approval had the slot free: it keeps it. Any other refusal says it has none.
+      setHost(ws, { ...host, seen_at, credit: msg.ask ? Math.min(host.slots, host.credit + 1) : 0 });
       const row = this.d.store.row(msg.run_id);
       // Only the holder of the lease may hand it back.
-      if (row?.host_id === host.host_id) this.d.lifecycle.apply(msg.run_id, { type: "rejected", attempt: msg.attempt, reason: msg.reason });
+      if (row?.host_id === host.host_id) {
+        const ask = msg.ask === undefined ? undefined : { why: msg.ask, ttl_ms: this.d.approvalTtl() };
+        this.d.lifecycle.apply(msg.run_id, { type: "rejected", attempt: msg.attempt, reason: msg.reason, ...(ask && { ask }) });
+      }
     } else if (msg.type === "drain") {
       setHost(ws, { ...host, seen_at, credit: 0, draining: true });
     } else {

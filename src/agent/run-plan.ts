@@ -55,6 +55,7 @@ export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: 
     signal: null,
     error: null,
     cancel_requested: false,
+    approval: null,
     schedule_id: opts.schedule_id ?? null,
     scheduled_for: opts.scheduled_for ?? null,
     created_at: new Date(now).toISOString(),

@@ -96,10 +96,12 @@ export class RunStore {
   }
 
   /** The first queued run ready by `now` that a host with these runners can run, in submit order. */
-  nextQueued(now: number, runners: readonly string[] = []): RunRow | null {
+  /** The oldest run ready to go to a host with these runners, which takes approved runs or not. */
+  nextQueued(now: number, runners: readonly string[] = [], takesApproved = false): RunRow | null {
     const can = runners.length ? ` OR runner IN (${runners.map(() => "?").join(", ")})` : "";
+    const approved = takesApproved ? "" : ` AND json_extract(body, '$.approval.state') IS NOT 'approved'`;
     return (
-      this.sql.exec<RunRow>(`SELECT * FROM runs WHERE status = 'queued' AND ready_at <= ? AND (runner IS NULL${can}) ORDER BY seq LIMIT 1`, now, ...runners).toArray()[0] ?? null
+      this.sql.exec<RunRow>(`SELECT * FROM runs WHERE status = 'queued' AND ready_at <= ? AND (runner IS NULL${can})${approved} ORDER BY seq LIMIT 1`, now, ...runners).toArray()[0] ?? null
     );
   }
 
@@ -118,7 +120,7 @@ export class RunStore {
 
   /** Every run still queued or running, for the agent's deletion. */
   active(): RunRow[] {
-    return this.sql.exec<RunRow>("SELECT * FROM runs WHERE status IN ('queued', 'running')").toArray();
+    return this.sql.exec<RunRow>("SELECT * FROM runs WHERE status IN ('queued', 'awaiting_approval', 'running')").toArray();
   }
 
   renew(id: string, seenAt: number): void {
@@ -133,9 +135,10 @@ export class RunStore {
     return this.sql.exec<{ host_id: string }>("SELECT host_id FROM attempts WHERE run_id = ? AND attempt = ?", id, attempt).toArray()[0]?.host_id ?? null;
   }
 
-  counts(): { queued: number; running: number } {
-    const rows = this.sql.exec<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running') GROUP BY status").toArray();
-    return { queued: rows.find((r) => r.status === "queued")?.n ?? 0, running: rows.find((r) => r.status === "running")?.n ?? 0 };
+  counts(): { queued: number; awaiting_approval: number; running: number } {
+    const rows = this.sql.exec<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('queued', 'awaiting_approval', 'running') GROUP BY status").toArray();
+    const n = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+    return { queued: n("queued"), awaiting_approval: n("awaiting_approval"), running: n("running") };
   }
 
   /** Ended before `cutoff`: removed with their attempts and outbox; those with an object are returned for its purge. */

@@ -6,7 +6,7 @@ import { SignJWT, jwtVerify } from "jose";
 import { z } from "zod";
 import { AgentName, HostId, RunId, Workspace } from "../protocol/ids.js";
 
-export const SCOPES = ["agents:read", "agents:write", "runs:read", "runs:write", "schedules:read", "schedules:write"] as const;
+export const SCOPES = ["agents:read", "agents:write", "runs:read", "runs:write", "runs:approve", "schedules:read", "schedules:write"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const WorkspaceClaims = z.object({

@@ -49,6 +49,18 @@ export const COMMANDS: Record<string, CommandHelp> = {
     about: "Cancels the run: at once when queued, SIGTERM to its process group when running. A finished run is\nprinted as it is.",
     example: "tether cancel \"$id\"",
   },
+  approve: {
+    usage: "tether approve <run> [--reason TEXT]",
+    about:
+      "Approves a run that waits as awaiting_approval because a host's policy did not allow it and its owner asks\n" +
+      "(ask = \"on-miss\" or \"always\"): it goes to a host that takes approved runs. Needs the runs:approve scope.",
+    example: "tether approve \"$id\" --reason 'one-off migration'",
+  },
+  deny: {
+    usage: "tether deny <run> [--reason TEXT]",
+    about: "Denies a run awaiting approval: it ends cancelled and never starts. Needs the runs:approve scope.",
+    example: "tether deny \"$id\"",
+  },
   agents: {
     usage: "tether agents create|get|delete <name>",
     about:

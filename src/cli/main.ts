@@ -26,6 +26,8 @@ const FLAGS = {
   get: help,
   logs: { ...help, follow: { type: "boolean", short: "f" } },
   cancel: help,
+  approve: { ...help, reason: { type: "string" } },
+  deny: { ...help, reason: { type: "string" } },
   input: { ...help, eof: { type: "boolean" } },
   agents: help,
   hosts: help,
@@ -61,7 +63,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw flagError(err, name, Object.keys(FLAGS[name]));
   }
-  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean };
+  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; reason?: string };
   const positionals = parsed.positionals;
   if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -112,6 +114,13 @@ async function main(args: string[]): Promise<number> {
       if (!positionals[0]) throw need("a run id");
       print(await connect().cancel(positionals[0]));
       return 0;
+    case "approve":
+    case "deny": {
+      if (!positionals[0]) throw need("a run id");
+      const client = connect();
+      print(await (name === "approve" ? client.approve(positionals[0], values.reason) : client.deny(positionals[0], values.reason)));
+      return 0;
+    }
     case "agents": {
       const [sub, agent] = positionals;
       if (sub !== "create" && sub !== "get" && sub !== "delete") {

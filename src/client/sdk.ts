@@ -99,6 +99,14 @@ export class TetherClient {
   cancel(runId: string): Promise<Run> {
     return this.json("POST", `/v1/runs/${enc(runId)}/cancel`, {});
   }
+  /** Answers a run awaiting approval (token scope runs:approve): approved, it goes to a host that takes approved runs. */
+  approve(runId: string, reason?: string): Promise<Run> {
+    return this.json("POST", `/v1/runs/${enc(runId)}/approve`, reason === undefined ? {} : { reason });
+  }
+  /** Denies a run awaiting approval: it ends cancelled and never starts. */
+  deny(runId: string, reason?: string): Promise<Run> {
+    return this.json("POST", `/v1/runs/${enc(runId)}/deny`, reason === undefined ? {} : { reason });
+  }
   async output(runId: string, opts: { stream?: "stdout" | "stderr"; attempt?: number } = {}): Promise<Uint8Array> {
     const q = new URLSearchParams();
     if (opts.stream) q.set("stream", opts.stream);

@@ -6,6 +6,7 @@ import { catchAll, errorResponse } from "./errors.js";
 import { methods, MethodTable } from "./methods.js";
 import { ProblemError, problemResponse } from "./problem.js";
 import { agents } from "./routes/agents.js";
+import { approvals } from "./routes/approvals.js";
 import { runs } from "./routes/runs.js";
 import { schedules } from "./routes/schedules.js";
 import { securityHeaders } from "./security-headers.js";
@@ -29,6 +30,7 @@ app.get("/health", (c) => c.json({ ok: true }));
 app.use("/v1/*", authenticate());
 app.route("/v1/agents", agents);
 app.route("/v1/runs", runs);
+app.route("/v1/runs", approvals);
 app.route("/v1", schedules);
 
 app.notFound(() => problemResponse(new ProblemError(404, "not-found", "no such route").toProblem()));

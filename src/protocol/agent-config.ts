@@ -12,6 +12,8 @@ export const AgentConfig = z.strictObject({
   max_output_bytes: z.number().int().min(1024).max(LIMITS.maxOutputBytes),
   /** Ended runs and their output are removed this many days after they end. */
   retention_days: z.number().int().min(1).max(3650),
+  /** A run waiting for approval this long ends cancelled. */
+  approval_timeout_ms: z.number().int().min(1000).max(30 * 24 * 3600 * 1000),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -21,6 +23,7 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   retry: DEFAULT_RETRY,
   max_output_bytes: LIMITS.maxOutputBytes,
   retention_days: 30,
+  approval_timeout_ms: 3600 * 1000,
 };
 
 /** What a client may send to change an agent's settings: any subset. */
@@ -30,6 +33,7 @@ export const AgentConfigPatch = z.strictObject({
   retry: RetryPolicy.partial().optional(),
   max_output_bytes: AgentConfig.shape.max_output_bytes.optional(),
   retention_days: AgentConfig.shape.retention_days.optional(),
+  approval_timeout_ms: AgentConfig.shape.approval_timeout_ms.optional(),
 });
 export type AgentConfigPatch = z.infer<typeof AgentConfigPatch>;
 
@@ -40,6 +44,7 @@ export function applyConfig(base: AgentConfig, patch: AgentConfigPatch): AgentCo
     retry: { ...base.retry, ...patch.retry },
     max_output_bytes: patch.max_output_bytes ?? base.max_output_bytes,
     retention_days: patch.retention_days ?? base.retention_days,
+    approval_timeout_ms: patch.approval_timeout_ms ?? base.approval_timeout_ms,
   };
 }
 

@@ -34,5 +34,7 @@ export interface AgentView {
   config: AgentConfig;
   hosts: HostView[];
   queued: number;
+  /** Runs a host's policy held for a person to approve or deny. */
+  awaiting_approval: number;
   running: number;
 }

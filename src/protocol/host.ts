@@ -50,8 +50,11 @@ export const HostBye = z.object({ type: z.literal("bye") });
 /** Credits: the host has this many more free slots. */
 export const HostCredit = z.object({ type: z.literal("credit"), n: z.number().int().min(1).max(LIMITS.slotsMax) });
 
-/** The host could not take an assignment (no free slot after all); the edge queues it again. */
-export const HostReject = z.object({ type: z.literal("reject"), run_id: RunId, attempt: Attempt, reason: z.string().max(512) });
+/**
+ * The host could not take an assignment (no free slot after all); the edge queues it again. With
+ * `ask`, its owner's policy does not allow the job but asks a person: the run waits for approval.
+ */
+export const HostReject = z.object({ type: z.literal("reject"), run_id: RunId, attempt: Attempt, reason: z.string().max(512), ask: z.string().max(512).optional() });
 
 export const HostMessage = z.discriminatedUnion("type", [HostHello, HostCredit, HostReject, HostDrain, HostBye]);
 export type HostMessage = z.infer<typeof HostMessage>;
@@ -83,6 +86,8 @@ export const Assign = z.object({
   job_token: z.string(),
   /** The job with its timeout settled, and its command: a runner job is planned into one at the edge. */
   job: JobSpec.extend({ timeout_ms: z.number().int().min(1), argv: JobSpec.shape.argv.unwrap() }),
+  /** A person approved the job: a host whose policy asks runs it though its allowlist does not name it. */
+  approved: z.boolean().optional(),
 });
 export type Assign = z.infer<typeof Assign>;
 

@@ -11,7 +11,7 @@ const LabelKey = z.string().regex(/^[A-Za-z0-9._/-]{1,64}$/, "label keys are 1-6
 const boundedRecord = <K extends z.ZodString, V extends z.ZodType>(key: K, value: V, max: number, what: string) =>
   z.record(key, value).refine((r) => Object.keys(r).length <= max, `at most ${max} ${what}`);
 
-export const RunStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled", "timed_out", "orphaned"]);
+export const RunStatus = z.enum(["queued", "awaiting_approval", "running", "succeeded", "failed", "cancelled", "timed_out", "orphaned"]);
 export type RunStatus = z.infer<typeof RunStatus>;
 export const TERMINAL: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled", "timed_out", "orphaned"]);
 export const isTerminal = (s: RunStatus) => TERMINAL.has(s);
@@ -98,10 +98,31 @@ export interface Run {
   /** The run whose job submitted this one with its own token, or null. */
   parent_run_id: string | null;
   detached: boolean;
+  /** Asked of a person when a host's policy did not allow the job and its owner asks; null otherwise. */
+  approval: Approval | null;
   created_at: string;
   started_at: string | null;
   ended_at: string | null;
 }
+
+/**
+ * A run a host's policy did not allow, held for a person: `asked` until approved (it may then
+ * run on a host whose policy takes approved runs), denied or expired (it ends cancelled).
+ */
+export interface Approval {
+  state: "asked" | "approved" | "denied" | "expired";
+  /** What the host's policy said of the job: which program, which rule. */
+  reason: string;
+  host_id: string;
+  asked_at: string;
+  expires_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  note: string | null;
+}
+
+/** A person's answer to an approval request. */
+export const ApprovalBody = z.strictObject({ reason: z.string().max(512).optional() });
 
 /** Why an attempt ended, as the host reports it. */
 export const EndReason = z.enum(["exit", "cancelled", "timed_out", "spawn_failed", "agent_stop", "fenced"]);

@@ -30,6 +30,7 @@ function run(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
     ended_at: ["queued", "running"].includes(status) ? null : "2027-01-01T00:00:01.000Z",
     parent_run_id: null,
     detached: false,
+    approval: status === "awaiting_approval" ? { state: "asked", reason: "not allowed", host_id: "h1", asked_at: "2027-01-01T00:00:00.000Z", expires_at: "2027-01-01T01:00:00.000Z", decided_by: null, decided_at: null, note: null } : null,
     host_id: status === "running" ? "h1" : null,
     rejects: 0,
     depth: 0,
@@ -46,12 +47,18 @@ const EVENTS: Record<string, LifeEvent> = {
   rejected: { type: "rejected", attempt: 1, reason: "no slot" },
   cancel: { type: "cancel", reason: "asked" },
   queue_timeout: { type: "queue_timeout", why: "waited" },
+  rejected_ask: { type: "rejected", attempt: 1, reason: "awaiting approval", ask: { why: "not on the allowlist", ttl_ms: 60_000 } },
+  approve: { type: "approve", by: "someone", note: null },
+  deny: { type: "deny", by: "someone", note: "no" },
+  approval_expired: { type: "approval_expired" },
 };
+const NO_APPROVAL = { approve: "refused", deny: "refused", approval_expired: "refused" };
 
 /** The table in machine.ts, cell by cell: the status after, or "refused". */
 const TABLE: Record<string, Record<string, string>> = {
-  queued: { assign: "running", ended: "refused", lost: "refused", expired: "refused", rejected: "refused", cancel: "cancelled", queue_timeout: "cancelled" },
-  running: { assign: "refused", ended: "succeeded", lost: "queued", expired: "timed_out", rejected: "queued", cancel: "running", queue_timeout: "refused" },
+  queued: { assign: "running", ended: "refused", lost: "refused", expired: "refused", rejected: "refused", rejected_ask: "refused", cancel: "cancelled", queue_timeout: "cancelled", ...NO_APPROVAL },
+  awaiting_approval: { assign: "refused", ended: "refused", lost: "refused", expired: "refused", rejected: "refused", rejected_ask: "refused", cancel: "cancelled", queue_timeout: "refused", approve: "queued", deny: "cancelled", approval_expired: "cancelled" },
+  running: { assign: "refused", ended: "succeeded", lost: "queued", expired: "timed_out", rejected: "queued", rejected_ask: "awaiting_approval", cancel: "running", queue_timeout: "refused", ...NO_APPROVAL },
 };
 for (const t of ["succeeded", "failed", "cancelled", "timed_out", "orphaned"]) {
   TABLE[t] = Object.fromEntries(Object.keys(EVENTS).map((e) => [e, e === "cancel" ? t : "refused"]));
@@ -100,6 +107,25 @@ describe("decisions", () => {
     expect(lost.ok && lost.effects).toContainEqual({ type: "requeue", delay_ms: DEFAULT_RETRY.delay_ms });
     const last = step(run("running", { attempt: 2, retry: { ...DEFAULT_RETRY, max_attempts: 2 } }), { ...EVENTS.lost!, attempt: 2 } as LifeEvent, NOW);
     expect(last.ok && last.run.status).toBe("orphaned");
+  });
+
+  it("a host that asks holds the run for a person; approved, it is asked no more; denied or expired, it never starts", () => {
+    const asked = step(run("running"), EVENTS.rejected_ask!, NOW);
+    if (!asked.ok) throw new Error(asked.why);
+    expect(asked.run).toMatchObject({ status: "awaiting_approval", host_id: null, rejects: 1, approval: { state: "asked", host_id: "h1", expires_at: new Date(NOW + 60_000).toISOString() } });
+    expect(asked.events[0]).toMatchObject({ type: "approval_requested", reason: "not on the allowlist" });
+    const approved = step(asked.run, EVENTS.approve!, NOW);
+    if (!approved.ok) throw new Error(approved.why);
+    expect(approved.run.approval).toMatchObject({ state: "approved", decided_by: "someone" });
+    expect(approved.effects).toContainEqual({ type: "requeue", delay_ms: 0 });
+    const running = step(approved.run, { type: "assign", attempt: 2, host_id: "h2" }, NOW);
+    const again = running.ok ? step(running.run, { ...EVENTS.rejected_ask!, attempt: 2 } as LifeEvent, NOW) : running;
+    expect(again.ok && again.run.status).toBe("queued");
+    const denied = step(asked.run, EVENTS.deny!, NOW);
+    expect(denied).toMatchObject({ ok: true, run: { status: "cancelled", error: "denied: no", approval: { state: "denied" } } });
+    const expired = step(asked.run, EVENTS.approval_expired!, NOW);
+    expect(expired).toMatchObject({ ok: true, run: { status: "cancelled", approval: { state: "expired" } } });
+    expect(step(asked.run, EVENTS.cancel!, NOW)).toMatchObject({ ok: true, run: { status: "cancelled" } });
   });
 
   it("a rejected assignment is queued again without spending an attempt of the policy", () => {

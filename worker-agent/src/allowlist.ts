@@ -35,14 +35,15 @@ export type Verdict = { ok: true; path: string; real: string } | { ok: false; er
  * directory, and whether the policy lets it run. `path` is what to execute: the file found,
  * not the name, so nothing can be swapped in between the check and the exec.
  */
-export function judgeProgram(policy: Policy, allowed: Allowed, argv0: string, jobPath: string | undefined, cwd: string): Verdict {
+export function judgeProgram(policy: Policy, allowed: Allowed, argv0: string, jobPath: string | undefined, cwd: string, approved = false): Verdict {
   const found = findProgram(argv0, jobPath, cwd);
   if (policy.security === "full") {
     return found ? { ok: true, ...found } : { ok: false, error: `${argv0}: not found${argv0.includes("/") ? "" : " in PATH"} (ENOENT)` };
   }
   if (policy.security === "deny") return { ok: false, error: `refused by host policy: ${argv0}: security = "deny" refuses every command` };
   if (!found) return { ok: false, error: `refused by host policy: ${argv0}: not found${argv0.includes("/") ? "" : " in the job's PATH"}, so not on the allowlist (security = "allowlist")` };
-  if (allowed.has(found.real)) return { ok: true, ...found };
+  // A person approved this run, and this host's owner lets a person decide (ask is not "off").
+  if (allowed.has(found.real) || (approved && policy.ask !== "off")) return { ok: true, ...found };
   const list = [...allowed.values()].join(", ") || "nothing";
   return { ok: false, error: `refused by host policy: ${argv0} resolves to ${found.real}, which is not on the allowlist (security = "allowlist", allow = ${list})` };
 }

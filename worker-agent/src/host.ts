@@ -9,6 +9,7 @@ import { EdgeToHost, type Assign, type HostMessage, type HostPolicySummary } fro
 import { CLOSE_PROTOCOL, CLOSE_REVOKED, PROTOCOL } from "../../src/protocol/version.js";
 import { Attempt } from "./attempt.js";
 import { Backoff } from "./backoff.js";
+import { approvalNeeded } from "./launch.js";
 import type { Logger } from "./log.js";
 import { Reaper } from "./reaper.js";
 import { availableRunners } from "./runners.js";
@@ -226,6 +227,11 @@ export class Host {
     if (held && held.attempt < msg.attempt) held.abandon(); // a newer attempt of the same run fences the old one
     if (this.draining || this.closed || this.running >= this.opts.slots || this.attempts.has(msg.run_id)) {
       return this.send({ type: "reject", run_id: msg.run_id, attempt: msg.attempt, reason: this.draining ? "draining" : "no free slot" });
+    }
+    const ask = approvalNeeded(msg);
+    if (ask) {
+      this.opts.log(`${msg.run_id}#${msg.attempt} needs a person's approval: ${ask}`);
+      return this.send({ type: "reject", run_id: msg.run_id, attempt: msg.attempt, reason: "awaiting approval", ask });
     }
     const key = msg.run_id;
     const attempt = new Attempt(msg, {

@@ -35,6 +35,22 @@ export function hostPolicySummary() {
   return policySummary(safety.policy, safety.isolation);
 }
 
+/**
+ * Why this host's owner wants a person to approve the job before it runs here, or null: its
+ * policy asks on every run (`ask = "always"`), or on a program its allowlist does not name
+ * (`"on-miss"`). A command refused outright (`security = "deny"`, a missing program) is not asked.
+ */
+export function approvalNeeded(assign: Assign): string | null {
+  const { policy, allowed } = safety;
+  if (policy.ask === "off" || assign.approved || policy.security === "deny") return null;
+  if (policy.ask === "always") return `host policy asks a person before every run (ask = "always"): ${assign.job.argv[0]}`;
+  if (policy.security === "full") return null;
+  const path = assign.job.env?.PATH ?? process.env.PATH;
+  const verdict = judgeProgram(policy, allowed, assign.job.argv[0]!, path, safety.workRoot || "/");
+  if (verdict.ok || !/not on the allowlist/.test(verdict.error)) return null;
+  return verdict.error.replace(/^refused by host policy: /, "host policy: ");
+}
+
 export interface Launch {
   command: string;
   args: string[];
@@ -71,7 +87,7 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   const data = jobDataEnv(assign.job.inputs, workdir.dir, home);
   Object.assign(env, data.env);
   const [argv0, ...rest] = assign.job.argv;
-  const verdict = judgeProgram(policy, safety.allowed, argv0!, env.PATH, workdir.dir);
+  const verdict = judgeProgram(policy, safety.allowed, argv0!, env.PATH, workdir.dir, assign.approved === true);
   if (!verdict.ok) {
     workdir.remove();
     return { ok: false, error: verdict.error };

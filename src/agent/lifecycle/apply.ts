@@ -26,6 +26,7 @@ export const TimerKey = {
   deadline: (id: string) => `deadline:${id}`,
   retry: (id: string) => `retry:${id}`,
   queueTimeout: (id: string) => `queue_timeout:${id}`,
+  approval: (id: string) => `approval:${id}`,
 };
 
 export interface LifecycleDeps {
@@ -72,6 +73,8 @@ export class Lifecycle {
   private retime(run: RunRecord, readyAt: number | null, now: number, cfg: AgentConfig): void {
     const { timers } = this.d;
     const id = run.id;
+    if (run.status === "awaiting_approval") timers.set(TimerKey.approval(id), "approval", Date.parse(run.approval!.expires_at), {});
+    else timers.clear(TimerKey.approval(id));
     if (run.status === "running") {
       timers.clear(TimerKey.retry(id));
       timers.clear(TimerKey.queueTimeout(id));

@@ -3,11 +3,15 @@
  * that changes nothing. The agent's object applies the result in one transaction with its lease
  * and queue changes; nothing else ever moves a run from one status to another.
  *
- *  status \ event | assign  | ended                  | lost / expired         | rejected | cancel                  | queue_timeout
- *  -------------- | ------- | ---------------------- | ---------------------- | -------- | ----------------------- | -------------
- *  queued         | running | refused                | refused                | refused  | cancelled               | cancelled
- *  running        | refused | final, or queued again | queued again, or final | queued   | running, cancel asked   | refused
- *  (terminal)     | refused | refused                | refused                | refused  | unchanged               | refused
+ *  status \ event    | assign  | ended                  | lost / expired         | rejected                   | cancel                | queue_timeout | approve | deny / approval_expired
+ *  ----------------- | ------- | ---------------------- | ---------------------- | -------------------------- | --------------------- | ------------- | ------- | -----------------------
+ *  queued            | running | refused                | refused                | refused                    | cancelled             | cancelled     | refused | refused
+ *  awaiting_approval | refused | refused                | refused                | refused                    | cancelled             | refused       | queued  | cancelled
+ *  running           | refused | final, or queued again | queued again, or final | queued, or awaiting (ask)  | running, cancel asked | refused       | refused | refused
+ *  (terminal)        | refused | refused                | refused                | refused                    | unchanged             | refused       | refused | refused
+ *
+ * A host asks for approval only for a run not yet approved: an approved run it refuses goes back
+ * to the queue like any other rejection.
  *
  * A running run whose cancel was asked ends `cancelled` whatever ends its attempt: cancel is
  * final in every window. Events for an attempt other than the current one are refused (fencing).
@@ -27,6 +31,7 @@ export function step(run: RunRecord, ev: LifeEvent, now: number): Transition {
   }
   switch (ev.type) {
     case "cancel":
+      if (run.status === "awaiting_approval") return end(run, at, { status: "cancelled", error: `cancelled: ${ev.reason}` }, [{ type: "cancelled", reason: ev.reason }]);
       if (run.status === "queued") return end(run, at, { status: "cancelled", error: `cancelled: ${ev.reason}` }, [{ type: "cancelled", reason: ev.reason }]);
       if (run.cancel_requested) return { ok: true, run, events: [], effects: [] };
       return {
@@ -38,6 +43,10 @@ export function step(run: RunRecord, ev: LifeEvent, now: number): Transition {
     case "queue_timeout":
       if (run.status !== "queued") return refuse("the run is not waiting in the queue");
       return end(run, at, { status: "cancelled", error: `cancelled: ${ev.why}` }, [{ type: "queue_timeout", reason: ev.why }]);
+    case "approve":
+    case "deny":
+    case "approval_expired":
+      return decide(run, ev, at);
     case "assign":
       if (run.status !== "queued") return refuse("the run is not waiting in the queue");
       return {
@@ -50,6 +59,15 @@ export function step(run: RunRecord, ev: LifeEvent, now: number): Transition {
   if (run.status !== "running" || ev.attempt !== run.attempt) return refuse(`attempt ${ev.attempt} is not the run's current attempt`);
   switch (ev.type) {
     case "rejected":
+      if (ev.ask && run.approval?.state !== "approved") {
+        const approval = { state: "asked" as const, reason: ev.ask.why, host_id: run.host_id!, asked_at: at, expires_at: new Date(now + ev.ask.ttl_ms).toISOString(), decided_by: null, decided_at: null, note: null };
+        return {
+          ok: true,
+          run: { ...run, status: "awaiting_approval", host_id: null, rejects: run.rejects + 1, approval },
+          events: [{ type: "approval_requested", attempt: ev.attempt, host_id: approval.host_id, reason: ev.ask.why, expires_at: approval.expires_at }],
+          effects: [],
+        };
+      }
       // A host that could not take the job after all: no attempt of the policy is spent on it.
       return {
         ok: true,
@@ -79,6 +97,25 @@ export function step(run: RunRecord, ev: LifeEvent, now: number): Transition {
         [{ type: "stop", host_id: run.host_id!, attempt: ev.attempt, how: "revoke", reason: "timed out" }],
       );
   }
+}
+
+/** A person's answer to a run awaiting approval, or the time to give one running out. */
+function decide(run: RunRecord, ev: Extract<LifeEvent, { type: "approve" | "deny" | "approval_expired" }>, at: string): Transition {
+  if (run.status !== "awaiting_approval" || !run.approval) return refuse("the run is not awaiting approval");
+  if (ev.type === "approve") {
+    return {
+      ok: true,
+      run: { ...run, status: "queued", approval: { ...run.approval, state: "approved", decided_by: ev.by, decided_at: at, note: ev.note } },
+      events: [{ type: "approved", by: ev.by, note: ev.note }],
+      effects: [{ type: "requeue", delay_ms: 0 }],
+    };
+  }
+  if (ev.type === "deny") {
+    const approval = { ...run.approval, state: "denied" as const, decided_by: ev.by, decided_at: at, note: ev.note };
+    return end({ ...run, approval }, at, { status: "cancelled", error: `denied${ev.note ? `: ${ev.note}` : ""}` }, [{ type: "denied", by: ev.by, note: ev.note }]);
+  }
+  const approval = { ...run.approval, state: "expired" as const, decided_at: at };
+  return end({ ...run, approval }, at, { status: "cancelled", error: `cancelled: no one approved the run before ${run.approval.expires_at}` }, [{ type: "approval_expired", reason: "no answer in time" }]);
 }
 
 /** An attempt ended: the run is cancelled if that was asked, tried again if its policy says so, or final. */

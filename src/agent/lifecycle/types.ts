@@ -27,7 +27,11 @@ export type LifeEvent =
   | { type: "ended"; attempt: number; end: EndReport }
   | { type: "lost"; attempt: number; why: string }
   | { type: "expired"; attempt: number }
-  | { type: "rejected"; attempt: number; reason: string }
+  /** `ask`: the host's policy does not allow the job, and its owner asks a person (`ttl_ms` to answer). */
+  | { type: "rejected"; attempt: number; reason: string; ask?: { why: string; ttl_ms: number } }
+  | { type: "approve"; by: string; note: string | null }
+  | { type: "deny"; by: string; note: string | null }
+  | { type: "approval_expired" }
   | { type: "cancel"; reason: string }
   | { type: "queue_timeout"; why: string };
 
