@@ -13,7 +13,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { TETHER_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789" } },
+            miniflare: { bindings: { TETHER_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789", TETHER_SECRETS_KEY: "c2VjcmV0cy1rZXktZm9yLXRlc3RzLTAxMjM0NTY3ODk=" } },
           }),
         ],
         test: { name: "workers", include: ["test/workers/**/*.test.ts"], testTimeout: 30_000 },

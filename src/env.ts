@@ -8,6 +8,8 @@ export interface Env {
   WORKSPACE: DurableObjectNamespace<WorkspaceDO>;
   /** Secret that signs every token (wrangler secret put TETHER_SIGNING_KEY). */
   TETHER_SIGNING_KEY: string;
+  /** 32 random bytes, base64: seals agents' secrets at rest (wrangler secret put TETHER_SECRETS_KEY). */
+  TETHER_SECRETS_KEY?: string;
 }
 
 /** Object names carry the workspace, so one workspace can never name another's objects. */

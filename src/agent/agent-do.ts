@@ -11,6 +11,8 @@ import type { RunChange } from "../protocol/run-change.js";
 import { CLOSE_REVOKED } from "../protocol/version.js";
 import type { StreamEnd } from "../protocol/stream.js";
 import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
+import { AgentSecrets, SecretsNotConfigured } from "./secrets.js";
+import type { SecretView } from "../protocol/secret.js";
 import { Schedules } from "../schedules/schedules.js";
 import { closeBack } from "../sockets.js";
 import { hasSchema, migrate } from "../storage/schema.js";
@@ -65,6 +67,7 @@ export class AgentDO extends DurableObject<Env> {
   private readonly sockets: HostSockets;
   private readonly retention: Retention;
   private readonly schedules: Schedules;
+  private readonly secrets: AgentSecrets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -75,6 +78,10 @@ export class AgentDO extends DurableObject<Env> {
     this.store = new RunStore(this.sql);
     this.hosts = new Hosts(ctx);
     this.profiles = new ProfileStore(this.sql);
+    this.secrets = new AgentSecrets(this.sql, () => env.TETHER_SECRETS_KEY, () => {
+      const p = this.profiles.owner();
+      return `${p?.workspace}:${p?.name}`;
+    });
     this.enrollment = new Enrollment(this.sql);
     this.outbox = new Outbox(env, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null);
     this.lifecycle = new Lifecycle({
@@ -97,7 +104,7 @@ export class AgentDO extends DurableObject<Env> {
         if (run.status === "queued") ctx.waitUntil(this.dispatch());
       },
     });
-    this.dispatcher = new Dispatcher(env, this.hosts, this.store, this.lifecycle, this.outbox, () => this.profile());
+    this.dispatcher = new Dispatcher(env, this.hosts, this.store, this.lifecycle, this.outbox, () => this.profile(), (names) => this.secrets.reveal(names));
     this.sockets = new HostSockets({
       env,
       hosts: this.hosts,
@@ -206,6 +213,8 @@ export class AgentDO extends DurableObject<Env> {
     }
     const problem = jobProblem(job);
     if (problem) return { refused: { status: 400, detail: `the body is invalid: ${problem}` } };
+    const missing = this.secrets.missing(job.secrets ?? []);
+    if (missing.length) return { refused: { status: 400, detail: `the body is invalid: secrets: agent ${p.name} has no secret ${missing.join(", ")} (tether secrets set ${p.name} ${missing[0]})` } };
     const config = this.profiles.config();
     const id = newRunId(p.name, now);
     const { queued, record } = planRun(p.name, config, job, opts, id, now);
@@ -252,6 +261,29 @@ export class AgentDO extends DurableObject<Env> {
     if (!this.ready) return null;
     this.ctx.storage.transactionSync(() => this.cancelTree(id, reason));
     return this.getRun(id);
+  }
+
+  // ---- RPC: secrets (write-only) ----
+
+  /** Seals and stores a secret, or says why not: no such agent, or a deployment with no key to seal it. */
+  async putSecret(name: string, value: string): Promise<{ stored: true } | { stored: false; status: 404 | 501; detail: string }> {
+    const p = this.profile();
+    if (!p) return { stored: false, status: 404, detail: "agent does not exist" };
+    try {
+      await this.secrets.put(name, value, Date.now());
+    } catch (err) {
+      if (err instanceof SecretsNotConfigured) return { stored: false, status: 501, detail: err.message };
+      throw err;
+    }
+    return { stored: true };
+  }
+
+  async listSecrets(): Promise<SecretView[] | null> {
+    return this.profile() ? this.secrets.list() : null;
+  }
+
+  async deleteSecret(name: string): Promise<boolean | null> {
+    return this.profile() ? this.secrets.remove(name) : null;
   }
 
   /** A person's answer to a run awaiting approval: the run as it now is, or why the answer changes nothing. */

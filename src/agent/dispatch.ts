@@ -28,6 +28,8 @@ export class Dispatcher {
     private readonly lifecycle: Lifecycle,
     private readonly outbox: Outbox,
     private readonly profile: () => Profile | null,
+    /** Opens the named secrets for one assignment. */
+    private readonly reveal: (names: readonly string[]) => Promise<Record<string, string>>,
   ) {}
 
   async run(): Promise<void> {
@@ -73,7 +75,18 @@ export class Dispatcher {
           Math.ceil(job.timeout_ms / 1000) + JOB_TOKEN_GRACE_S,
         );
         const approved = t.run.approval?.state === "approved";
-        this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token, job, ...(approved && { approved }) });
+        let secrets: Record<string, string> | undefined;
+        try {
+          secrets = job.secrets?.length ? await this.reveal(job.secrets) : undefined;
+        } catch (err) {
+          // A key changed or removed since the secret was written: the attempt fails and says so, rather than run without it.
+          const error = `its secrets could not be opened: ${(err as Error).message}`;
+          this.lifecycle.apply(row.id, { type: "ended", attempt, end: { reason: "spawn_failed", exit_code: null, signal: null, error } });
+          const now = hostOf(ws);
+          if (now) setHost(ws, { ...now, credit: Math.min(now.slots, now.credit + 1) });
+          continue;
+        }
+        this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token, job, ...(approved && { approved }), ...(secrets && { secrets }) });
       }
     }
   }

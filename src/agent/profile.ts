@@ -40,6 +40,8 @@ export class ProfileStore {
   /** The agent is gone; its runs stay until their retention ends. */
   remove(): void {
     this.sql.exec("UPDATE profile SET deleted = 1 WHERE id = 1");
+    // Its secrets go with it: an agent made later under the name starts with none.
+    this.sql.exec("DELETE FROM secrets");
     this.changed();
   }
 

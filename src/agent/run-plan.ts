@@ -33,6 +33,7 @@ export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: 
     ...(command.stdin !== undefined && { stdin: command.stdin }),
     ...(job.runner && { runner: job.runner }),
     ...(job.env && { env: job.env }),
+    ...(job.secrets?.length && { secrets: job.secrets }),
     ...(job.labels && { labels: job.labels }),
     ...(job.queue_timeout_ms !== undefined && { queue_timeout_ms: job.queue_timeout_ms }),
     ...(job.inputs && { inputs: job.inputs }),

@@ -8,6 +8,8 @@ export const RUNNERS = ["claude"] as const;
 
 /** Why the job cannot run as given, or null: a run gives an argv or a runner with its prompt. */
 export function jobProblem(job: JobSpec): string | null {
+  const both = (job.secrets ?? []).filter((n) => job.env?.[n] !== undefined);
+  if (both.length) return `secrets: ${both.join(", ")} is also in env; a variable comes from one or the other`;
   if (job.runner === undefined) {
     if (!job.argv) return "argv: a run needs argv, or a runner and its prompt";
     const stray = (["prompt", "model", "max_turns", "allowed_tools", "append_system_prompt"] as const).filter((k) => job[k] !== undefined);

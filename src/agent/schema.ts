@@ -68,6 +68,8 @@ export const AGENT_SCHEMA = [
   `ALTER TABLE runs ADD COLUMN parent_id TEXT;
    ALTER TABLE runs ADD COLUMN runner TEXT;
    CREATE INDEX runs_parent ON runs (parent_id) WHERE parent_id IS NOT NULL;`,
+  // An agent's secrets, sealed (see secrets.ts): never read back through the API.
+  `CREATE TABLE secrets (name TEXT PRIMARY KEY, iv BLOB NOT NULL, sealed BLOB NOT NULL, updated_at INTEGER NOT NULL);`,
 ];
 
 export interface Profile {

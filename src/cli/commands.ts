@@ -8,6 +8,8 @@ import { writeTo } from "./output.js";
 export interface RunFlags {
   detach: boolean;
   env: Record<string, string>;
+  /** Names of the agent's secrets the job gets as env. */
+  secrets: string[];
   labels: Record<string, string>;
   timeoutMs?: number;
   stdinFile?: string;
@@ -27,6 +29,7 @@ export async function runCommand(client: TetherClient, agent: string, argv: stri
     ...(stdin !== undefined && { stdin }),
     ...(flags.interactive && { stdin: { mode: "pipe" as const } }),
     ...(Object.keys(flags.env).length && { env: flags.env }),
+    ...(flags.secrets.length && { secrets: flags.secrets }),
     ...(Object.keys(flags.labels).length && { labels: flags.labels }),
     ...(flags.timeoutMs !== undefined && { timeout_ms: flags.timeoutMs }),
     ...(Object.keys(flags.inputs).length && { inputs: flags.inputs as Record<string, object> }),

@@ -9,7 +9,7 @@ export interface CommandHelp {
 
 export const COMMANDS: Record<string, CommandHelp> = {
   run: {
-    usage: "tether run <agent> [--detach] [-i] [--env K=V]... [--label K=V]... [--input NAME=VALUE|@FILE]... [--result] [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
+    usage: "tether run <agent> [--detach] [-i] [--env K=V]... [--secret NAME]... [--label K=V]... [--input NAME=VALUE|@FILE]... [--result] [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
     about:
       "Runs <argv...> on a host of <agent>. The job's stdout and stderr arrive on yours as it writes them, and\n" +
       "tether exits with the job's exit code (128+n when killed by signal n, 124 timed out, 130 cancelled,\n" +
@@ -48,6 +48,14 @@ export const COMMANDS: Record<string, CommandHelp> = {
     usage: "tether cancel <run>",
     about: "Cancels the run: at once when queued, SIGTERM to its process group when running. A finished run is\nprinted as it is.",
     example: "tether cancel \"$id\"",
+  },
+  secrets: {
+    usage: "tether secrets set <agent> <name> [value|-] | tether secrets ls <agent> | tether secrets rm <agent> <name>",
+    about:
+      "An agent's secrets, sealed at the edge and never shown again. set reads the value from stdin unless given\n" +
+      "(keep it out of shell history); a run gets one with tether run --secret NAME, as the variable NAME, and its\n" +
+      "value is replaced by [REDACTED] in the run's output.",
+    example: "printf %s \"$DEPLOY_TOKEN\" | tether secrets set builder DEPLOY_TOKEN && tether run builder --secret DEPLOY_TOKEN -- ./deploy.sh",
   },
   approve: {
     usage: "tether approve <run> [--reason TEXT]",

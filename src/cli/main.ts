@@ -7,6 +7,7 @@ import { loadConfig, type CliConfig } from "./config.js";
 import { flagError, unreachable } from "./errors.js";
 import { closest, commandHelp, COMMANDS, USAGE } from "./help.js";
 import { schedulesCommand } from "./schedules.js";
+import { secretsCommand } from "./secrets.js";
 import { inputs, pairs, UsageError } from "./flags.js";
 
 const help = { help: { type: "boolean", short: "h" } } as const;
@@ -16,6 +17,7 @@ const FLAGS = {
     ...help,
     detach: { type: "boolean", short: "d" },
     env: { type: "string", short: "e", multiple: true },
+    secret: { type: "string", multiple: true },
     label: { type: "string", short: "l", multiple: true },
     timeout: { type: "string" },
     stdin: { type: "string" },
@@ -31,6 +33,7 @@ const FLAGS = {
   input: { ...help, eof: { type: "boolean" } },
   agents: help,
   hosts: help,
+  secrets: help,
   help,
 } satisfies Record<string, NonNullable<ParseArgsConfig["options"]>>;
 
@@ -63,7 +66,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw flagError(err, name, Object.keys(FLAGS[name]));
   }
-  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; reason?: string };
+  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; reason?: string; secret?: string[] };
   const positionals = parsed.positionals;
   if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -87,6 +90,7 @@ async function main(args: string[]): Promise<number> {
       const flags = {
         detach: values.detach ?? false,
         env: pairs(values.env, "--env"),
+        secrets: values.secret ?? [],
         labels: pairs(values.label, "--label"),
         inputs: inputs(values.input, (f) => readFileSync(f, "utf8")),
         result: values.result ?? false,
@@ -134,6 +138,8 @@ async function main(args: string[]): Promise<number> {
       else await client.deleteAgent(agent);
       return 0;
     }
+    case "secrets":
+      return secretsCommand(positionals, connect);
     case "hosts": {
       const [sub, agent, host] = positionals;
       if (sub !== "ls" && sub !== "revoke") {

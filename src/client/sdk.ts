@@ -99,6 +99,16 @@ export class TetherClient {
   cancel(runId: string): Promise<Run> {
     return this.json("POST", `/v1/runs/${enc(runId)}/cancel`, {});
   }
+  /** Sets an agent's secret (write-only): runs that name it in `secrets` get it as the variable of that name. */
+  async putSecret(agent: string, name: string, value: string): Promise<void> {
+    await this.request("PUT", `/v1/agents/${enc(agent)}/secrets/${enc(name)}`, { value });
+  }
+  async listSecrets(agent: string): Promise<{ name: string; updated_at: string }[]> {
+    return (await this.json<{ secrets: { name: string; updated_at: string }[] }>("GET", `/v1/agents/${enc(agent)}/secrets`)).secrets;
+  }
+  async deleteSecret(agent: string, name: string): Promise<void> {
+    await this.request("DELETE", `/v1/agents/${enc(agent)}/secrets/${enc(name)}`);
+  }
   /** Answers a run awaiting approval (token scope runs:approve): approved, it goes to a host that takes approved runs. */
   approve(runId: string, reason?: string): Promise<Run> {
     return this.json("POST", `/v1/runs/${enc(runId)}/approve`, reason === undefined ? {} : { reason });

@@ -9,6 +9,7 @@ import { agents } from "./routes/agents.js";
 import { approvals } from "./routes/approvals.js";
 import { runs } from "./routes/runs.js";
 import { schedules } from "./routes/schedules.js";
+import { secrets } from "./routes/secrets.js";
 import { securityHeaders } from "./security-headers.js";
 import { urlLimit } from "./url-limit.js";
 
@@ -29,6 +30,7 @@ app.use(bodyLimit());
 app.get("/health", (c) => c.json({ ok: true }));
 app.use("/v1/*", authenticate());
 app.route("/v1/agents", agents);
+app.route("/v1/agents", secrets);
 app.route("/v1/runs", runs);
 app.route("/v1/runs", approvals);
 app.route("/v1", schedules);

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { unstable_DevEnv, unstable_startWorker } from "wrangler";
+import { localSecretsKey } from "./secrets-key.js";
 import { repoRoot } from "./paths.js";
 
 export interface ControlPlane {
@@ -57,7 +58,7 @@ export async function startControlPlane(opts: { persistDir: string; signingKey: 
   const before = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
   const worker = await unstable_startWorker({
     config,
-    bindings: { TETHER_SIGNING_KEY: { type: "secret_text", value: opts.signingKey } },
+    bindings: { TETHER_SIGNING_KEY: { type: "secret_text", value: opts.signingKey }, TETHER_SECRETS_KEY: { type: "secret_text", value: localSecretsKey(opts.persistDir) } },
     envFiles: [],
     dev: {
       server: { hostname: "127.0.0.1", port: opts.port ?? 0 },

@@ -88,6 +88,8 @@ export const Assign = z.object({
   job: JobSpec.extend({ timeout_ms: z.number().int().min(1), argv: JobSpec.shape.argv.unwrap() }),
   /** A person approved the job: a host whose policy asks runs it though its allowlist does not name it. */
   approved: z.boolean().optional(),
+  /** The values of the secrets the job names, opened for this attempt only: in its env, and cut from its output. */
+  secrets: z.record(z.string(), z.string()).optional(),
 });
 export type Assign = z.infer<typeof Assign>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SecretName } from "./secret.js";
 import { LIMITS } from "./limits.js";
 
 const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
@@ -54,6 +55,8 @@ export const JobSpec = z.strictObject({
   /** The job's stdin: bytes given now, or `{mode: "pipe"}` to keep it open for live input. */
   stdin: z.union([boundedString(LIMITS.stdinBytes, "stdin"), z.strictObject({ mode: z.literal("pipe") })]).optional(),
   env: boundedRecord(EnvKey, boundedString(LIMITS.envValueBytes, "an environment value"), LIMITS.envEntries, "environment variables").optional(),
+  /** The agent's secrets the job gets, each as the environment variable of its name; cut from its output. */
+  secrets: z.array(SecretName).max(50, "a run names at most 50 secrets").optional(),
   labels: boundedRecord(LabelKey, boundedString(LIMITS.labelValueBytes, "a label value"), LIMITS.labelEntries, "labels").optional(),
   timeout_ms: z.number().int().min(1).max(LIMITS.timeoutMsMax).optional(),
   /** Fields left out take the agent's defaults. */

@@ -34,6 +34,8 @@ export interface JobEnv {
 export function jobEnvironment(opts: {
   host: NodeJS.ProcessEnv;
   run: Record<string, string> | undefined;
+  /** The agent's secrets the run names, as the edge opened them for this attempt. */
+  secrets?: Record<string, string> | undefined;
   policy: Policy;
   identity: JobIdentity;
   home: string;
@@ -61,6 +63,14 @@ export function jobEnvironment(opts: {
     }
     env[name] = value;
     if (SECRET_NAME.test(name)) secrets.push(value);
+  }
+  for (const [name, value] of Object.entries(opts.secrets ?? {})) {
+    if (!NAME.test(name) || RESERVED.test(name) || LOADER.test(name)) {
+      opts.log(`run ${opts.identity.runId}: a secret may not set ${JSON.stringify(name)}; dropped`);
+      continue;
+    }
+    env[name] = value;
+    secrets.push(value);
   }
   Object.assign(env, {
     HOME: opts.home,

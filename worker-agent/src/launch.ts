@@ -78,6 +78,7 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   const { env, secrets } = jobEnvironment({
     host: process.env,
     run: assign.job.env,
+    secrets: assign.secrets,
     policy,
     identity: { url: baseUrl, token: assign.job_token, runId: assign.run_id, attempt: assign.attempt },
     home,
