@@ -11,6 +11,8 @@ export interface Sizes {
   cancelJobs: number;
   /** Live input deliveries to one running job, after a few warm-up ones. */
   inputs: number;
+  /** Stamp jobs on each of the sandboxed and the plain host. */
+  sandboxJobs: number;
   bigJobBytes: number;
   /** Slots of the every-second schedule measured, after its warm-up slots. */
   scheduleSlots: number;
@@ -25,6 +27,7 @@ export const FULL: Sizes = {
   liveMs: 5000,
   cancelJobs: 100,
   inputs: 300,
+  sandboxJobs: 200,
   bigJobBytes: 1_000_000_000,
   scheduleSlots: 30,
 };
@@ -38,6 +41,7 @@ export const QUICK: Sizes = {
   liveMs: 2000,
   cancelJobs: 20,
   inputs: 100,
+  sandboxJobs: 50,
   bigJobBytes: 250_000_000,
   scheduleSlots: 10,
 };

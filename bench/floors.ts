@@ -3,6 +3,9 @@
  * sees how much of each figure is the system and how much is the operating system.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Redactor } from "../worker-agent/src/redactor.js";
 import { buildProgram } from "./build.js";
 import { MB } from "./context.js";
 import { median, summarize, type Summary } from "./stats.js";
@@ -45,4 +48,24 @@ export async function nodePipeFloor(file: string, bytes: number, reps = 3): Prom
     rates.push(bytes / MB / (Number(process.hrtime.bigint() - t0) / 1e9));
   }
   return median(rates);
+}
+
+/**
+ * tether-agent's redactor alone, on one core, over the payload as a job's pipe delivers it, with
+ * the secrets every attempt has (its job token, a JWT) and one more: every byte of output passes
+ * through it on the host's one thread, so its cost is the time it adds per byte.
+ */
+/** What one read of a job's pipe gives tether-agent. */
+const CHUNK = 64 * 1024;
+
+export async function redactorFloor(file: string, bytes: number): Promise<number> {
+  const r = new Redactor([`eyJ${randomBytes(180).toString("base64url")}`, randomBytes(16).toString("hex")]);
+  // Read first, so the figure is the redactor's and not the disk's.
+  const data = readFileSync(file);
+  let out = 0;
+  const t0 = process.hrtime.bigint();
+  for (let at = 0; at < data.length; at += CHUNK) out += r.push(data.subarray(at, at + CHUNK)).length;
+  out += r.end().length;
+  if (out !== bytes) throw new Error(`the redactor passed ${out} of ${bytes} bytes that hold no secret`);
+  return bytes / MB / (Number(process.hrtime.bigint() - t0) / 1e9);
 }

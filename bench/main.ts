@@ -22,7 +22,7 @@ import { cleanup, installSignalHandlers, interrupted, leftBehind, onCleanup } fr
 import { summarizeProfiles } from "./cpuprofile.js";
 import { FULL, QUICK, type Ctx } from "./context.js";
 import { emptyFigures, type Figures, type Measured } from "./figures.js";
-import { nodePipeFloor, pipeFloor, spawnFloor } from "./floors.js";
+import { nodePipeFloor, pipeFloor, redactorFloor, spawnFloor } from "./floors.js";
 import { loadMeter } from "./load.js";
 import { makePayload } from "./payload.js";
 import { floorsText, goals, machine, table, writeResults, type Results } from "./report.js";
@@ -32,6 +32,7 @@ import { cancel } from "./workloads/cancel.js";
 import { dispatch } from "./workloads/dispatch.js";
 import { input } from "./workloads/input.js";
 import { live } from "./workloads/live.js";
+import { sandbox } from "./workloads/sandbox.js";
 import { memory } from "./workloads/memory.js";
 import { output } from "./workloads/output.js";
 import { roundtrip } from "./workloads/roundtrip.js";
@@ -39,7 +40,7 @@ import { schedule } from "./workloads/schedule.js";
 import { throughput } from "./workloads/throughput.js";
 
 /** In the order they run: the light ones first, so the heavy ones cannot disturb them. */
-const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, schedule, live, input, throughput, output, memory };
+const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, schedule, live, input, sandbox, throughput, output, memory };
 const SLOTS = 8;
 /** A workload that takes longer has hung: it is reported as failed and the run goes on. */
 const WORKLOAD_TIMEOUT_MS = 5 * 60_000;
@@ -142,6 +143,8 @@ async function main(): Promise<number> {
     results.floors.pipe_mb_per_s = await pipeFloor(payload.file, payload.bytes);
     results.floors.node_pipe_mb_per_s = await nodePipeFloor(payload.file, payload.bytes);
     progress(`floor: the payload through a pipe at ${results.floors.pipe_mb_per_s.toFixed(0)} MB/s; into a Node process at ${results.floors.node_pipe_mb_per_s.toFixed(0)} MB/s`);
+    results.floors.redactor_mb_per_s = await redactorFloor(payload.file, payload.bytes);
+    progress(`floor: tether-agent's redactor alone passes the payload at ${results.floors.redactor_mb_per_s.toFixed(0)} MB/s`);
   }
   if (wants("throughput") && opts.systems.includes("tether") && !interrupted()) {
     try {
@@ -210,6 +213,9 @@ async function main(): Promise<number> {
   const { throughput_jobs_per_s: rate } = results.tether;
   const floor = results.floors.floor_objects_per_s;
   if (rate !== null && floor) results.floors.throughput_over_floor = rate / floor;
+  // Redaction runs on the host's thread for every byte: the share of output time it takes is the stored rate over its own.
+  const { output_mb_per_s: stored } = results.tether;
+  if (stored !== null && results.floors.redactor_mb_per_s) results.tether.redaction_share_pct = (100 * stored) / results.floors.redactor_mb_per_s;
   results.goals = goals(results.tether, results.bullmq);
   if (opts.profile) {
     console.log(`\nHost processes, over their whole life (profiles in ${opts.profile}):`);

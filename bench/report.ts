@@ -66,6 +66,7 @@ export function floorsText(r: Results): string {
   const parts = [
     `the stamp job spawned by a fresh ${fmt(f.spawn_parent_rss_mb ?? null)} MB Node process, no queue: p50 ${fmt(f.spawn_p50_ms ?? null)} ms, p90 ${fmt(f.spawn_p90_ms ?? null)} ms, p99 ${fmt(f.spawn_p99_ms ?? null)} ms`,
     `pipe: cat | cat > /dev/null ${fmt(f.pipe_mb_per_s ?? null)} MB/s; a Node process reading a child's stdout ${fmt(f.node_pipe_mb_per_s ?? null)} MB/s`,
+    `tether-agent's redactor alone (the job token and one more secret): ${fmt(f.redactor_mb_per_s ?? null)} MB/s`,
   ];
   if (f.floor_objects_per_s != null) {
     parts.push(

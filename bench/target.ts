@@ -61,6 +61,8 @@ export interface Target {
   hostPids(): number[];
   /** A fresh host process of its own, with `slots` slots and its own queue, for memory figures. */
   isolated(slots: number): Promise<Isolated>;
+  /** Like isolated, but every job runs in the host's sandbox; null when the system has none (or bubblewrap is missing). */
+  readonly sandboxed: ((slots: number) => Promise<Isolated>) | null;
 }
 
 export interface Isolated {

@@ -87,6 +87,9 @@ export class BullTarget implements Target {
     }
   }
 
+  /** The BullMQ worker runs jobs as plain child processes. */
+  readonly sandboxed = null;
+
   /** BullMQ gives a running job no input: its data is fixed when it is added. */
   readonly input = null;
 

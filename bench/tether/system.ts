@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { join } from "node:path";
 import { TetherClient } from "../../src/client/sdk.js";
 import { repoRoot } from "../../src/local/paths.js";
+import { execFileSync } from "node:child_process";
 import { startControlPlane, startHostAgent, workspaceToken, type HostAgent } from "../../src/local/stack.js";
 import { buildProgram } from "../build.js";
 import { onCleanup } from "../cleanup.js";
@@ -39,10 +40,10 @@ export function tetherSystem(opts: { slots: number }): System {
       const preload = profileDir ? await buildProgram("cpu-prof-preload", "cpu-prof-preload") : null;
       const client = new TetherClient({ url: plane.url, token: await workspaceToken(key, "bench") });
 
-      const startHost = async (agent: string, slots: number): Promise<{ host: HostAgent; stop: () => Promise<void> }> => {
+      const startHost = async (agent: string, slots: number, policy?: string[]): Promise<{ host: HostAgent; stop: () => Promise<void> }> => {
         const hostToken = (await client.createAgent(agent)).host_token;
         const host = withProfiler(preload, profileDir && join(profileDir, "tether-agent"), () =>
-          startHostAgent({ url: plane.url, hostToken, slots, graceMs: GRACE_MS, stdio: "pipe" }),
+          startHostAgent({ url: plane.url, hostToken, slots, graceMs: GRACE_MS, stdio: "pipe", ...(policy && { policy }) }),
         );
         const stop = onCleanup(`tether-agent for ${agent}`, async () => {
           // SIGTERM: the host cancels its jobs (their whole groups) and exits; SIGKILL if it lingers.
@@ -56,13 +57,16 @@ export function tetherSystem(opts: { slots: number }): System {
 
       const main = await startHost("bench", opts.slots);
       let n = 0;
-      const isolated = async (slots: number): Promise<Isolated> => {
+      const isolatedWith = (policy?: string[]) => async (slots: number): Promise<Isolated> => {
         const agent = `bench-isolated-${++n}`;
-        const { host, stop } = await startHost(agent, slots);
-        const target = new TetherTarget({ client, agent, planePids, hostPids: () => [host.child.pid!], isolated });
+        const { host, stop } = await startHost(agent, slots, policy);
+        const target = new TetherTarget({ client, agent, planePids, hostPids: () => [host.child.pid!], isolated, sandboxed });
         return { target, hostPid: host.child.pid!, stop };
       };
-      const target = new TetherTarget({ client, agent: "bench", planePids, hostPids: () => [main.host.child.pid!], isolated });
+      const isolated = isolatedWith();
+      // The same host, but every job in bubblewrap: what the sandbox adds to a job's start.
+      const sandboxed = bubblewrap() ? isolatedWith(["--security", "full", "--sandbox", "required"]) : null;
+      const target = new TetherTarget({ client, agent: "bench", planePids, hostPids: () => [main.host.child.pid!], isolated, sandboxed });
       const profile: Started["profile"] = inspected
         ? {
             start: () => inspected.profiler.start(),
@@ -132,5 +136,14 @@ export function packageVersion(dir: string): string {
     return (JSON.parse(readFileSync(join(repoRoot(), dir, "package.json"), "utf8")) as { version: string }).version;
   } catch {
     return "unknown";
+  }
+}
+
+function bubblewrap(): boolean {
+  try {
+    execFileSync("bwrap", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -12,6 +12,8 @@ export interface TetherParts {
   planePids: () => number[];
   hostPids: () => number[];
   isolated: (slots: number) => Promise<Isolated>;
+  /** A host whose jobs run in bubblewrap, or null where it is not installed. */
+  sandboxed: ((slots: number) => Promise<Isolated>) | null;
 }
 
 export class TetherTarget implements Target {
@@ -94,6 +96,10 @@ export class TetherTarget implements Target {
 
   hostPids(): number[] {
     return this.p.hostPids();
+  }
+
+  get sandboxed(): ((slots: number) => Promise<Isolated>) | null {
+    return this.p.sandboxed;
   }
 
   isolated(slots: number): Promise<Isolated> {

@@ -67,7 +67,7 @@ beforeAll(async () => {
   // Its token on the command line: tether-agent must not leave it readable in /proc/<pid>/cmdline.
   await hostFor("plain", (token) => ["--security", "full", "--sandbox", "off", "--env-pass", "PASS_ME", "--token", token], { PASS_ME: "passed", NOT_PASSED: "leak" });
   await hostFor("limits", ["--policy", policy("limits.toml", LIMITS_TOML)]);
-  await hostFor("allowlist", ["--security", "allowlist", "--allow", "cat", "--allow", "/usr/bin/printf", "--sandbox", "off"]);
+  await hostFor("allowlist", ["--security", "allowlist", "--ask", "off", "--allow", "cat", "--allow", "/usr/bin/printf", "--sandbox", "off"]);
   mkdirSync(join(s.dir, "ws"));
   writeFileSync(join(s.dir, "ws", "in.txt"), "inside\n");
   writeFileSync(join(s.dir, "decoy-secret.txt"), DECOY);

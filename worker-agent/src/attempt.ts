@@ -88,7 +88,12 @@ export class Attempt {
     this.guard = guard;
     let child: ChildProcess;
     try {
-      child = spawn(launch.command, launch.args, { detached: true, env: launch.env, cwd: launch.cwd, ...(launch.argv0 && { argv0: launch.argv0 }), stdio: ["pipe", "pipe", "pipe"] });
+      if (launch.warm) {
+        child = launch.warm.child;
+        launch.warm.start(launch.command, launch.args, launch.env);
+      } else {
+        child = spawn(launch.command, launch.args, { detached: true, env: launch.env, cwd: launch.cwd, ...(launch.argv0 && { argv0: launch.argv0 }), stdio: ["pipe", "pipe", "pipe"] });
+      }
     } catch (err) {
       return this.spawnFailed(err as Error);
     }

@@ -3,6 +3,7 @@
  * environment, a fresh directory, the sandbox where there is one, its processes found and
  * ended with the run, its limits watched and its secrets cut from its output.
  */
+import { existsSync } from "node:fs";
 import type { StreamNo } from "../../src/protocol/frames.js";
 import type { Assign } from "../../src/protocol/host.js";
 import { judgeProgram, type Allowed } from "./allowlist.js";
@@ -14,6 +15,7 @@ import { Containment } from "./procs.js";
 import { Redactor } from "./redactor.js";
 import { bwrapArgs, SANDBOX_HOME } from "./sandbox.js";
 import { jobDataEnv } from "./job-data.js";
+import { WarmSandbox, type Warm } from "./warm-sandbox.js";
 import { createWorkdir, type Workdir } from "./workdir.js";
 
 export interface HostSafety {
@@ -21,13 +23,24 @@ export interface HostSafety {
   allowed: Allowed;
   isolation: Isolation;
   workRoot: string;
+  /** The next job's sandbox, made ahead where jobs run sandboxed. */
+  warm?: WarmSandbox | null;
 }
 
 /** Set once by main before any job comes; until then nothing may run. */
 let safety: HostSafety = { policy: { ...DEFAULT_POLICY, security: "deny" }, allowed: new Map(), isolation: { kind: "none", detail: "not configured" }, workRoot: "" };
 
-export function configureHostSafety(s: HostSafety): void {
+export function configureHostSafety(s: HostSafety, log?: Logger): void {
   safety = s;
+  if (s.isolation.kind === "bubblewrap" && s.policy.sandbox !== "off" && existsSync("/usr/bin/env") && log) {
+    safety.warm = new WarmSandbox(s.isolation.detail, s.policy, s.workRoot, log);
+    safety.warm.make();
+  }
+}
+
+/** At the host's end: the sandbox made ahead goes. */
+export function closeHostSafety(): void {
+  safety.warm?.close();
 }
 
 /** How this host runs jobs, for its hello to the edge. */
@@ -60,6 +73,8 @@ export interface Launch {
   guard: JobGuard;
   /** Where the job's result lands, as this host sees it. */
   resultFile: string;
+  /** A sandbox made ahead: `command` and `args` go to it, nothing is spawned. */
+  warm?: Warm;
 }
 
 /** What to spawn for this attempt, or why it may not start (the error of a spawn failure). */
@@ -68,9 +83,10 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   const refusal = hostRefusal(policy, isolation);
   if (refusal) return { ok: false, error: `refused by host policy: ${refusal}` };
   const sandboxed = isolation.kind === "bubblewrap" && policy.sandbox !== "off";
+  let warm = sandboxed ? (safety.warm?.take() ?? undefined) : undefined;
   let workdir: Workdir;
   try {
-    workdir = createWorkdir(safety.workRoot, assign.run_id, assign.attempt);
+    workdir = warm?.workdir ?? createWorkdir(safety.workRoot, assign.run_id, assign.attempt);
   } catch (err) {
     return { ok: false, error: `no working directory: ${(err as Error).message}` };
   }
@@ -90,12 +106,17 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   const [argv0, ...rest] = assign.job.argv;
   const verdict = judgeProgram(policy, safety.allowed, argv0!, env.PATH, workdir.dir, assign.approved === true);
   if (!verdict.ok) {
+    warm?.discard();
     workdir.remove();
     return { ok: false, error: verdict.error };
   }
+  // env would take a path with "=" in it for a variable: such a job gets a sandbox made for it.
+  if (warm && verdict.path.includes("=")) (warm.discard(), (warm = undefined));
   const marker = [`TETHER_RUN_ID=${assign.run_id}`, `TETHER_ATTEMPT=${assign.attempt}`];
   const guard = new JobGuard(policy, new Containment(sandboxed, marker), secrets, workdir, log);
-  const launch: Launch = sandboxed
+  const launch: Launch = warm
+    ? { command: verdict.path, args: rest, argv0: undefined, env, cwd: workdir.dir, guard, resultFile: data.resultFile, warm }
+    : sandboxed
     ? { command: isolation.detail, args: bwrapArgs({ policy, workdir: workdir.dir, command: verdict.path, args: rest }), argv0: undefined, env, cwd: workdir.dir, guard, resultFile: data.resultFile }
     : // The file judged is the file run, whatever is renamed meanwhile; the program still sees the name it was called by.
       { command: verdict.real, args: rest, argv0: argv0!, env, cwd: workdir.dir, guard, resultFile: data.resultFile };

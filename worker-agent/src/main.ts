@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { resolveAllowed } from "./allowlist.js";
 import { Host } from "./host.js";
-import { configureHostSafety } from "./launch.js";
+import { closeHostSafety, configureHostSafety } from "./launch.js";
 import { logger, type Logger } from "./log.js";
 import { hostRefusal, loadPolicy, policySummary, type PolicyFlags } from "./policy.js";
 import { detectSandbox } from "./sandbox.js";
@@ -30,6 +30,8 @@ Host policy (the owner's; a run cannot change it):
                      env_pass, redact_env, keep_workdir, max_wall_ms, max_output_bytes,
                      max_memory_mb, max_processes. The flags below win over it; lists add up.
   --security MODE    deny | allowlist | full (default allowlist: only --allow'ed programs run)
+  --ask MODE         off | on-miss | always (default on-miss: a program not allowed waits for a
+                     person to approve it, tether approve <run>; off: it is refused)
   --allow PROGRAM    a program jobs may start, by name (looked up in PATH now) or path; repeatable
   --sandbox MODE     required | preferred | off (default preferred: bubblewrap where installed)
   --no-network       jobs get no network (needs the sandbox)
@@ -59,6 +61,7 @@ function main(): void {
       security: { type: "string" },
       allow: { type: "string", multiple: true },
       sandbox: { type: "string" },
+      ask: { type: "string" },
       "no-network": { type: "boolean" },
       workspace: { type: "string" },
       "env-pass": { type: "string", multiple: true },
@@ -125,7 +128,7 @@ function main(): void {
     process.exit(0);
   };
   // Whatever ends this process, no job is left running without a host to report it.
-  process.on("exit", () => host.killAll());
+  process.on("exit", () => (host.killAll(), closeHostSafety()));
   process.stderr.on("error", () => {}); // a parent that stopped reading our log must not take us down
   process.on("SIGINT", () => void stop("SIGINT", false));
   process.on("SIGTERM", () => void stop("SIGTERM", false));
@@ -151,7 +154,7 @@ function configureSafety(values: PolicyFlags & { "work-dir"?: string }, log: Log
     const workRoot = prepareWorkRoot(values["work-dir"] ?? defaultWorkRoot(process.env));
     const stale = sweepStale(workRoot);
     if (stale.length) log(`removed ${stale.length} working director${stale.length === 1 ? "y" : "ies"} left by hosts that are gone`);
-    configureHostSafety({ policy, allowed, isolation, workRoot });
+    configureHostSafety({ policy, allowed, isolation, workRoot }, log);
     const s = policySummary(policy, isolation);
     log(`host policy: security=${s.security} ask=${s.ask} sandbox=${s.sandbox} network=${s.network} workspace=${s.workspace_access}${policy.security === "allowlist" ? ` allow=[${policy.allow.join(", ")}]` : ""}; work dir ${workRoot}`);
     if (s.sandbox === "none") {

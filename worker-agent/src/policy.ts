@@ -66,6 +66,7 @@ export const DEFAULT_POLICY: Policy = {
 export interface PolicyFlags {
   policy?: string;
   security?: string;
+  ask?: string;
   allow?: string[];
   sandbox?: string;
   "no-network"?: boolean;
@@ -93,6 +94,7 @@ export function loadPolicy(flags: PolicyFlags): Policy {
   const fromFlags: PolicyFile = {
     ...(flags.security !== undefined && { security: check(PolicyFile.shape.security, flags.security, "--security") }),
     ...(flags.sandbox !== undefined && { sandbox: check(PolicyFile.shape.sandbox, flags.sandbox, "--sandbox") }),
+    ...(flags.ask !== undefined && { ask: check(PolicyFile.shape.ask, flags.ask, "--ask") }),
     ...(flags["no-network"] && { network: false }),
     ...(flags.workspace !== undefined && { workspace: check(PolicyFile.shape.workspace, flags.workspace, "--workspace") }),
   };
