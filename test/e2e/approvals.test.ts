@@ -46,6 +46,9 @@ async function awaitingApproval(id: string): Promise<{ run: Run; events: WatchEv
   throw new Error(`the watch of ${id} ended before the run awaited approval`);
 }
 
+const tether = (args: string[]) =>
+  spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), ...args], { env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token }, encoding: "utf8", timeout: 30_000 });
+
 const started = (events: WatchEvent[]) => events.some((e) => e.type === "event" && e.event.type === "process_started");
 
 describe("approvals", () => {
@@ -58,18 +61,19 @@ describe("approvals", () => {
     expect(started(events)).toBe(false);
     expect((await s.client.getAgent("asks")).awaiting_approval).toBe(1);
 
-    const cli = spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), "approve", run.id, "--reason", "checked it"], {
-      env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token },
-      encoding: "utf8",
-      timeout: 30_000,
-    });
+    const cli = tether(["approve", run.id, "--reason", "checked it"]);
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ id: run.id, approval: { state: "approved", note: "checked it" } });
     expect(await s.client.wait(run.id)).toMatchObject({ status: "succeeded", exit_code: 0 });
     expect(Buffer.from(await s.client.output(run.id)).toString()).toBe("approved-and-ran\n");
   });
 
-  it("a denied run ends cancelled and never starts; a second answer is a 409", async () => {
+  it("a denied run ends cancelled and never starts, through the API or the CLI; a second answer is a 409", async () => {
+    const viaCli = await s.client.submit("asks", { argv: ["sh", "-c", "echo must-not-run"] });
+    await awaitingApproval(viaCli.id);
+    const denied = tether(["deny", viaCli.id]);
+    expect(denied.status, denied.stderr).toBe(0);
+    expect(await s.client.wait(viaCli.id)).toMatchObject({ status: "cancelled", error: "denied", approval: { state: "denied" } });
     const run = await s.client.submit("asks", { argv: ["sh", "-c", "echo must-not-run"] });
     await awaitingApproval(run.id);
     expect(await s.client.deny(run.id, "not today")).toMatchObject({ status: "cancelled", error: "denied: not today", approval: { state: "denied" } });
