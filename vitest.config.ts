@@ -1,4 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -13,10 +13,11 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { TETHER_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789" } },
+            // The D1 index's migrations, applied by test/workers/setup.ts as `npm start` applies them.
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), TETHER_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789" } },
           }),
         ],
-        test: { name: "workers", include: ["test/workers/**/*.test.ts"], testTimeout: 30_000 },
+        test: { name: "workers", include: ["test/workers/**/*.test.ts"], setupFiles: ["./test/workers/setup.ts"], testTimeout: 30_000 },
       },
       {
         // The real Worker in workerd, real tether-agent processes, real sockets.

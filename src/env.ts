@@ -6,6 +6,8 @@ export interface Env {
   AGENT: DurableObjectNamespace<AgentDO>;
   RUN: DurableObjectNamespace<RunDO>;
   WORKSPACE: DurableObjectNamespace<WorkspaceDO>;
+  /** The workspace-wide index of runs and agents (D1; migrations/). */
+  INDEX: D1Database;
   /** Secret that signs every token (wrangler secret put TETHER_SIGNING_KEY). */
   TETHER_SIGNING_KEY: string;
 }

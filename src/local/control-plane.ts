@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { unstable_DevEnv, unstable_startWorker } from "wrangler";
+import { migrateLocalIndex } from "./index-db.js";
 import { repoRoot } from "./paths.js";
 
 export interface ControlPlane {
@@ -54,6 +55,7 @@ export async function startControlPlane(opts: { persistDir: string; signingKey: 
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   process.env.WRANGLER_SEND_METRICS ??= "false";
   const config = join(repoRoot(), "wrangler.toml");
+  await migrateLocalIndex(opts.persistDir);
   const before = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
   const worker = await unstable_startWorker({
     config,
