@@ -1,5 +1,10 @@
+import { generateKeyPairSync } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+
+/** A signing key set made for this test run, as `npm start` makes one: two keys, so verifying by kid is exercised. */
+const testKey = (kid: string) => ({ ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid, alg: "EdDSA", use: "sig" });
+const TETHER_SIGNING_KEYS = JSON.stringify([testKey("test-new"), testKey("test-old")]);
 
 export default defineConfig({
   test: {
@@ -14,7 +19,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             // The D1 index's migrations, applied by test/workers/setup.ts as `npm start` applies them.
-            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), TETHER_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789" } },
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), TETHER_SIGNING_KEYS } },
           }),
         ],
         test: { name: "workers", include: ["test/workers/**/*.test.ts"], setupFiles: ["./test/workers/setup.ts"], testTimeout: 30_000 },

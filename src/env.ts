@@ -8,8 +8,12 @@ export interface Env {
   WORKSPACE: DurableObjectNamespace<WorkspaceDO>;
   /** The workspace-wide index of runs and agents (D1; migrations/). */
   INDEX: D1Database;
-  /** Secret that signs every token (wrangler secret put TETHER_SIGNING_KEY). */
-  TETHER_SIGNING_KEY: string;
+  /** The signing key set: a JSON array of Ed25519 private JWKs, the first signs (wrangler secret put TETHER_SIGNING_KEYS). */
+  TETHER_SIGNING_KEYS: string;
+  /** The retired HS256 secret: only read to refuse it with a message saying what to do. */
+  TETHER_SIGNING_KEY?: string;
+  /** Issuer URL put in job identity tokens, where /.well-known/jwks.json is served; default: the request's origin. */
+  TETHER_ISSUER?: string;
 }
 
 /** Object names carry the workspace, so one workspace can never name another's objects. */

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
+import { signingKeys } from "../auth/keys.js";
 import { signToken, type EnrollClaims, type HostClaims } from "../auth/tokens.js";
 import { CLAIMS_HEADER, runStub, type Env } from "../env.js";
 import type { AgentView, EnrolledHost } from "../protocol/agent.js";
@@ -411,7 +412,7 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   private enrollToken(p: Profile): Promise<string> {
-    return signToken(this.env.TETHER_SIGNING_KEY, { kind: "enroll", ws: p.workspace, agent: p.name, gen: p.host_token_gen, inc: p.incarnation });
+    return signToken(signingKeys(this.env), { kind: "enroll", ws: p.workspace, agent: p.name, gen: p.host_token_gen, inc: p.incarnation });
   }
 
   private indexRow() {

@@ -68,6 +68,16 @@ export const COMMANDS: Record<string, CommandHelp> = {
     about: "Cron schedules that run a job on an agent. `tether schedules --help` has each subcommand.",
     example: "tether schedules create local --cron '0 3 * * *' --tz Europe/Berlin -- sh -c 'echo nightly'",
   },
+  token: {
+    usage: "tether token create <name> --scope SCOPE... [--ttl 90d | --service] | tether token ls | tether token revoke <id>",
+    about: "Workspace tokens: made with scopes and an expiry (or as a long-lived service token), listed, revoked. `tether token --help` has the details.",
+    example: "tether token create ci --scope runs:write --scope runs:read --ttl 90d",
+  },
+  keys: {
+    usage: "tether keys new [FILE]",
+    about: "Prints a signing key set for TETHER_SIGNING_KEYS: a new key first, then FILE's keys (to rotate).",
+    example: "tether keys new keys.json > next.json",
+  },
   help: {
     usage: "tether help [<command>]",
     about: "Says what tether or one of its commands does.",

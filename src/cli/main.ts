@@ -7,6 +7,7 @@ import { loadConfig, type CliConfig } from "./config.js";
 import { flagError, unreachable } from "./errors.js";
 import { closest, commandHelp, COMMANDS, USAGE } from "./help.js";
 import { schedulesCommand } from "./schedules.js";
+import { keysCommand, tokenCommand } from "./tokens.js";
 import { inputs, pairs, UsageError } from "./flags.js";
 
 const help = { help: { type: "boolean", short: "h" } } as const;
@@ -51,6 +52,8 @@ async function main(args: string[]): Promise<number> {
   }
   // Schedules have subcommands and flags of their own, so they are parsed apart.
   if (cmd === "schedules") return schedulesCommand(rest, connect);
+  if (cmd === "token") return tokenCommand(rest, connect);
+  if (cmd === "keys") return keysCommand(rest);
   const name = cmd as keyof typeof FLAGS;
   const dash = rest.indexOf("--");
   const head = dash < 0 ? rest : rest.slice(0, dash);

@@ -5,6 +5,7 @@
 import type { AgentView, EnrolledHost, HostView } from "../protocol/agent.js";
 import type { AgentConfigPatch } from "../protocol/agent-config.js";
 import type { Problem } from "../protocol/problem.js";
+import type { TokenRecord } from "../protocol/token.js";
 import type { Run, JobSpec } from "../protocol/run.js";
 import type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePage, SchedulePreview } from "../protocol/schedule.js";
 import { isTerminal } from "../protocol/run.js";
@@ -19,7 +20,7 @@ export type WatchEvent =
   | { id: number; type: "output"; stream: "stdout" | "stderr"; attempt: number; data: Uint8Array }
   | { id: number; type: "event"; event: { type: string; at: string; [k: string]: unknown } };
 
-export type { Problem };
+export type { Problem, TokenRecord };
 
 export class TetherError extends Error {
   constructor(
@@ -73,6 +74,21 @@ export class TetherClient {
   }
   async listHosts(agent: string): Promise<EnrolledHost[]> {
     return (await this.json<{ hosts: EnrolledHost[] }>("GET", `/v1/agents/${enc(agent)}/hosts`)).hosts;
+  }
+  /** Mints a workspace token (needs the admin scope); the token is in the answer, once. */
+  createToken(body: { name: string; scopes: string[]; ttl?: number; service?: true }): Promise<TokenRecord & { token: string }> {
+    return this.json("POST", "/v1/tokens", body);
+  }
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.json<{ tokens: TokenRecord[] }>("GET", "/v1/tokens")).tokens;
+  }
+  /** Revokes a workspace token: refused everywhere within 5 s. */
+  async revokeToken(id: string): Promise<void> {
+    await this.request("DELETE", `/v1/tokens/${enc(id)}`);
+  }
+  /** From inside a job (its TETHER_TOKEN): a short-lived token proving who the job is, for `audience`. */
+  idToken(audience: string): Promise<{ token: string; expires_in: number; issuer: string; audience: string }> {
+    return this.json("POST", "/v1/id-token", { audience });
   }
   /** Revokes one host: its credential stops working and what it holds is lost (and retried). */
   async revokeHost(agent: string, host: string): Promise<void> {

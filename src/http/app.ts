@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { PUBLIC, requires } from "./access.js";
 import { authenticate, type AppEnv } from "./auth.js";
 import { bodyLimit } from "./body-limit.js";
 import { cors } from "./cors.js";
@@ -6,8 +7,10 @@ import { catchAll, errorResponse } from "./errors.js";
 import { methods, MethodTable } from "./methods.js";
 import { ProblemError, problemResponse } from "./problem.js";
 import { agents } from "./routes/agents.js";
+import { identity } from "./routes/identity.js";
 import { runs } from "./routes/runs.js";
 import { schedules } from "./routes/schedules.js";
+import { tokens } from "./routes/tokens.js";
 import { securityHeaders } from "./security-headers.js";
 import { urlLimit } from "./url-limit.js";
 
@@ -25,11 +28,13 @@ app.use(urlLimit());
 app.use(methods(table));
 app.use(bodyLimit());
 
-app.get("/health", (c) => c.json({ ok: true }));
+app.get("/health", requires(PUBLIC), (c) => c.json({ ok: true }));
 app.use("/v1/*", authenticate());
 app.route("/v1/agents", agents);
 app.route("/v1/runs", runs);
 app.route("/v1", schedules);
+app.route("/v1/tokens", tokens);
+app.route("/", identity);
 
 app.notFound(() => problemResponse(new ProblemError(404, "not-found", "no such route").toProblem()));
 app.onError(errorResponse);

@@ -59,7 +59,7 @@ export async function startControlPlane(opts: { persistDir: string; signingKey: 
   const before = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
   const worker = await unstable_startWorker({
     config,
-    bindings: { TETHER_SIGNING_KEY: { type: "secret_text", value: opts.signingKey } },
+    bindings: { TETHER_SIGNING_KEYS: { type: "secret_text", value: opts.signingKey } },
     envFiles: [],
     dev: {
       server: { hostname: "127.0.0.1", port: opts.port ?? 0 },

@@ -5,7 +5,7 @@ import { join, relative } from "node:path";
 import { TetherClient } from "../client/sdk.js";
 import { ensureAgent, workspaceToken } from "./hosts.js";
 import { superviseHost, type SupervisedHost } from "./host-supervisor.js";
-import { localSigningKey } from "./keys.js";
+import { localSigningKeys } from "./keys.js";
 import { acquireStateLock } from "./lock.js";
 import { choosePort, fallbackNote } from "./port.js";
 import { repoRoot, stateDir } from "./paths.js";
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => onSignal(signal));
 
-  const signingKey = localSigningKey(join(dir, "signing-key"));
+  const signingKey = localSigningKeys(join(dir, "signing-keys.json"));
   const port = await choosePort(process.env.PORT);
   plane = await startPlaneProcess(join(dir, "state"), signingKey, port.port);
   if (stopping) return void (await plane.stop());
@@ -116,7 +116,7 @@ function startPlaneProcess(persistDir: string, signingKey: string, port: number)
   const child = spawn(process.execPath, [join(repoRoot(), "dist", "plane.mjs")], {
     detached: true,
     stdio: ["pipe", "pipe", "inherit"],
-    env: { ...process.env, TETHER_PERSIST_DIR: persistDir, TETHER_SIGNING_KEY: signingKey, TETHER_PORT: String(port) },
+    env: { ...process.env, TETHER_PERSIST_DIR: persistDir, TETHER_SIGNING_KEYS: signingKey, TETHER_PORT: String(port) },
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {
