@@ -5,6 +5,9 @@
 import type { AgentView, EnrolledHost, HostView } from "../protocol/agent.js";
 import type { AgentConfigPatch } from "../protocol/agent-config.js";
 import type { Problem } from "../protocol/problem.js";
+import type { AgentStatus } from "../protocol/agent-status.js";
+import type { AgentPage, RunPage } from "../protocol/run-index.js";
+import type { EventPage, RunBatch } from "../protocol/run-events.js";
 import type { TokenRecord } from "../protocol/token.js";
 import type { Run, JobSpec } from "../protocol/run.js";
 import type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePage, SchedulePreview } from "../protocol/schedule.js";
@@ -74,6 +77,29 @@ export class TetherClient {
   }
   async listHosts(agent: string): Promise<EnrolledHost[]> {
     return (await this.json<{ hosts: EnrolledHost[] }>("GET", `/v1/agents/${enc(agent)}/hosts`)).hosts;
+  }
+  /** The workspace's runs from the index, newest first; pass `next_cursor` back as `cursor` for the next page. */
+  listRuns(query: RunListFilter = {}): Promise<RunPage> {
+    return this.json("GET", `/v1/runs${queryString(query)}`);
+  }
+  listAgents(query: { cursor?: string; limit?: number } = {}): Promise<AgentPage> {
+    return this.json("GET", `/v1/agents${queryString(query)}`);
+  }
+  /** Hosts, queue, running and recent runs of one agent, as its object sees them now. */
+  agentStatus(agent: string): Promise<AgentStatus> {
+    return this.json("GET", `/v1/agents/${enc(agent)}/status`);
+  }
+  /** A run's events after `after` (an event id; 0 for all). */
+  runEvents(runId: string, opts: { after?: number; limit?: number } = {}): Promise<EventPage> {
+    return this.json("GET", `/v1/runs/${enc(runId)}/events${queryString(opts)}`);
+  }
+  /** The run, output after `log_cursor` and events after `event_cursor`, in one answer: for clients that poll. */
+  runBatch(runId: string, cursors: { log_cursor?: number; event_cursor?: number } = {}): Promise<RunBatch> {
+    return this.json("GET", `/v1/runs/${enc(runId)}/batch${queryString(cursors)}`);
+  }
+  /** Deletes an ended run with its output (a live one is a 409: cancel it first). */
+  async deleteRun(runId: string): Promise<void> {
+    await this.request("DELETE", `/v1/runs/${enc(runId)}`);
   }
   /** Mints a workspace token (needs the admin scope); the token is in the answer, once. */
   createToken(body: { name: string; scopes: string[]; ttl?: number; service?: true }): Promise<TokenRecord & { token: string }> {
@@ -262,3 +288,30 @@ async function toError(res: Response): Promise<TetherError> {
 const enc = encodeURIComponent;
 const RETRIES_503 = 5;
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The filters of `GET /v1/runs`, as the SDK takes them: `status` and `label` as lists or as the wire's text. */
+export interface RunListFilter {
+  agent?: string;
+  status?: string | string[];
+  /** `{pr: "123"}` or `"pr=123,team=x"`: every pair must match. */
+  label?: string | Record<string, string>;
+  schedule?: string;
+  parent?: string;
+  created_after?: string;
+  created_before?: string;
+  q?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+function queryString(q: object): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v)) p.set(k, v.join(","));
+    else if (typeof v === "object") p.set(k, Object.entries(v as Record<string, string>).map(([a, b]) => `${a}=${b}`).join(","));
+    else p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}

@@ -11,14 +11,24 @@ import { KIND_EVENT, KIND_OUTPUT, KIND_STATE } from "./schema.js";
 
 const stateEntry = (id: number, run: Run, at: string): RunEventEntry => ({ id, type: "state", at, status: run.status, attempt: run.attempt, reason: run.error });
 
+/**
+ * A state change is dated by the decision that made it: the time of the last event of its change
+ * (written just before it, in the same apply), or the run's creation for the first. Both the
+ * object and the agent's unconfirmed changes give the same date that way.
+ */
+function stateAt(sql: SqlStorage, row: { id: number; at: number }, run: Run): string {
+  const prev = sql.exec<{ kind: number; data: string; at: number }>("SELECT kind, data, at FROM log WHERE id = ?", row.id - 1).toArray()[0];
+  return prev && prev.kind === KIND_EVENT && prev.at === row.at ? (JSON.parse(prev.data) as { at: string }).at : run.created_at;
+}
+
 export function eventsAfter(sql: SqlStorage, after: number, limit: number): RunEventEntry[] {
   return sql
     .exec<{ id: number; kind: number; data: string; at: number }>("SELECT id, kind, data, at FROM log WHERE id > ? AND kind IN (?, ?) ORDER BY id LIMIT ?", after, KIND_STATE, KIND_EVENT, limit)
     .toArray()
     .map((r) => {
       const body = JSON.parse(r.data) as Record<string, string | number | boolean | null>;
-      const at = new Date(r.at).toISOString();
-      return r.kind === KIND_STATE ? stateEntry(r.id, body as unknown as Run, at) : ({ at, ...body, id: r.id } as RunEventEntry);
+      if (r.kind === KIND_STATE) return stateEntry(r.id, body as unknown as Run, stateAt(sql, r, body as unknown as Run));
+      return { at: new Date(r.at).toISOString(), ...body, id: r.id } as RunEventEntry;
     });
 }
 

@@ -15,7 +15,7 @@ import { jsonBody, parseOr400 } from "../validate.js";
 export const runs = new Hono<AppEnv>();
 
 /** A run id names its agent, whose object owns the run: no lookup stands between a request and it. */
-function runParam(id: string | undefined): { id: string; agent: string } {
+export function runParam(id: string | undefined): { id: string; agent: string } {
   const run = parseOr400(RunId, id, "the run id in the URL is invalid");
   return { id: run, agent: agentOfRun(run)! };
 }
@@ -32,7 +32,7 @@ const EventId = z.coerce.number().int().min(0);
  * Which runs a token reaches: a workspace token any run of its workspace (its route's gate has
  * checked the scope), a job token its own run (reading it) and its own children, no other run.
  */
-async function runAccess(c: Context<AppEnv>, id: string, agent: string, scope: "runs:read" | "runs:write"): Promise<string> {
+export async function runAccess(c: Context<AppEnv>, id: string, agent: string, scope: "runs:read" | "runs:write"): Promise<string> {
   const claims = c.get("claims");
   if (claims.kind !== "job") return claims.ws;
   if (claims.run === id && scope === "runs:read") return claims.ws;
