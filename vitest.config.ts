@@ -6,6 +6,13 @@ import { defineConfig } from "vitest/config";
 const testKey = (kid: string) => ({ ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid, alg: "EdDSA", use: "sig" });
 const TETHER_SIGNING_KEYS = JSON.stringify([testKey("test-new"), testKey("test-old")]);
 
+/** The fuzzers' seed and counts: fixed in `npm test`; `npm run fuzz` (scripts/fuzz.mjs) sets them. */
+const FUZZ = {
+  FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+  FUZZ_REQUESTS: process.env.FUZZ_REQUESTS ?? "",
+  FUZZ_FRAMES: process.env.FUZZ_FRAMES ?? "",
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -19,7 +26,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             // The D1 index's migrations, applied by test/workers/setup.ts as `npm start` applies them.
-            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), TETHER_SIGNING_KEYS } },
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), TETHER_SIGNING_KEYS, ...FUZZ } },
           }),
         ],
         test: { name: "workers", include: ["test/workers/**/*.test.ts"], setupFiles: ["./test/workers/setup.ts"], testTimeout: 30_000 },
