@@ -30,6 +30,7 @@ import type { System, SystemName, Target } from "./target.js";
 import { tetherSystem } from "./tether/system.js";
 import { cancel } from "./workloads/cancel.js";
 import { dispatch } from "./workloads/dispatch.js";
+import { index } from "./workloads/index.js";
 import { live } from "./workloads/live.js";
 import { memory } from "./workloads/memory.js";
 import { output } from "./workloads/output.js";
@@ -38,7 +39,7 @@ import { schedule } from "./workloads/schedule.js";
 import { throughput } from "./workloads/throughput.js";
 
 /** In the order they run: the light ones first, so the heavy ones cannot disturb them. */
-const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, schedule, live, throughput, output, memory };
+const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, schedule, live, index, throughput, output, memory };
 const SLOTS = 8;
 /** A workload that takes longer has hung: it is reported as failed and the run goes on. */
 const WORKLOAD_TIMEOUT_MS = 5 * 60_000;

@@ -2,6 +2,7 @@
  * What a workload needs from a system under test. Tether and the BullMQ peer each implement it,
  * and every workload is written once against it, so both run the same code and the same jobs.
  */
+import type { TetherClient } from "../src/client/sdk.js";
 import type { Job } from "./jobs.js";
 
 /** bullmq_durable: the same BullMQ on a redis-server that fsyncs an append-only file on every write. */
@@ -55,6 +56,8 @@ export interface Target {
   hostPids(): number[];
   /** A fresh host process of its own, with `slots` slots and its own queue, for memory figures. */
   isolated(slots: number): Promise<Isolated>;
+  /** Tether's SDK, for what only Tether has (the workspace index); absent elsewhere. */
+  readonly sdk?: TetherClient;
 }
 
 export interface Isolated {

@@ -18,12 +18,16 @@ import type { Timers } from "./timers.js";
 export const INDEX_TIMER = "index";
 /** The agent's own row; run ids are never empty. */
 const AGENT_KEY = "";
-/** How long a flush waits for more marks to ride along. */
-const COALESCE_MS = 20;
+/**
+ * How long a flush waits for more marks to ride along. Short: under load marks coalesce anyway,
+ * behind the one flush in flight.
+ */
+const COALESCE_MS = 2;
 /** The alarm flushes by then at the latest, should the flush after the turn not happen or fail. */
 const BACKSTOP_MS = 1_000;
 const RETRY_MS = 1_000;
 const BATCH = 100;
+const IN_FLIGHT = 3;
 
 export const INDEX_SCHEMA_STEP = `CREATE TABLE index_outbox (key TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
    INSERT INTO index_outbox (key, version) SELECT id, version FROM runs;
@@ -42,9 +46,10 @@ export interface IndexOutboxDeps {
 export class IndexOutbox {
   /** Replaced by tests to make D1 fail. */
   db: IndexDb;
-  private flushing: Promise<void> | null = null;
-  private again = false;
   private kicked = false;
+  /** Batches being written, and the version of each mark they carry. */
+  private readonly writes = new Set<Promise<void>>();
+  private readonly sending = new Map<string, number>();
   /** Marks D1 has taken, by key: removed with the next write. */
   private readonly taken = new Map<string, number>();
   /** The agent's row has no version of its own; this one only grows, across restarts too (it starts from the clock). */
@@ -110,9 +115,9 @@ export class IndexOutbox {
     );
   }
 
-  /** Marks D1 has not taken yet. */
+  /** Marks D1 has not taken yet (those being written included). */
   pending(): number {
-    return this.unsent(Number.MAX_SAFE_INTEGER).length;
+    return this.d.sql.exec<{ key: string; version: number }>("SELECT key, version FROM index_outbox").toArray().filter((m) => (this.taken.get(m.key) ?? 0) < m.version).length;
   }
 
   /** The alarm's work: the flush, then the removals written (the alarm's turn writes anyway). */
@@ -125,34 +130,34 @@ export class IndexOutbox {
     if (this.pending()) this.d.timers.set(INDEX_TIMER, INDEX_TIMER, Date.now() + RETRY_MS);
   }
 
-  /** Writes every marked row to D1, a batch at a time; one flush at a time, and a call meanwhile runs again after it. */
+  /**
+   * Writes every marked row to D1, in batches, a few at once: D1's round trip, not this object,
+   * is what a lag is made of, so batches overlap. Order does not matter, as versions decide.
+   * Resolves when nothing is left unwritten; rejects when a batch failed (its marks stay).
+   */
   async flush(): Promise<void> {
-    if (this.flushing) {
-      this.again = true;
-      return this.flushing;
-    }
-    this.flushing = (async () => {
-      try {
-        do {
-          this.again = false;
-          while ((await this.flushBatch()) === BATCH);
-        } while (this.again);
-      } finally {
-        this.flushing = null;
+    for (;;) {
+      while (this.writes.size < IN_FLIGHT) {
+        const marks = this.unsent(BATCH);
+        if (!marks.length) break;
+        const w: Promise<void> = this.send(marks).finally(() => this.writes.delete(w));
+        w.catch(() => undefined); // whoever awaits it hears the failure; no one else need
+        this.writes.add(w);
       }
-    })();
-    return this.flushing;
+      if (!this.writes.size) return;
+      await Promise.race(this.writes);
+    }
   }
 
   private unsent(limit: number): { key: string; version: number }[] {
-    const rows = this.d.sql.exec<{ key: string; version: number }>("SELECT key, version FROM index_outbox LIMIT ?", limit + this.taken.size).toArray();
-    return rows.filter((m) => (this.taken.get(m.key) ?? 0) < m.version).slice(0, limit);
+    const skip = this.taken.size + this.sending.size;
+    const rows = this.d.sql.exec<{ key: string; version: number }>("SELECT key, version FROM index_outbox LIMIT ?", limit + skip).toArray();
+    return rows.filter((m) => (this.taken.get(m.key) ?? 0) < m.version && (this.sending.get(m.key) ?? 0) < m.version).slice(0, limit);
   }
 
-  private async flushBatch(): Promise<number> {
+  private async send(marks: { key: string; version: number }[]): Promise<void> {
     const ws = this.d.workspace();
-    if (!ws) return 0;
-    const marks = this.unsent(BATCH);
+    if (!ws) return;
     const items: IndexItem[] = [];
     const sent: [string, number][] = [];
     for (const m of marks) {
@@ -170,8 +175,13 @@ export class IndexOutbox {
       else items.push({ kind: "run-gone", version: m.version, id: m.key, agent: m.key.slice(m.key.lastIndexOf("_") + 1) });
       sent.push([m.key, row ? Math.max(row.version, m.version) : m.version]);
     }
-    await writeIndex(this.db, ws, items);
-    for (const [key, version] of sent) if ((this.taken.get(key) ?? 0) < version) this.taken.set(key, version);
-    return marks.length;
+    for (const [key, version] of sent) this.sending.set(key, version);
+    try {
+      await writeIndex(this.db, ws, items);
+      // A mark made while D1 was writing has a higher version and stays for the next flush.
+      for (const [key, version] of sent) if ((this.taken.get(key) ?? 0) < version) this.taken.set(key, version);
+    } finally {
+      for (const [key, version] of sent) if (this.sending.get(key) === version) this.sending.delete(key);
+    }
   }
 }

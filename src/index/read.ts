@@ -35,23 +35,27 @@ const isRunKey = (v: unknown): v is [number, string] => Array.isArray(v) && v.le
 const isName = (v: unknown): v is [string] => Array.isArray(v) && v.length === 1 && typeof v[0] === "string";
 
 export async function listRuns(db: Db, ws: string, q: RunListQuery): Promise<RunPage> {
-  const where = ["workspace = ?", "deleted = 0"];
-  const args: (string | number)[] = [ws];
+  const [drive, ...rest] = q.label ?? [];
+  // With a label selector the walk goes down that label's index in list order; otherwise down the runs'.
+  const key = drive ? { at: "l.created_at", id: "l.run_id" } : { at: "r.created_at", id: "r.id" };
+  const where = drive ? ["l.workspace = ?", "l.key = ?", "l.value = ?", "r.deleted = 0"] : ["r.workspace = ?", "r.deleted = 0"];
+  const args: (string | number)[] = drive ? [ws, drive[0], drive[1]] : [ws];
   const add = (sql: string, ...a: (string | number)[]) => (where.push(sql), args.push(...a));
-  if (q.agent) add("agent = ?", q.agent);
-  if (q.status) add(`status IN (${q.status.map(() => "?").join(", ")})`, ...q.status);
-  if (q.schedule) add("schedule_id = ?", q.schedule);
-  if (q.parent) add("parent_id = ?", q.parent);
-  if (q.created_after !== undefined) add("created_at > ?", q.created_after);
-  if (q.created_before !== undefined) add("created_at < ?", q.created_before);
-  if (q.q) add("substr(command, 1, ?) = ?", q.q.length, q.q);
+  if (q.agent) add("r.agent = ?", q.agent);
+  if (q.status) add(`r.status IN (${q.status.map(() => "?").join(", ")})`, ...q.status);
+  if (q.schedule) add("r.schedule_id = ?", q.schedule);
+  if (q.parent) add("r.parent_id = ?", q.parent);
+  if (q.created_after !== undefined) add(`${key.at} > ?`, q.created_after);
+  if (q.created_before !== undefined) add(`${key.at} < ?`, q.created_before);
+  if (q.q) add("substr(r.command, 1, ?) = ?", q.q.length, q.q);
   // Label keys are [A-Za-z0-9._/-] only, so quoting one in a JSON path is safe.
-  for (const [k, v] of q.label ?? []) add("json_extract(labels, ?) = ?", `$."${k}"`, v);
+  for (const [k, v] of rest) add("json_extract(r.labels, ?) = ?", `$."${k}"`, v);
   if (q.cursor) {
     const [at, id] = decodeCursor(q.cursor, isRunKey);
-    add("(created_at < ? OR (created_at = ? AND id < ?))", at, at, id);
+    add(`(${key.at} < ? OR (${key.at} = ? AND ${key.id} < ?))`, at, at, id);
   }
-  const sql = `SELECT id, created_at, body FROM runs WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ?`;
+  const from = drive ? "run_labels l JOIN runs r ON r.workspace = l.workspace AND r.id = l.run_id" : "runs r";
+  const sql = `SELECT r.id, r.created_at, r.body FROM ${from} WHERE ${where.join(" AND ")} ORDER BY ${key.at} DESC, ${key.id} DESC LIMIT ?`;
   const rows = (await db.prepare(sql).bind(...args, q.limit + 1).all<{ id: string; created_at: number; body: string }>()).results;
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];

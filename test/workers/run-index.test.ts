@@ -116,6 +116,12 @@ describe("GET /v1/runs from the index", () => {
     // Filtered pages keep the same promise.
     const some = await pageAll(t, "&status=succeeded,failed&q=echo", 7);
     expect(new Set(some).size).toBe(some.length);
+    // And pages walked down a label's index, with ties on the creation time.
+    const labelled = Array.from({ length: 30 }, (_, i) => fakeRun(20_000 + i, { labels: { team: "x", n: String(i % 2) }, created_at: first[i % 3]!.created_at }));
+    await put(ws, labelled);
+    const byLabel = await pageAll(t, "&label=team=x", 4);
+    expect(byLabel).toEqual([...labelled].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || (a.id < b.id ? 1 : -1)).map((r) => r.id));
+    expect(await pageAll(t, "&label=team=x,n=1", 4)).toEqual(byLabel.filter((id) => labelled.find((r) => r.id === id)!.labels.n === "1"));
   });
 
   it("every list is isolated by workspace", async () => {
@@ -174,13 +180,16 @@ describe("the index converges", () => {
   it("never goes backwards: an older flush landing after a newer one changes nothing, and a delete stays deleted", async () => {
     const ws = freshWorkspace();
     const t = await workspaceToken(ws);
-    const run = fakeRun(7, { status: "queued" });
+    const run = fakeRun(7, { status: "queued", labels: { pr: "9" } });
     await put(ws, [{ ...run, status: "succeeded" }], 5);
     await put(ws, [{ ...run, status: "running" }], 4);
     await put(ws, [{ ...run, status: "queued" }], 5);
     expect((await call(t, "GET", "/v1/runs")).json.runs.map((r: Run) => r.status)).toEqual(["succeeded"]);
+    expect((await call(t, "GET", "/v1/runs?label=pr=9")).json.runs.map((r: Run) => r.status)).toEqual(["succeeded"]);
     await writeIndex(E.INDEX, ws, [{ kind: "run-gone", version: 6, id: run.id, agent: "a" }]);
     await put(ws, [{ ...run, status: "succeeded" }], 5);
     expect((await call(t, "GET", "/v1/runs")).json.runs).toEqual([]);
+    // Nor do its labels come back with the late flush.
+    expect((await call(t, "GET", "/v1/runs?label=pr=9")).json.runs).toEqual([]);
   });
 });
