@@ -85,16 +85,16 @@ async function main(): Promise<void> {
     return; // it gave up, and says so above
   }
   writeFileSync(join(dir, "local.json"), `${JSON.stringify({ url: plane.url, token }, null, 2)}\n`, { mode: 0o600 });
-  console.log(banner(plane, token, shown));
+  console.log(banner(plane, shown));
 }
 
-function banner(plane: { url: string; proxyUrl: string }, token: string, dir: string): string {
+function banner(plane: { url: string; proxyUrl: string }, dir: string): string {
   return `
 Tether is running.
 
   control plane  ${plane.proxyUrl}   (state in ${dir}/state; the host and CLI use the Worker's own address, ${plane.url})
   agent          ${AGENT}, with one host on this machine
-  token          ${token}
+  token          in ${dir}/local.json (every scope; not printed here, so no terminal log holds it)
 
 Try it (the CLI reads ${dir}/local.json, from this directory or any below it):
 
