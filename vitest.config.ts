@@ -1,5 +1,17 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { generateKeyPairSync } from "node:crypto";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+
+/** A signing key set made for this test run, as `npm start` makes one: two keys, so verifying by kid is exercised. */
+const testKey = (kid: string) => ({ ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid, alg: "EdDSA", use: "sig" });
+const TETHER_SIGNING_KEYS = JSON.stringify([testKey("test-new"), testKey("test-old")]);
+
+/** The fuzzers' seed and counts: fixed in `npm test`; `npm run fuzz` (scripts/fuzz.mjs) sets them. */
+const FUZZ = {
+  FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+  FUZZ_REQUESTS: process.env.FUZZ_REQUESTS ?? "",
+  FUZZ_FRAMES: process.env.FUZZ_FRAMES ?? "",
+};
 
 export default defineConfig({
   test: {
@@ -13,10 +25,11 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { TETHER_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789", TETHER_SECRETS_KEY: "c2VjcmV0cy1rZXktZm9yLXRlc3RzLTAxMjM0NTY3ODk=" } },
+            // The D1 index's migrations, applied by test/workers/setup.ts as `npm start` applies them.
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations("./migrations"), TETHER_SIGNING_KEYS, TETHER_SECRETS_KEY: "c2VjcmV0cy1rZXktZm9yLXRlc3RzLTAxMjM0NTY3ODk=", ...FUZZ } },
           }),
         ],
-        test: { name: "workers", include: ["test/workers/**/*.test.ts"], testTimeout: 30_000 },
+        test: { name: "workers", include: ["test/workers/**/*.test.ts"], setupFiles: ["./test/workers/setup.ts"], testTimeout: 30_000 },
       },
       {
         // The real Worker in workerd, real tether-agent processes, real sockets.

@@ -16,6 +16,9 @@ export interface Sizes {
   bigJobBytes: number;
   /** Slots of the every-second schedule measured, after its warm-up slots. */
   scheduleSlots: number;
+  /** Runs in the workspace the index's filtered page is read from, and seconds of 100 runs/s for its lag. */
+  indexRuns: number;
+  indexLagSeconds: number;
 }
 
 export const FULL: Sizes = {
@@ -30,6 +33,8 @@ export const FULL: Sizes = {
   sandboxJobs: 200,
   bigJobBytes: 1_000_000_000,
   scheduleSlots: 30,
+  indexRuns: 10_000,
+  indexLagSeconds: 10,
 };
 
 export const QUICK: Sizes = {
@@ -44,6 +49,8 @@ export const QUICK: Sizes = {
   sandboxJobs: 50,
   bigJobBytes: 250_000_000,
   scheduleSlots: 10,
+  indexRuns: 2_000,
+  indexLagSeconds: 3,
 };
 
 export interface Ctx {

@@ -22,6 +22,8 @@ export const FIGURES = [
   { key: "schedule_late_p50_ms", label: "schedule fire → start p50", unit: "ms", better: "lower" },
   { key: "schedule_late_p99_ms", label: "schedule fire → start p99", unit: "ms", better: "lower", goal: { max: 1000 } },
   { key: "agent_rss_peak_mb", label: "host RSS peak, 1 GB job", unit: "MB", better: "lower", goal: { max: 100 } },
+  { key: "index_page_p50_ms", label: "index: filtered page p50 (10k runs)", unit: "ms", better: "lower", goal: { max: 20 } },
+  { key: "index_lag_p99_ms", label: "index lag at 100 runs/s p99", unit: "ms", better: "lower", goal: { max: 1000 } },
   { key: "agent_rss_peak_8jobs_mb", label: "host RSS peak, 8 jobs", unit: "MB", better: "lower" },
 ] as const;
 

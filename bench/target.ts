@@ -2,6 +2,7 @@
  * What a workload needs from a system under test. Tether and the BullMQ peer each implement it,
  * and every workload is written once against it, so both run the same code and the same jobs.
  */
+import type { TetherClient } from "../src/client/sdk.js";
 import type { Job } from "./jobs.js";
 
 /** bullmq_durable: the same BullMQ on a redis-server that fsyncs an append-only file on every write. */
@@ -63,6 +64,8 @@ export interface Target {
   isolated(slots: number): Promise<Isolated>;
   /** Like isolated, but every job runs in the host's sandbox; null when the system has none (or bubblewrap is missing). */
   readonly sandboxed: ((slots: number) => Promise<Isolated>) | null;
+  /** Tether's SDK, for what only Tether has (the workspace index); absent elsewhere. */
+  readonly sdk?: TetherClient;
 }
 
 export interface Isolated {

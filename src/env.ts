@@ -6,8 +6,14 @@ export interface Env {
   AGENT: DurableObjectNamespace<AgentDO>;
   RUN: DurableObjectNamespace<RunDO>;
   WORKSPACE: DurableObjectNamespace<WorkspaceDO>;
-  /** Secret that signs every token (wrangler secret put TETHER_SIGNING_KEY). */
-  TETHER_SIGNING_KEY: string;
+  /** The workspace-wide index of runs and agents (D1; migrations/). */
+  INDEX: D1Database;
+  /** The signing key set: a JSON array of Ed25519 private JWKs, the first signs (wrangler secret put TETHER_SIGNING_KEYS). */
+  TETHER_SIGNING_KEYS: string;
+  /** The retired HS256 secret: only read to refuse it with a message saying what to do. */
+  TETHER_SIGNING_KEY?: string;
+  /** Issuer URL put in job identity tokens, where /.well-known/jwks.json is served; default: the request's origin. */
+  TETHER_ISSUER?: string;
   /** 32 random bytes, base64: seals agents' secrets at rest (wrangler secret put TETHER_SECRETS_KEY). */
   TETHER_SECRETS_KEY?: string;
 }

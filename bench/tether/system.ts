@@ -2,12 +2,12 @@
  * Starts Tether the way `npm start` does: the Worker and its Durable Objects in workerd through
  * wrangler (state on disk, in the bench's temp dir), and real tether-agent processes.
  */
-import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TetherClient } from "../../src/client/sdk.js";
 import { repoRoot } from "../../src/local/paths.js";
 import { execFileSync } from "node:child_process";
+import { newLocalKeySet } from "../../src/local/keys.js";
 import { startControlPlane, startHostAgent, workspaceToken, type HostAgent } from "../../src/local/stack.js";
 import { buildProgram } from "../build.js";
 import { onCleanup } from "../cleanup.js";
@@ -25,7 +25,7 @@ export function tetherSystem(opts: { slots: number }): System {
     name: "tether",
     async start(dir, profileDir) {
       const workerdBefore = new Set(workerdPids());
-      const key = randomBytes(32).toString("base64url");
+      const key = newLocalKeySet();
       const planeOpts = { persistDir: join(dir, "tether-state"), signingKey: key };
       const inspected = profileDir ? await startInspectedPlane(planeOpts) : null;
       const plane = inspected ?? (await startControlPlane(planeOpts));

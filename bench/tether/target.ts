@@ -105,4 +105,8 @@ export class TetherTarget implements Target {
   isolated(slots: number): Promise<Isolated> {
     return this.p.isolated(slots);
   }
+
+  get sdk(): TetherClient {
+    return this.p.client;
+  }
 }

@@ -1,8 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
+import { signingKeys } from "../auth/keys.js";
 import { signToken, type EnrollClaims, type HostClaims } from "../auth/tokens.js";
-import { CLAIMS_HEADER, type Env } from "../env.js";
+import { CLAIMS_HEADER, runStub, type Env } from "../env.js";
 import type { AgentView, EnrolledHost } from "../protocol/agent.js";
+import type { AgentStatus } from "../protocol/agent-status.js";
 import type { AgentConfigPatch } from "../protocol/agent-config.js";
 import { newRunId } from "../protocol/ids.js";
 import { isTerminal, type JobSpec, type Run } from "../protocol/run.js";
@@ -19,7 +21,8 @@ import { hasSchema, migrate } from "../storage/schema.js";
 import { Dispatcher } from "./dispatch.js";
 import { Enrollment } from "./enrollment.js";
 import { HostSockets } from "./host-socket.js";
-import { Hosts } from "./hosts.js";
+import { hostOf, Hosts } from "./hosts.js";
+import { INDEX_TIMER, IndexOutbox } from "./index-outbox.js";
 import { Lifecycle, TimerKey } from "./lifecycle/apply.js";
 import { OUTBOX_TIMER, Outbox } from "./outbox.js";
 import { ProfileStore } from "./profile.js";
@@ -28,6 +31,7 @@ import { planRun, type SubmitOptions, type Submitted } from "./run-plan.js";
 import { jobProblem } from "./runner.js";
 import { publicRun, RunStore } from "./run-store.js";
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
+import { agentStatus } from "./status.js";
 import { Timers } from "./timers.js";
 
 const Attempt = z.object({ attempt: z.number().int() });
@@ -68,6 +72,7 @@ export class AgentDO extends DurableObject<Env> {
   private readonly retention: Retention;
   private readonly schedules: Schedules;
   private readonly secrets: AgentSecrets;
+  private readonly index: IndexOutbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -118,6 +123,15 @@ export class AgentDO extends DurableObject<Env> {
       dispatch: () => this.dispatch(),
     });
     this.retention = new Retention(env, this.sql, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null, () => this.profiles.config().retention_days);
+    this.index = new IndexOutbox(env.INDEX, {
+      sql: this.sql,
+      store: this.store,
+      timers: this.timers,
+      workspace: () => this.profiles.owner()?.workspace ?? null,
+      agent: () => this.indexRow(),
+      waitUntil: (p) => ctx.waitUntil(p),
+    });
+    this.store.indexer = this.index;
     this.schedules = new Schedules(ctx.storage, env, this.timers, { profile: () => this.profile(), submit: async (job, opts) => orNull(await this.submit(job, opts)), runStatus: (id) => this.store.record(id)?.status ?? null });
     const runOf = (key: string) => key.slice(key.indexOf(":") + 1);
     this.timers.on("lease", Attempt, (d, t, now) => this.sockets.checkLease(runOf(t.key), d.attempt, now));
@@ -128,6 +142,7 @@ export class AgentDO extends DurableObject<Env> {
     this.timers.on("approval", Anything, (_d, t, now) => void this.lifecycle.apply(runOf(t.key), { type: "approval_expired" }, now));
     this.timers.on("retry", Anything, () => undefined); // the run is in the queue already; dispatch follows the alarm
     this.timers.on(OUTBOX_TIMER, Anything, (_d, _t, now) => this.outbox.flush(now));
+    this.timers.on(INDEX_TIMER, Anything, () => this.index.onTimer());
     this.timers.on(RETENTION_TIMER, Anything, (_d, _t, now) => this.retention.sweep(now));
     this.timers.on("schedule", Anything, (_d, t) => this.schedules.onTimer(t));
     this.timers.on("schedule-sync", Anything, (_d, t) => this.schedules.onTimer(t));
@@ -143,6 +158,7 @@ export class AgentDO extends DurableObject<Env> {
     }
     if (this.profile()) return null;
     const p = this.profiles.create(workspace, name, config);
+    this.index.markAgent();
     return { agent: this.view()!, host_token: await this.enrollToken(p) };
   }
 
@@ -193,6 +209,7 @@ export class AgentDO extends DurableObject<Env> {
       this.schedules.removeAll();
       this.enrollment.revokeAll();
       this.profiles.remove();
+      this.index.markAgent();
     });
     this.hosts.closeAll(CLOSE_REVOKED, "agent deleted");
     return true;
@@ -340,6 +357,49 @@ export class AgentDO extends DurableObject<Env> {
     return { ok: true, why: "", changes: this.store.pendingChanges(id) };
   }
 
+  /**
+   * Removes an ended run: its record, its output (the run's object is purged) and its index row.
+   * "live" for a run still queued or running: cancel it first.
+   */
+  async deleteRun(id: string): Promise<"deleted" | "live" | null> {
+    if (!this.ready) return null;
+    const row = this.store.row(id);
+    if (!row) return null;
+    if (!isTerminal(row.status)) return "live";
+    const ws = this.profiles.owner()!.workspace;
+    this.ctx.storage.transactionSync(() => {
+      this.store.remove(id);
+      this.sql.exec("DELETE FROM idempotency WHERE run_id = ?", id);
+      // The purge is owed until it is done: a failure here is retried by the retention sweep.
+      if (row.has_object) this.sql.exec("INSERT OR IGNORE INTO purges (run_id) VALUES (?)", id);
+    });
+    if (row.has_object) {
+      try {
+        await runStub(this.env, ws, id).purge();
+        this.sql.exec("DELETE FROM purges WHERE run_id = ?", id);
+      } catch {
+        this.timers.set(RETENTION_TIMER, RETENTION_TIMER, Date.now() + 1_000);
+      }
+    }
+    return "deleted";
+  }
+
+  async status(): Promise<AgentStatus | null> {
+    const p = this.profile();
+    return p ? agentStatus(p.name, this.sql, this.hosts, Date.now()) : null;
+  }
+
+  /** Index marks not yet in D1 (tests and the bench wait on it). */
+  async indexPending(): Promise<number> {
+    return this.ready ? this.index.pending() : 0;
+  }
+
+  /** Flushes the index now; false when D1 refused (the alarm retries). */
+  async flushIndex(): Promise<boolean> {
+    if (!this.ready) return true;
+    return this.index.flush().then(() => true, () => false);
+  }
+
   // ---- RPC: schedules (src/schedules) ----
 
   createSchedule(input: NewSchedule) {
@@ -394,7 +454,14 @@ export class AgentDO extends DurableObject<Env> {
   }
 
   private enrollToken(p: Profile): Promise<string> {
-    return signToken(this.env.TETHER_SIGNING_KEY, { kind: "enroll", ws: p.workspace, agent: p.name, gen: p.host_token_gen, inc: p.incarnation });
+    return signToken(signingKeys(this.env), { kind: "enroll", ws: p.workspace, agent: p.name, gen: p.host_token_gen, inc: p.incarnation });
+  }
+
+  private indexRow() {
+    const p = this.profiles.owner();
+    if (!p) return null;
+    const hosts = this.hosts.all().filter((ws) => hostOf(ws) !== undefined).length;
+    return { summary: { name: p.name, created_at: p.created_at, hosts, updated_at: new Date().toISOString(), ...this.store.counts() }, deleted: p.deleted === 1 };
   }
 
   private view(): AgentView | null {

@@ -3,6 +3,7 @@
  * assignment is one transaction (the run's new state, its lease, timers and outbox row) and the
  * job's token is signed after it; the host hears of the job only once the decision is durable.
  */
+import { signingKeys } from "../auth/keys.js";
 import { signToken } from "../auth/tokens.js";
 import type { Env } from "../env.js";
 import { hostOf, setHost, type Hosts } from "./hosts.js";
@@ -70,7 +71,7 @@ export class Dispatcher {
         setHost(ws, { ...host, credit: host.credit - 1 });
         const job = JSON.parse(row.job) as QueuedJob;
         const job_token = await signToken(
-          this.env.TETHER_SIGNING_KEY,
+          signingKeys(this.env),
           { kind: "job", ws: p.workspace, agent: p.name, run: row.id, attempt },
           Math.ceil(job.timeout_ms / 1000) + JOB_TOKEN_GRACE_S,
         );

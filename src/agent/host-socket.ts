@@ -3,6 +3,7 @@
  * its leases live while it is heard from. Every lease operation is checked against the host that
  * holds the lease, and a host id speaks only with that host's own credential.
  */
+import { signingKeys } from "../auth/keys.js";
 import { signToken, type EnrollClaims, type HostClaims } from "../auth/tokens.js";
 import type { Env } from "../env.js";
 import { HostMessage, type HostHello } from "../protocol/host.js";
@@ -112,7 +113,7 @@ export class HostSockets {
       }
       const gen = this.d.enrollment.enroll(msg.host_id, msg.hostname);
       auth = { kind: "host", host: msg.host_id, gen };
-      credential = await signToken(this.d.env.TETHER_SIGNING_KEY, { kind: "host", ws: p.workspace, agent: p.name, host: msg.host_id, gen, inc: p.incarnation });
+      credential = await signToken(signingKeys(this.d.env), { kind: "host", ws: p.workspace, agent: p.name, host: msg.host_id, gen, inc: p.incarnation });
     } else if (auth.host !== msg.host_id) {
       this.d.hosts.close(ws, 1008, `this credential belongs to host ${auth.host}`);
       return false;

@@ -30,8 +30,15 @@ export function publicRun(r: RunRecord): Run {
   return run;
 }
 
+/** Told of each run change in its transaction, for the workspace index (index-outbox.ts). */
+export interface RunIndexer {
+  markRun(id: string, version: number): void;
+  markRunGone(id: string): void;
+}
+
 export class RunStore {
   private lastSeq: number | undefined;
+  indexer: RunIndexer | null = null;
 
   constructor(private readonly sql: SqlStorage) {}
 
@@ -52,6 +59,7 @@ export class RunStore {
       run.id, seq, now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id, run.runner,
     );
     this.outbox(run, 1, events, maxOutput);
+    this.indexer?.markRun(run.id, 1);
   }
 
   /** Writes the run's new state; `readyAt` for a queued run, the lease fields for a running one. */
@@ -66,6 +74,7 @@ export class RunStore {
     );
     if (running && before.status !== "running") this.sql.exec("INSERT OR IGNORE INTO attempts (run_id, attempt, host_id) VALUES (?, ?, ?)", run.id, run.attempt, run.host_id);
     this.outbox(run, version, events, maxOutput);
+    this.indexer?.markRun(run.id, version);
   }
 
   private outbox(run: RunRecord, version: number, events: RunEvent[], maxOutput: number): void {
@@ -149,6 +158,7 @@ export class RunStore {
   }
 
   remove(id: string): void {
+    this.indexer?.markRunGone(id);
     this.sql.exec("DELETE FROM runs WHERE id = ?", id);
     this.sql.exec("DELETE FROM attempts WHERE run_id = ?", id);
     this.sql.exec("DELETE FROM outbox WHERE run_id = ?", id);

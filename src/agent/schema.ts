@@ -1,4 +1,5 @@
 import { SCHEDULES_STEP } from "../schedules/schema.js";
+import { INDEX_SCHEMA_STEP } from "./index-outbox.js";
 
 export const AGENT_SCHEMA = [
   `CREATE TABLE profile (
@@ -68,6 +69,9 @@ export const AGENT_SCHEMA = [
   `ALTER TABLE runs ADD COLUMN parent_id TEXT;
    ALTER TABLE runs ADD COLUMN runner TEXT;
    CREATE INDEX runs_parent ON runs (parent_id) WHERE parent_id IS NOT NULL;`,
+  // Marks of runs (and of the agent's own row) for the workspace index in D1; runs made before
+  // this step are marked here, so the index learns of them too.
+  INDEX_SCHEMA_STEP,
   // An agent's secrets, sealed (see secrets.ts): never read back through the API.
   `CREATE TABLE secrets (name TEXT PRIMARY KEY, iv BLOB NOT NULL, sealed BLOB NOT NULL, updated_at INTEGER NOT NULL);`,
 ];

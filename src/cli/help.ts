@@ -69,11 +69,34 @@ export const COMMANDS: Record<string, CommandHelp> = {
     about: "Denies a run awaiting approval: it ends cancelled and never starts. Needs the runs:approve scope.",
     example: "tether deny \"$id\"",
   },
-  agents: {
-    usage: "tether agents create|get|delete <name>",
+  ls: {
+    usage: "tether ls [--agent NAME] [--status S]... [--label K=V]... [--schedule ID] [--parent RUN] [--since AGE|TIME] [--before TIME] [--q PREFIX] [--limit N] [--cursor C | --all] [--json]",
     about:
-      "create makes an agent and prints it with its enrollment token (what tether-agent enrolls with); get shows\n" +
-      "its hosts, free slots and counts; delete removes it and cancels its waiting and running runs.",
+      "Lists the workspace's runs, newest first, from its index: every filter given must match (--status and\n" +
+      "--label repeat, or take commas: --status failed,timed_out). A page holds --limit runs (default 50);\n" +
+      "--all follows the cursor to the end.",
+    flags: `  -a, --agent NAME       runs of one agent
+  -s, --status S         queued, running, succeeded, failed, cancelled, timed_out, orphaned (repeatable)
+  -l, --label K=V        runs with this label (repeatable; all must match)
+      --since AGE|TIME   created after: 2h, 3d, or an ISO time
+      --before TIME      created before an ISO time
+      --q PREFIX         whose command line (argv joined by spaces) starts with PREFIX
+      --json             the page as JSON, with next_cursor`,
+    example: "tether ls --status failed --label pr=123 --since 1d",
+  },
+  status: {
+    usage: "tether status <agent> [--json]",
+    about:
+      "How an agent is doing: its connected hosts (slots busy, last heard), its queue and why runs wait, what\n" +
+      "runs now, the last 10 to end, counts by final status over the last hour and day, p50 wait and run time.",
+    example: "tether status builder",
+  },
+  agents: {
+    usage: "tether agents ls [--json] | tether agents create|get|delete <name>",
+    about:
+      "ls lists the workspace's agents with their queued and running counts; create makes an agent and prints\n" +
+      "it with its enrollment token (what tether-agent enrolls with); get shows its hosts, free slots and counts;\n" +
+      "delete removes it and cancels its waiting and running runs.",
     example: "tether agents create builder",
   },
   hosts: {
@@ -87,6 +110,16 @@ export const COMMANDS: Record<string, CommandHelp> = {
     usage: "tether schedules create|ls|get|update|delete|trigger|preview|events ...",
     about: "Cron schedules that run a job on an agent. `tether schedules --help` has each subcommand.",
     example: "tether schedules create local --cron '0 3 * * *' --tz Europe/Berlin -- sh -c 'echo nightly'",
+  },
+  token: {
+    usage: "tether token create <name> --scope SCOPE... [--ttl 90d | --service] | tether token ls | tether token revoke <id>",
+    about: "Workspace tokens: made with scopes and an expiry (or as a long-lived service token), listed, revoked. `tether token --help` has the details.",
+    example: "tether token create ci --scope runs:write --scope runs:read --ttl 90d",
+  },
+  keys: {
+    usage: "tether keys new [FILE]",
+    about: "Prints a signing key set for TETHER_SIGNING_KEYS: a new key first, then FILE's keys (to rotate).",
+    example: "tether keys new keys.json > next.json",
   },
   help: {
     usage: "tether help [<command>]",

@@ -6,8 +6,10 @@ import { logsCommand, runCommand } from "./commands.js";
 import { loadConfig, type CliConfig } from "./config.js";
 import { flagError, unreachable } from "./errors.js";
 import { closest, commandHelp, COMMANDS, USAGE } from "./help.js";
+import { agentsLsCommand, lsCommand, statusCommand } from "./index-commands.js";
 import { schedulesCommand } from "./schedules.js";
 import { secretsCommand } from "./secrets.js";
+import { keysCommand, tokenCommand } from "./tokens.js";
 import { inputs, pairs, UsageError } from "./flags.js";
 
 const help = { help: { type: "boolean", short: "h" } } as const;
@@ -56,6 +58,11 @@ async function main(args: string[]): Promise<number> {
   }
   // Schedules have subcommands and flags of their own, so they are parsed apart.
   if (cmd === "schedules") return schedulesCommand(rest, connect);
+  if (cmd === "ls") return lsCommand(rest, connect);
+  if (cmd === "status") return statusCommand(rest, connect);
+  if (cmd === "agents" && rest[0] === "ls") return agentsLsCommand(rest.slice(1), connect);
+  if (cmd === "token") return tokenCommand(rest, connect);
+  if (cmd === "keys") return keysCommand(rest);
   const name = cmd as keyof typeof FLAGS;
   const dash = rest.indexOf("--");
   const head = dash < 0 ? rest : rest.slice(0, dash);

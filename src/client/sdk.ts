@@ -5,6 +5,10 @@
 import type { AgentView, EnrolledHost, HostView } from "../protocol/agent.js";
 import type { AgentConfigPatch } from "../protocol/agent-config.js";
 import type { Problem } from "../protocol/problem.js";
+import type { AgentStatus } from "../protocol/agent-status.js";
+import type { AgentPage, RunPage } from "../protocol/run-index.js";
+import type { EventPage, RunBatch } from "../protocol/run-events.js";
+import type { TokenRecord } from "../protocol/token.js";
 import type { Run, JobSpec } from "../protocol/run.js";
 import type { Schedule, ScheduleChange, ScheduleEvent, ScheduleInput, SchedulePage, SchedulePreview } from "../protocol/schedule.js";
 import { isTerminal } from "../protocol/run.js";
@@ -19,7 +23,7 @@ export type WatchEvent =
   | { id: number; type: "output"; stream: "stdout" | "stderr"; attempt: number; data: Uint8Array }
   | { id: number; type: "event"; event: { type: string; at: string; [k: string]: unknown } };
 
-export type { Problem };
+export type { Problem, TokenRecord };
 
 export class TetherError extends Error {
   constructor(
@@ -73,6 +77,44 @@ export class TetherClient {
   }
   async listHosts(agent: string): Promise<EnrolledHost[]> {
     return (await this.json<{ hosts: EnrolledHost[] }>("GET", `/v1/agents/${enc(agent)}/hosts`)).hosts;
+  }
+  /** The workspace's runs from the index, newest first; pass `next_cursor` back as `cursor` for the next page. */
+  listRuns(query: RunListFilter = {}): Promise<RunPage> {
+    return this.json("GET", `/v1/runs${queryString(query)}`);
+  }
+  listAgents(query: { cursor?: string; limit?: number } = {}): Promise<AgentPage> {
+    return this.json("GET", `/v1/agents${queryString(query)}`);
+  }
+  /** Hosts, queue, running and recent runs of one agent, as its object sees them now. */
+  agentStatus(agent: string): Promise<AgentStatus> {
+    return this.json("GET", `/v1/agents/${enc(agent)}/status`);
+  }
+  /** A run's events after `after` (an event id; 0 for all). */
+  runEvents(runId: string, opts: { after?: number; limit?: number } = {}): Promise<EventPage> {
+    return this.json("GET", `/v1/runs/${enc(runId)}/events${queryString(opts)}`);
+  }
+  /** The run, output after `log_cursor` and events after `event_cursor`, in one answer: for clients that poll. */
+  runBatch(runId: string, cursors: { log_cursor?: number; event_cursor?: number } = {}): Promise<RunBatch> {
+    return this.json("GET", `/v1/runs/${enc(runId)}/batch${queryString(cursors)}`);
+  }
+  /** Deletes an ended run with its output (a live one is a 409: cancel it first). */
+  async deleteRun(runId: string): Promise<void> {
+    await this.request("DELETE", `/v1/runs/${enc(runId)}`);
+  }
+  /** Mints a workspace token (needs the admin scope); the token is in the answer, once. */
+  createToken(body: { name: string; scopes: string[]; ttl?: number; service?: true }): Promise<TokenRecord & { token: string }> {
+    return this.json("POST", "/v1/tokens", body);
+  }
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.json<{ tokens: TokenRecord[] }>("GET", "/v1/tokens")).tokens;
+  }
+  /** Revokes a workspace token: refused everywhere within 5 s. */
+  async revokeToken(id: string): Promise<void> {
+    await this.request("DELETE", `/v1/tokens/${enc(id)}`);
+  }
+  /** From inside a job (its TETHER_TOKEN): a short-lived token proving who the job is, for `audience`. */
+  idToken(audience: string): Promise<{ token: string; expires_in: number; issuer: string; audience: string }> {
+    return this.json("POST", "/v1/id-token", { audience });
   }
   /** Revokes one host: its credential stops working and what it holds is lost (and retried). */
   async revokeHost(agent: string, host: string): Promise<void> {
@@ -264,3 +306,30 @@ async function toError(res: Response): Promise<TetherError> {
 const enc = encodeURIComponent;
 const RETRIES_503 = 5;
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The filters of `GET /v1/runs`, as the SDK takes them: `status` and `label` as lists or as the wire's text. */
+export interface RunListFilter {
+  agent?: string;
+  status?: string | string[];
+  /** `{pr: "123"}` or `"pr=123,team=x"`: every pair must match. */
+  label?: string | Record<string, string>;
+  schedule?: string;
+  parent?: string;
+  created_after?: string;
+  created_before?: string;
+  q?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+function queryString(q: object): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v)) p.set(k, v.join(","));
+    else if (typeof v === "object") p.set(k, Object.entries(v as Record<string, string>).map(([a, b]) => `${a}=${b}`).join(","));
+    else p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}

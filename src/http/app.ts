@@ -1,15 +1,21 @@
 import { Hono } from "hono";
+import { PUBLIC, requires } from "./access.js";
 import { authenticate, type AppEnv } from "./auth.js";
 import { bodyLimit } from "./body-limit.js";
 import { cors } from "./cors.js";
 import { catchAll, errorResponse } from "./errors.js";
 import { methods, MethodTable } from "./methods.js";
 import { ProblemError, problemResponse } from "./problem.js";
+import { agentStatus } from "./routes/agent-status.js";
 import { agents } from "./routes/agents.js";
 import { approvals } from "./routes/approvals.js";
+import { identity } from "./routes/identity.js";
+import { runEvents } from "./routes/run-events.js";
+import { agentList, runList } from "./routes/run-index.js";
 import { runs } from "./routes/runs.js";
 import { schedules } from "./routes/schedules.js";
 import { secrets } from "./routes/secrets.js";
+import { tokens } from "./routes/tokens.js";
 import { securityHeaders } from "./security-headers.js";
 import { urlLimit } from "./url-limit.js";
 
@@ -27,13 +33,19 @@ app.use(urlLimit());
 app.use(methods(table));
 app.use(bodyLimit());
 
-app.get("/health", (c) => c.json({ ok: true }));
+app.get("/health", requires(PUBLIC), (c) => c.json({ ok: true }));
 app.use("/v1/*", authenticate());
+app.route("/v1/agents", agentList);
+app.route("/v1/agents", agentStatus);
 app.route("/v1/agents", agents);
 app.route("/v1/agents", secrets);
+app.route("/v1/runs", runList);
+app.route("/v1/runs", runEvents);
 app.route("/v1/runs", runs);
 app.route("/v1/runs", approvals);
 app.route("/v1", schedules);
+app.route("/v1/tokens", tokens);
+app.route("/", identity);
 
 app.notFound(() => problemResponse(new ProblemError(404, "not-found", "no such route").toProblem()));
 app.onError(errorResponse);

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { unstable_DevEnv, unstable_startWorker } from "wrangler";
 import { localSecretsKey } from "./secrets-key.js";
+import { migrateLocalIndex } from "./index-db.js";
 import { repoRoot } from "./paths.js";
 
 export interface ControlPlane {
@@ -55,10 +56,11 @@ export async function startControlPlane(opts: { persistDir: string; signingKey: 
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   process.env.WRANGLER_SEND_METRICS ??= "false";
   const config = join(repoRoot(), "wrangler.toml");
+  await migrateLocalIndex(opts.persistDir);
   const before = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
   const worker = await unstable_startWorker({
     config,
-    bindings: { TETHER_SIGNING_KEY: { type: "secret_text", value: opts.signingKey }, TETHER_SECRETS_KEY: { type: "secret_text", value: localSecretsKey(opts.persistDir) } },
+    bindings: { TETHER_SIGNING_KEYS: { type: "secret_text", value: opts.signingKey }, TETHER_SECRETS_KEY: { type: "secret_text", value: localSecretsKey(opts.persistDir) } },
     envFiles: [],
     dev: {
       server: { hostname: "127.0.0.1", port: opts.port ?? 0 },

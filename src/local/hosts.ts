@@ -7,8 +7,9 @@ import { signToken } from "../auth/tokens.js";
 import { TetherClient } from "../client/sdk.js";
 import { agentBin } from "./paths.js";
 
-export function workspaceToken(signingKey: string, workspace: string): Promise<string> {
-  return signToken(signingKey, { kind: "workspace", ws: workspace, scopes: ["*"] });
+/** The local stack's own token: every scope, no expiry, made outside the API (so not listed or revocable; a new key set retires it). */
+export function workspaceToken(signingKeys: string, workspace: string): Promise<string> {
+  return signToken(signingKeys, { kind: "workspace", ws: workspace, scopes: ["*"], svc: true });
 }
 
 export interface HostAgent {

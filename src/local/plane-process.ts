@@ -8,7 +8,7 @@ import { startControlPlane } from "./control-plane.js";
 async function main(): Promise<void> {
   const plane = await startControlPlane({
     persistDir: process.env.TETHER_PERSIST_DIR!,
-    signingKey: process.env.TETHER_SIGNING_KEY!,
+    signingKey: process.env.TETHER_SIGNING_KEYS!,
     port: Number(process.env.TETHER_PORT ?? 0),
   });
   let stopping = false;

@@ -5,7 +5,7 @@ import { join, relative } from "node:path";
 import { TetherClient } from "../client/sdk.js";
 import { ensureAgent, workspaceToken } from "./hosts.js";
 import { superviseHost, type SupervisedHost } from "./host-supervisor.js";
-import { localSigningKey } from "./keys.js";
+import { localSigningKeys } from "./keys.js";
 import { acquireStateLock } from "./lock.js";
 import { choosePort, fallbackNote } from "./port.js";
 import { repoRoot, stateDir } from "./paths.js";
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => onSignal(signal));
 
-  const signingKey = localSigningKey(join(dir, "signing-key"));
+  const signingKey = localSigningKeys(join(dir, "signing-keys.json"));
   const port = await choosePort(process.env.PORT);
   plane = await startPlaneProcess(join(dir, "state"), signingKey, port.port);
   if (stopping) return void (await plane.stop());
@@ -85,16 +85,16 @@ async function main(): Promise<void> {
     return; // it gave up, and says so above
   }
   writeFileSync(join(dir, "local.json"), `${JSON.stringify({ url: plane.url, token }, null, 2)}\n`, { mode: 0o600 });
-  console.log(banner(plane, token, shown));
+  console.log(banner(plane, shown));
 }
 
-function banner(plane: { url: string; proxyUrl: string }, token: string, dir: string): string {
+function banner(plane: { url: string; proxyUrl: string }, dir: string): string {
   return `
 Tether is running.
 
   control plane  ${plane.proxyUrl}   (state in ${dir}/state; the host and CLI use the Worker's own address, ${plane.url})
   agent          ${AGENT}, with one host on this machine
-  token          ${token}
+  token          in ${dir}/local.json (every scope; not printed here, so no terminal log holds it)
 
 Try it (the CLI reads ${dir}/local.json, from this directory or any below it):
 
@@ -116,7 +116,7 @@ function startPlaneProcess(persistDir: string, signingKey: string, port: number)
   const child = spawn(process.execPath, [join(repoRoot(), "dist", "plane.mjs")], {
     detached: true,
     stdio: ["pipe", "pipe", "inherit"],
-    env: { ...process.env, TETHER_PERSIST_DIR: persistDir, TETHER_SIGNING_KEY: signingKey, TETHER_PORT: String(port) },
+    env: { ...process.env, TETHER_PERSIST_DIR: persistDir, TETHER_SIGNING_KEYS: signingKey, TETHER_PORT: String(port) },
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {

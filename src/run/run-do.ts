@@ -9,6 +9,8 @@ import { closeBack } from "../sockets.js";
 import { hasSchema, migrate } from "../storage/schema.js";
 import { AttemptStreams, type AttemptSocket } from "./attempt-stream.js";
 import { RunLog } from "./log.js";
+import { eventsAfter, outputAfter } from "./read-log.js";
+import type { OutputEntry, RunEventEntry } from "../protocol/run-events.js";
 import { KIND_OUTPUT, RUN_SCHEMA } from "./schema.js";
 import { LiveInput, type InputAnswer } from "./live-input.js";
 import { Watchers } from "./watchers.js";
@@ -168,6 +170,20 @@ export class RunDO extends DurableObject<Env> {
   async waitingInput(changes: RunChange[]): Promise<{ seq: number; bytes: number; eof: boolean }[]> {
     await this.apply(changes);
     return this.stdin.waiting();
+  }
+
+  /** Events after the cursor, oldest first (for polling clients). */
+  async events(changes: RunChange[], after: number, limit: number): Promise<RunEventEntry[]> {
+    await this.apply(changes);
+    return eventsAfter(this.sql, after, limit);
+  }
+
+  /** Output after one cursor and events after another, bounded, for one batch answer. */
+  async batch(changes: RunChange[], logCursor: number, eventCursor: number, maxBytes: number, maxEvents: number): Promise<{ output: OutputEntry[]; events: RunEventEntry[]; more: boolean }> {
+    await this.apply(changes);
+    const { output, more } = outputAfter(this.sql, logCursor, maxBytes);
+    const events = eventsAfter(this.sql, eventCursor, maxEvents + 1);
+    return { output, events: events.slice(0, maxEvents), more: more || events.length > maxEvents };
   }
 
   /** The run's retention ended: everything here goes. */

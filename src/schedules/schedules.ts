@@ -122,6 +122,8 @@ export class Schedules {
   }
 
   async remove(id: string): Promise<boolean> {
+    // An agent that was never made has no tables to look in (its object exists only as this call).
+    if (!this.c.agent.profile()) return false;
     const gone = this.c.storage.transactionSync(() => {
       if (!this.c.store.delete(id)) return false;
       this.c.timers.clear(timerKey(id));
@@ -134,7 +136,7 @@ export class Schedules {
   /** Runs the schedule's job now, whatever its overlap policy says: someone asked for it. */
   async trigger(id: string): Promise<Run | null> {
     return this.locked(id, async () => {
-      const row = this.c.store.get(id);
+      const row = this.c.agent.profile() ? this.c.store.get(id) : null;
       if (!row) return null;
       const at = new Date(this.c.clock()).toISOString();
       const submitted = await this.c.agent.submit(JSON.parse(row.run) as JobSpec, { schedule_id: id, scheduled_for: at });
@@ -153,7 +155,7 @@ export class Schedules {
   }
 
   events(id: string): ScheduleEvent[] | null {
-    return this.c.store.get(id) ? this.c.store.events(id) : null;
+    return this.c.agent.profile() && this.c.store.get(id) ? this.c.store.events(id) : null;
   }
 
   /** The alarm's handler for schedule timers; it never throws, so other timers still run. */

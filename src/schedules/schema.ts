@@ -1,3 +1,5 @@
+import { TOKENS_STEP } from "../auth/token-store.js";
+
 /** The agent's schedule tables: one migration step, appended to the agent's schema. */
 export const SCHEDULES_STEP = `CREATE TABLE schedules (
      id TEXT PRIMARY KEY,
@@ -31,4 +33,6 @@ export const WORKSPACE_SCHEMA = [
   `CREATE TABLE schedules (id TEXT PRIMARY KEY, agent TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL);
    CREATE INDEX schedules_by_agent ON schedules (agent, id);
    CREATE TABLE removed_agents (agent TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
+  // Workspace tokens (src/auth/token-store.ts): records and revocations.
+  TOKENS_STEP,
 ];

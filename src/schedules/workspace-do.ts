@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { TokenStore, type TokenRecord } from "../auth/token-store.js";
 import type { Env } from "../env.js";
 import type { Schedule, SchedulePage } from "../protocol/schedule.js";
 import { migrate } from "../storage/schema.js";
@@ -20,11 +21,27 @@ const createdAt = (id: string) => parseInt(id.slice(4, 16), 16);
  */
 export class WorkspaceDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly tokens: TokenStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrate(ctx.storage, WORKSPACE_SCHEMA);
+    this.tokens = new TokenStore(this.sql);
+  }
+
+  // The workspace's tokens: records to list them, and the revocations every request is checked against.
+  async createToken(t: Parameters<TokenStore["create"]>[0]): Promise<TokenRecord> {
+    return this.tokens.create(t);
+  }
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.tokens.list(Date.now());
+  }
+  async revokeToken(id: string): Promise<TokenRecord | null> {
+    return this.tokens.revoke(id, Date.now());
+  }
+  async revokedTokens(): Promise<string[]> {
+    return this.tokens.revoked(Date.now());
   }
 
   async apply(agent: string, items: DirectoryItem[]): Promise<void> {

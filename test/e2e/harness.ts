@@ -1,6 +1,6 @@
 /** Starts the real stack for a test file: the Worker in workerd on a free port, and real hosts. */
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { newLocalKeySet } from "../../src/local/keys.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,7 +39,7 @@ export async function startStack(
   } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "tether-e2e-"));
-  const key = randomBytes(32).toString("base64url");
+  const key = newLocalKeySet();
   let plane = await startControlPlane({ persistDir: join(dir, "state"), signingKey: key });
   const token = await workspaceToken(key, "e2e");
   const agent = opts.agent ?? "e2e";

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { signToken, type Claims, type WorkspaceClaims } from "../../src/auth/tokens.js";
 
-export const KEY = (env as unknown as { TETHER_SIGNING_KEY: string }).TETHER_SIGNING_KEY;
+export const KEY = (env as unknown as { TETHER_SIGNING_KEYS: string }).TETHER_SIGNING_KEYS;
 
 export const tokenFor = (claims: Claims) => signToken(KEY, claims);
 export const workspaceToken = (ws: string, scopes: WorkspaceClaims["scopes"] = ["*"]) =>

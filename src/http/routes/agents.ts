@@ -4,7 +4,8 @@ import { agentStub, CLAIMS_HEADER } from "../../env.js";
 import { AgentConfigPatch } from "../../protocol/agent-config.js";
 import { AgentName, HostId } from "../../protocol/ids.js";
 import { CreateRunBody } from "../../protocol/run.js";
-import { workspaceWith, type AppEnv } from "../auth.js";
+import { requires } from "../access.js";
+import { workspaceOf, type AppEnv } from "../auth.js";
 import { notFound, ProblemError } from "../problem.js";
 import { jsonBody, parseOr400 } from "../validate.js";
 
@@ -15,24 +16,24 @@ export const agents = new Hono<AppEnv>();
 
 const agentParam = (name: string | undefined) => parseOr400(AgentName, name, "the agent name in the URL is invalid");
 
-agents.post("/", async (c) => {
-  const { ws } = workspaceWith(c, "agents:write");
+agents.post("/", requires({ scopes: ["agents:write"] }), async (c) => {
+  const ws = workspaceOf(c);
   const { name, config } = await jsonBody(c, CreateAgentBody);
   const created = await agentStub(c.env, ws, name).create(ws, name, config);
   if (!created) throw new ProblemError(409, "conflict", `an agent named ${name} exists already`);
   return c.json(created, 201);
 });
 
-agents.get("/:agent", async (c) => {
-  const { ws } = workspaceWith(c, "agents:read");
+agents.get("/:agent", requires({ scopes: ["agents:read"] }), async (c) => {
+  const ws = workspaceOf(c);
   const name = agentParam(c.req.param("agent"));
   const agent = await agentStub(c.env, ws, name).get();
   if (!agent) throw notFound(`agent ${name}`);
   return c.json(agent);
 });
 
-agents.patch("/:agent", async (c) => {
-  const { ws } = workspaceWith(c, "agents:write");
+agents.patch("/:agent", requires({ scopes: ["agents:write"] }), async (c) => {
+  const ws = workspaceOf(c);
   const name = agentParam(c.req.param("agent"));
   const { config } = await jsonBody(c, UpdateAgentBody);
   const agent = await agentStub(c.env, ws, name).configure(config);
@@ -40,27 +41,27 @@ agents.patch("/:agent", async (c) => {
   return c.json(agent);
 });
 
-agents.delete("/:agent", async (c) => {
-  const { ws } = workspaceWith(c, "agents:write");
+agents.delete("/:agent", requires({ scopes: ["agents:write"] }), async (c) => {
+  const ws = workspaceOf(c);
   const name = agentParam(c.req.param("agent"));
   if (!(await agentStub(c.env, ws, name).destroy())) throw notFound(`agent ${name}`);
   return c.body(null, 204);
 });
 
-agents.post("/:agent/host-token", async (c) => {
-  const { ws } = workspaceWith(c, "agents:write");
+agents.post("/:agent/host-token", requires({ scopes: ["agents:write"] }), async (c) => {
+  const ws = workspaceOf(c);
   const name = agentParam(c.req.param("agent"));
   const token = await agentStub(c.env, ws, name).rotateHostToken();
   if (!token) throw notFound(`agent ${name}`);
   return c.json({ host_token: token }, 201);
 });
 
-agents.post("/:agent/runs", async (c) => {
+agents.post("/:agent/runs", requires({ scopes: ["runs:write"], also: ["job"] }), async (c) => {
   const claims = c.get("claims");
   const name = agentParam(c.req.param("agent"));
   // A running job submits children with its own token, to its own agent only, whatever the request says.
   if (claims.kind === "job" && claims.agent !== name) throw new ProblemError(403, "forbidden", `a job may submit runs to its own agent (${claims.agent}) only`);
-  const ws = claims.kind === "job" ? claims.ws : workspaceWith(c, "runs:write").ws;
+  const ws = claims.ws;
   const { idempotency_key, detached, ...job } = await jsonBody(c, CreateRunBody);
   const opts = { ...(idempotency_key !== undefined && { idempotency_key }), ...(detached !== undefined && { detached }) };
   const stub = agentStub(c.env, ws, name);
@@ -73,16 +74,16 @@ agents.post("/:agent/runs", async (c) => {
   return c.json(submitted.run, submitted.created ? 201 : 200);
 });
 
-agents.get("/:agent/hosts", async (c) => {
-  const { ws } = workspaceWith(c, "agents:read");
+agents.get("/:agent/hosts", requires({ scopes: ["agents:read"] }), async (c) => {
+  const ws = workspaceOf(c);
   const name = agentParam(c.req.param("agent"));
   const hosts = await agentStub(c.env, ws, name).listHosts();
   if (!hosts) throw notFound(`agent ${name}`);
   return c.json({ hosts });
 });
 
-agents.delete("/:agent/hosts/:host", async (c) => {
-  const { ws } = workspaceWith(c, "agents:write");
+agents.delete("/:agent/hosts/:host", requires({ scopes: ["agents:write"] }), async (c) => {
+  const ws = workspaceOf(c);
   const name = agentParam(c.req.param("agent"));
   const host = parseOr400(HostId, c.req.param("host"), "the host id in the URL is invalid");
   const revoked = await agentStub(c.env, ws, name).revokeHost(host);
@@ -92,7 +93,7 @@ agents.delete("/:agent/hosts/:host", async (c) => {
 });
 
 /** A host's control socket: enrolling with the agent's enrollment token, or with the host's own credential. */
-agents.get("/:agent/connect", async (c) => {
+agents.get("/:agent/connect", requires({ only: ["enroll", "host"] }), async (c) => {
   const claims = c.get("claims");
   const name = agentParam(c.req.param("agent"));
   if ((claims.kind !== "enroll" && claims.kind !== "host") || claims.agent !== name) {

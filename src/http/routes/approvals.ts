@@ -6,7 +6,8 @@ import { Hono, type Context } from "hono";
 import { agentStub } from "../../env.js";
 import { agentOfRun, RunId } from "../../protocol/ids.js";
 import { ApprovalBody } from "../../protocol/run.js";
-import { workspaceWith, type AppEnv } from "../auth.js";
+import { requires } from "../access.js";
+import { workspaceOf, type AppEnv } from "../auth.js";
 import { notFound, ProblemError } from "../problem.js";
 import { jsonBody, parseOr400 } from "../validate.js";
 
@@ -14,15 +15,16 @@ export const approvals = new Hono<AppEnv>();
 
 async function answer(c: Context<AppEnv>, verdict: "approve" | "deny") {
   const id = parseOr400(RunId, c.req.param("run"), "the run id in the URL is invalid");
-  const claims = workspaceWith(c, "runs:approve");
+  const ws = workspaceOf(c);
   // The reason is optional, and so is a body: an empty POST approves with none.
   const sent = c.req.header("content-type") !== undefined || (c.req.header("content-length") ?? "0") !== "0" || c.req.header("transfer-encoding") !== undefined;
   const body = sent ? await jsonBody(c, ApprovalBody) : {};
-  const got = await agentStub(c.env, claims.ws, agentOfRun(id)!).answerApproval(id, verdict, "a workspace token with runs:approve", body.reason ?? null);
+  const got = await agentStub(c.env, ws, agentOfRun(id)!).answerApproval(id, verdict, "a workspace token with runs:approve", body.reason ?? null);
   if (!got) throw notFound(`run ${id}`);
   if ("why" in got) throw new ProblemError(409, "conflict", `run ${id} cannot be ${verdict === "approve" ? "approved" : "denied"}: ${got.why}`);
   return c.json(got.run);
 }
 
-approvals.post("/:run/approve", (c) => answer(c, "approve"));
-approvals.post("/:run/deny", (c) => answer(c, "deny"));
+const APPROVE = requires({ scopes: ["runs:approve"] });
+approvals.post("/:run/approve", APPROVE, (c) => answer(c, "approve"));
+approvals.post("/:run/deny", APPROVE, (c) => answer(c, "deny"));

@@ -7,14 +7,15 @@ import { LIMITS } from "../../protocol/limits.js";
 import { ATTEMPT_HEADER, RUN_HEADER } from "../../run/run-do.js";
 import { SSE_HEADERS } from "../../run/sse.js";
 import type { Context } from "hono";
-import { workspaceWith, type AppEnv } from "../auth.js";
+import { requires } from "../access.js";
+import { type AppEnv } from "../auth.js";
 import { notFound, ProblemError, problemResponse } from "../problem.js";
 import { jsonBody, parseOr400 } from "../validate.js";
 
 export const runs = new Hono<AppEnv>();
 
 /** A run id names its agent, whose object owns the run: no lookup stands between a request and it. */
-function runParam(id: string | undefined): { id: string; agent: string } {
+export function runParam(id: string | undefined): { id: string; agent: string } {
   const run = parseOr400(RunId, id, "the run id in the URL is invalid");
   return { id: run, agent: agentOfRun(run)! };
 }
@@ -28,33 +29,36 @@ const StreamQuery = z.strictObject({ attempt: z.coerce.number().int().min(1) });
 const EventId = z.coerce.number().int().min(0);
 
 /**
- * Who may act on a run: a workspace token with the scope, the run's own job token (reading it),
- * or the job token of its parent: a job reads, watches and cancels its own children, no other run.
+ * Which runs a token reaches: a workspace token any run of its workspace (its route's gate has
+ * checked the scope), a job token its own run (reading it) and its own children, no other run.
  */
-async function runAccess(c: Context<AppEnv>, id: string, agent: string, scope: "runs:read" | "runs:write"): Promise<string> {
+export async function runAccess(c: Context<AppEnv>, id: string, agent: string, scope: "runs:read" | "runs:write"): Promise<string> {
   const claims = c.get("claims");
-  if (claims.kind !== "job") return workspaceWith(c, scope).ws;
+  if (claims.kind !== "job") return claims.ws;
   if (claims.run === id && scope === "runs:read") return claims.ws;
   const run = claims.agent === agent ? await agentStub(c.env, claims.ws, agent).getRun(id) : null;
   if (run?.parent_run_id !== claims.run) throw new ProblemError(403, "forbidden", "a job's token reaches its own run and its own children only");
   return claims.ws;
 }
 
-runs.get("/:run", async (c) => {
+const READ = requires({ scopes: ["runs:read"], also: ["job"] });
+const WRITE = requires({ scopes: ["runs:write"], also: ["job"] });
+
+runs.get("/:run", READ, async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const run = await agentStub(c.env, await runAccess(c, id, agent, "runs:read"), agent).getRun(id);
   if (!run) throw notFound(`run ${id}`);
   return c.json(run);
 });
 
-runs.get("/:run/children", async (c) => {
+runs.get("/:run/children", READ, async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const children = await agentStub(c.env, await runAccess(c, id, agent, "runs:read"), agent).children(id);
   if (!children) throw notFound(`run ${id}`);
   return c.json({ runs: children });
 });
 
-runs.get("/:run/output", async (c) => {
+runs.get("/:run/output", READ, async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const q = parseOr400(OutputQuery, c.req.query(), "the query is invalid");
   const ws = await runAccess(c, id, agent, "runs:read");
@@ -65,7 +69,7 @@ runs.get("/:run/output", async (c) => {
   return new Response(body, { headers: { "content-type": "application/octet-stream" } });
 });
 
-runs.get("/:run/watch", async (c) => {
+runs.get("/:run/watch", READ, async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const q = parseOr400(WatchQuery, c.req.query(), "the query is invalid");
   const last = c.req.header("last-event-id");
@@ -84,7 +88,7 @@ runs.get("/:run/watch", async (c) => {
   return new Response(body, { headers: SSE_HEADERS });
 });
 
-runs.post("/:run/cancel", async (c) => {
+runs.post("/:run/cancel", WRITE, async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const ws = await runAccess(c, id, agent, "runs:write");
   const run = await agentStub(c.env, ws, agent).cancelRun(id, c.get("claims").kind === "job" ? "cancelled by its parent's job" : "cancel requested through the API");
@@ -102,7 +106,7 @@ const InputBody = z
   .refine((b) => b.data !== undefined || b.data_base64 !== undefined || b.eof === true, "send data, data_base64 or eof: true");
 
 /** Live input for a run's stdin (a run submitted with stdin: {mode: "pipe"}), in order, each byte once. */
-runs.post("/:run/input", async (c) => {
+runs.post("/:run/input", WRITE, async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const ws = await runAccess(c, id, agent, "runs:write");
   const body = await jsonBody(c, InputBody);
@@ -117,7 +121,7 @@ runs.post("/:run/input", async (c) => {
   return c.json(await object.input(found.changes, bytes, body.eof ?? false));
 });
 
-runs.get("/:run/input", async (c) => {
+runs.get("/:run/input", READ, async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const ws = await runAccess(c, id, agent, "runs:read");
   const found = await agentStub(c.env, ws, agent).runObject(id, false);
@@ -126,7 +130,7 @@ runs.get("/:run/input", async (c) => {
 });
 
 /** An attempt's output stream, opened by the host that was given the attempt, with its own credential. */
-runs.get("/:run/stream", async (c) => {
+runs.get("/:run/stream", requires({ only: ["host"] }), async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
   const claims = c.get("claims");
   if (claims.kind !== "host" || claims.agent !== agent) throw new ProblemError(403, "forbidden", `only a host of agent ${agent}, with its own credential, may stream a run's output`);
