@@ -51,6 +51,9 @@ const ROWS: Record<string, Row> = {
   "POST /v1/agents/:agent/host-token": { req: () => ({ path: "/v1/agents/nobody/host-token" }), need: ["agents:write"], ok: 404 },
   "POST /v1/agents/:agent/runs": { req: (f) => ({ path: `/v1/agents/${f.agent}/runs`, body: {} }), need: ["runs:write"], ok: 400, kinds: { job: 400 }, other: 404 },
   "GET /v1/agents/:agent/hosts": { req: (f) => ({ path: `/v1/agents/${f.agent}/hosts` }), need: ["agents:read"], ok: 200, ...READ_ELSEWHERE },
+  "PUT /v1/agents/:agent/secrets/:name": { req: () => ({ path: "/v1/agents/nobody/secrets/TOKEN", body: { value: "abcdefgh" } }), need: ["agents:write"], ok: 404 },
+  "GET /v1/agents/:agent/secrets": { req: (f) => ({ path: `/v1/agents/${f.agent}/secrets` }), need: ["agents:read"], ok: 200, ...READ_ELSEWHERE },
+  "DELETE /v1/agents/:agent/secrets/:name": { req: (f) => ({ path: `/v1/agents/${f.agent}/secrets/NONE` }), need: ["agents:write"], ok: 404 },
   "DELETE /v1/agents/:agent/hosts/:host": { req: (f) => ({ path: `/v1/agents/${f.agent}/hosts/nohost` }), need: ["agents:write"], ok: 404 },
   // Without an Upgrade header an admitted host gets 426 and nothing is opened.
   "GET /v1/agents/:agent/connect": { req: (f) => ({ path: `/v1/agents/${f.agent}/connect` }), need: null, ok: 403, kinds: { enroll: 426, host: 426 } },
@@ -70,6 +73,8 @@ const ROWS: Record<string, Row> = {
   "POST /v1/runs/:run/cancel": { req: (f) => ({ path: `/v1/runs/${f.missingRun}/cancel` }), need: ["runs:write"], ok: 404, kinds: { job: 403 } },
   "POST /v1/runs/:run/input": { req: (f) => ({ path: `/v1/runs/${f.missingRun}/input`, body: { eof: true } }), need: ["runs:write"], ok: 404, kinds: { job: 403 } },
   "GET /v1/runs/:run/input": { req: (f) => ({ path: `/v1/runs/${f.run}/input` }), need: ["runs:read"], ok: 200, kinds: { job: 200 }, ...READ_ELSEWHERE },
+  "POST /v1/runs/:run/approve": { req: (f) => ({ path: `/v1/runs/${f.missingRun}/approve` }), need: ["runs:approve"], ok: 404 },
+  "POST /v1/runs/:run/deny": { req: (f) => ({ path: `/v1/runs/${f.missingRun}/deny` }), need: ["runs:approve"], ok: 404 },
   "GET /v1/runs/:run/stream": { req: (f) => ({ path: `/v1/runs/${f.run}/stream?attempt=1` }), need: null, ok: 403, kinds: { host: 426 } },
 
   "POST /v1/agents/:agent/schedules": { req: (f) => ({ path: `/v1/agents/${f.agent}/schedules`, body: {} }), need: ["schedules:write", "runs:write"], ok: 400 },
