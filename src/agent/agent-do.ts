@@ -13,6 +13,7 @@ import type { RunChange } from "../protocol/run-change.js";
 import { CLOSE_REVOKED } from "../protocol/version.js";
 import type { StreamEnd } from "../protocol/stream.js";
 import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
+import { admit } from "./admission.js";
 import { AgentSecrets, SecretsNotConfigured } from "./secrets.js";
 import type { SecretView } from "../protocol/secret.js";
 import { Schedules } from "../schedules/schedules.js";
@@ -38,9 +39,9 @@ const Attempt = z.object({ attempt: z.number().int() });
 const Anything = z.unknown();
 
 /** What a host may do on a run's output stream, as the run's object asks it. */
-/** A submit that makes no run, and why (400 bad job, 404 no parent, 429 too many children). */
+/** A submit that makes no run, and why (400 bad job, 404 no parent, 409 a dedup key's run lives, 429 too many children or runs waiting). */
 export interface Refused {
-  refused: { status: 400 | 404 | 429; detail: string };
+  refused: { status: 400 | 404 | 409 | 429; slug: string; detail: string; retry_after_s?: number; existing_run_id?: string };
 }
 
 export interface StreamGrant {
@@ -106,10 +107,11 @@ export class AgentDO extends DurableObject<Env> {
           // What watchers and the attempt's stream must hear now; an assignment is pulled by the host's stream instead.
           if (run.status !== "running" || run.cancel_requested) ctx.waitUntil(this.outbox.push(run.id).catch(() => undefined));
         }
-        if (run.status === "queued") ctx.waitUntil(this.dispatch());
+        // A run queued, or a place freed (a slot, a concurrency key's room, max_concurrent): the queue may move.
+        if (run.status === "queued" || (row.status === "running" && run.status !== "running")) ctx.waitUntil(this.dispatch());
       },
     });
-    this.dispatcher = new Dispatcher(env, this.hosts, this.store, this.lifecycle, this.outbox, () => this.profile(), (names) => this.secrets.reveal(names));
+    this.dispatcher = new Dispatcher(env, this.hosts, this.store, this.lifecycle, this.outbox, () => this.profile(), (names) => this.secrets.reveal(names), () => this.profiles.config().max_concurrent);
     this.sockets = new HostSockets({
       env,
       hosts: this.hosts,
@@ -122,7 +124,7 @@ export class AgentDO extends DurableObject<Env> {
       approvalTtl: () => this.profiles.config().approval_timeout_ms,
       dispatch: () => this.dispatch(),
     });
-    this.retention = new Retention(env, this.sql, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null, () => this.profiles.config().retention_days);
+    this.retention = new Retention(env, this.sql, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null, () => this.profiles.config().retention_days, () => this.profiles.config().idempotency_ttl_s);
     this.index = new IndexOutbox(env.INDEX, {
       sql: this.sql,
       store: this.store,
@@ -223,24 +225,31 @@ export class AgentDO extends DurableObject<Env> {
     if (!p) return null;
     const key = opts.idempotency_key;
     const now = Date.now();
+    const config = this.profiles.config();
     if (key !== undefined) {
-      const seen = this.sql.exec<{ run_id: string }>("SELECT run_id FROM idempotency WHERE key = ?", key).toArray()[0];
+      const seen = this.sql.exec<{ run_id: string }>("SELECT run_id FROM idempotency WHERE key = ? AND created_at >= ?", key, now - config.idempotency_ttl_s * 1000).toArray()[0];
       const run = seen && this.store.record(seen.run_id);
       if (run) return { run: publicRun(run), created: false };
     }
     const problem = jobProblem(job);
-    if (problem) return { refused: { status: 400, detail: `the body is invalid: ${problem}` } };
+    if (problem) return { refused: { status: 400, slug: "invalid", detail: `the body is invalid: ${problem}` } };
     const missing = this.secrets.missing(job.secrets ?? []);
-    if (missing.length) return { refused: { status: 400, detail: `the body is invalid: secrets: agent ${p.name} has no secret ${missing.join(", ")} (tether secrets set ${p.name} ${missing[0]})` } };
-    const config = this.profiles.config();
+    if (missing.length) return { refused: { status: 400, slug: "invalid", detail: `the body is invalid: secrets: agent ${p.name} has no secret ${missing.join(", ")} (tether secrets set ${p.name} ${missing[0]})` } };
     const id = newRunId(p.name, now);
     const { queued, record } = planRun(p.name, config, job, opts, id, now);
+    const a = admit(this.store, this.hosts, config, job, record);
+    if (a.kind === "existing") return { run: publicRun(a.run), created: false };
+    if (a.kind === "refused") {
+      const { kind: _k, ...refused } = a;
+      return { refused };
+    }
     this.ctx.storage.transactionSync(() => {
       if (key !== undefined) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", key, id, now);
-      // A run that needs a runner no connected host has waits, and says so.
-      const waiting = job.runner && !this.hosts.haveRunner(job.runner) ? [{ type: "waiting", reason: `waiting for a host with the ${job.runner} runner` }] : [];
-      this.store.insert(record, queued, now, config.max_output_bytes, waiting);
+      // What the run waits for, if anything, is its first word.
+      this.store.insert(record, queued, now, config.max_output_bytes, a.events);
       if (job.queue_timeout_ms !== undefined) this.timers.set(TimerKey.queueTimeout(id), "queue_timeout", now + job.queue_timeout_ms, { ms: job.queue_timeout_ms });
+      for (const c of a.cancels) this.cancelTree(c.id, c.reason);
+      if (a.cancelSelf) this.lifecycle.apply(id, { type: "cancel", reason: a.cancelSelf }, now);
       this.retention.soon(now);
     });
     await this.dispatch();
@@ -254,10 +263,10 @@ export class AgentDO extends DurableObject<Env> {
   async submitChild(parentId: string, job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | Refused | null> {
     if (!this.profile()) return null;
     const parent = this.store.record(parentId);
-    if (!parent) return { refused: { status: 404, detail: `run ${parentId} does not exist` } };
-    if (parent.depth + 1 > LIMITS.childDepth) return { refused: { status: 400, detail: `runs nest at most ${LIMITS.childDepth} deep; run ${parentId} is at depth ${parent.depth}` } };
+    if (!parent) return { refused: { status: 404, slug: "not-found", detail: `run ${parentId} does not exist` } };
+    if (parent.depth + 1 > LIMITS.childDepth) return { refused: { status: 400, slug: "invalid", detail: `runs nest at most ${LIMITS.childDepth} deep; run ${parentId} is at depth ${parent.depth}` } };
     if (this.store.childCount(parentId) >= LIMITS.childrenPerRun) {
-      return { refused: { status: 429, detail: `a run may have at most ${LIMITS.childrenPerRun} children; run ${parentId} has that many` } };
+      return { refused: { status: 429, slug: "too-many-children", detail: `a run may have at most ${LIMITS.childrenPerRun} children; run ${parentId} has that many` } };
     }
     return this.submit(job, { ...opts, parent: { id: parentId, depth: parent.depth } });
   }

@@ -31,6 +31,8 @@ export class Dispatcher {
     private readonly profile: () => Profile | null,
     /** Opens the named secrets for one assignment. */
     private readonly reveal: (names: readonly string[]) => Promise<Record<string, string>>,
+    /** The agent's cap on runs running at once, or null. */
+    private readonly maxConcurrent: () => number | null,
   ) {}
 
   async run(): Promise<void> {
@@ -59,7 +61,8 @@ export class Dispatcher {
         if (!host || host.credit <= 0 || host.draining) break;
         const now = Date.now();
         // An approved run goes only to a host whose owner asks: one with ask = "off" would refuse it again.
-        const row = this.store.nextQueued(now, host.runners, (host.policy?.ask ?? "off") !== "off");
+        if (this.maxConcurrent() !== null && this.store.runningCount() >= this.maxConcurrent()!) return;
+        const row = this.store.nextQueued(now, { runners: host.runners, labels: host.labels, takesApproved: (host.policy?.ask ?? "off") !== "off" });
         if (!row) break;
         const attempt = row.attempt + 1;
         const t = step(JSON.parse(row.body) as RunRecord, { type: "assign", attempt, host_id: host.host_id }, now);

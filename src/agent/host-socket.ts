@@ -157,6 +157,7 @@ export class HostSockets {
       seen_at: now,
       ...(msg.policy && { policy: msg.policy }),
       runners: msg.runners,
+      labels: msg.labels,
     });
     ws.serializeAttachment({ auth: auth satisfies SocketAuth, host: hostOf(ws) });
     this.d.hosts.send(ws, {

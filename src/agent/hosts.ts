@@ -18,6 +18,8 @@ export interface HostInfo {
   policy?: HostPolicySummary;
   /** Runners it can run, such as claude. */
   runners?: string[];
+  /** Its owner's labels: a run that requires labels goes only to a host with them all. */
+  labels?: Record<string, string>;
 }
 
 /** What the socket was opened with: the agent's enrollment token, or one host's own credential. */
@@ -102,6 +104,14 @@ export class Hosts {
     } catch {
       /* already closed */
     }
+  }
+
+  /** Whether a connected host has every one of these labels. */
+  haveLabels(requires: Record<string, string>): boolean {
+    return this.all().some((ws) => {
+      const labels = hostOf(ws)?.labels ?? {};
+      return Object.entries(requires).every(([k, v]) => labels[k] === v);
+    });
   }
 
   /** Whether a connected host can run jobs of this runner. */

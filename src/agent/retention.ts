@@ -1,6 +1,6 @@
 /**
  * What the agent keeps, and for how long: ended runs and their output for `retention_days`,
- * idempotency keys for a day. The alarm sweeps hourly; a run's object is purged after its row
+ * idempotency keys for `idempotency_ttl_s`. The alarm sweeps hourly; a run's object is purged after its row
  * is gone, through a table written in the same transaction, so a failed purge is tried again.
  */
 import { runStub, type Env } from "../env.js";
@@ -10,8 +10,6 @@ import type { Timers } from "./timers.js";
 export const RETENTION_TIMER = "retention";
 const EVERY_MS = 3600_000;
 const DAY_MS = 24 * 3600_000;
-/** A repeat of an idempotency key within this long returns the first run. */
-export const IDEMPOTENCY_TTL_MS = DAY_MS;
 const BATCH = 1000;
 const PURGES_AT_ONCE = 32;
 
@@ -23,6 +21,7 @@ export class Retention {
     private readonly timers: Timers,
     private readonly workspace: () => string | null,
     private readonly days: () => number,
+    private readonly idempotencyTtlS: () => number,
   ) {}
 
   /** Something will need removing one day: make sure a sweep is due. */
@@ -32,7 +31,7 @@ export class Retention {
 
   async sweep(now: number): Promise<void> {
     let more = false;
-    this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_TTL_MS);
+    this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - this.idempotencyTtlS() * 1000);
     const { removed, purge } = this.store.removeEndedBefore(now - this.days() * DAY_MS, BATCH);
     for (const id of purge) this.sql.exec("INSERT OR IGNORE INTO purges (run_id) VALUES (?)", id);
     more ||= removed === BATCH;

@@ -1,7 +1,7 @@
 /** What a submit makes of a job: the job as its host gets it, and the run's first record. */
 import type { AgentConfig } from "../protocol/agent-config.js";
 import type { Assign } from "../protocol/host.js";
-import type { JobSpec, Run } from "../protocol/run.js";
+import { priorityOf, type JobSpec, type Run } from "../protocol/run.js";
 import type { RunRecord } from "./lifecycle/types.js";
 import { runnerArgv } from "./runner.js";
 
@@ -57,6 +57,10 @@ export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: 
     error: null,
     cancel_requested: false,
     approval: null,
+    priority: priorityOf(job.priority),
+    concurrency: job.lane !== undefined ? { key: job.lane, limit: 1, strategy: "queue" } : (job.concurrency ?? null),
+    dedup_key: job.dedup_key ?? null,
+    requires: job.requires ?? {},
     schedule_id: opts.schedule_id ?? null,
     scheduled_for: opts.scheduled_for ?? null,
     created_at: new Date(now).toISOString(),

@@ -55,8 +55,11 @@ export class RunStore {
     this.lastSeq ??= this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").one().s;
     const seq = ++this.lastSeq;
     this.sql.exec(
-      "INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner) VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?)",
+      `INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner, priority, ckey, climit, dedup, requires)
+       VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`,
       run.id, seq, now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id, run.runner,
+      run.priority, run.concurrency?.key ?? null, run.concurrency?.limit ?? null, run.dedup_key,
+      Object.keys(run.requires).length ? JSON.stringify(run.requires) : null,
     );
     this.outbox(run, 1, events, maxOutput);
     this.indexer?.markRun(run.id, 1);
@@ -105,13 +108,49 @@ export class RunStore {
   }
 
   /** The first queued run ready by `now` that a host with these runners can run, in submit order. */
-  /** The oldest run ready to go to a host with these runners, which takes approved runs or not. */
-  nextQueued(now: number, runners: readonly string[] = [], takesApproved = false): RunRow | null {
+  /**
+   * The run to give a host next: the highest priority, oldest first, among those ready, whose
+   * concurrency key has room, and that the host can take (its runners, its labels, approved runs
+   * only where its owner asks).
+   */
+  nextQueued(now: number, host: { runners?: readonly string[]; labels?: Record<string, string>; takesApproved?: boolean } = {}): RunRow | null {
+    const runners = host.runners ?? [];
     const can = runners.length ? ` OR runner IN (${runners.map(() => "?").join(", ")})` : "";
-    const approved = takesApproved ? "" : ` AND json_extract(body, '$.approval.state') IS NOT 'approved'`;
+    const approved = host.takesApproved ? "" : ` AND json_extract(body, '$.approval.state') IS NOT 'approved'`;
     return (
-      this.sql.exec<RunRow>(`SELECT * FROM runs WHERE status = 'queued' AND ready_at <= ? AND (runner IS NULL${can})${approved} ORDER BY seq LIMIT 1`, now, ...runners).toArray()[0] ?? null
+      this.sql
+        .exec<RunRow>(
+          `SELECT * FROM runs q WHERE status = 'queued' AND ready_at <= ? AND (runner IS NULL${can})${approved}
+             AND (ckey IS NULL OR (SELECT COUNT(*) FROM runs r WHERE r.ckey = q.ckey AND r.status = 'running') < climit)
+             AND (requires IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(q.requires) j WHERE json_extract(?, '$."' || j.key || '"') IS NOT j.value))
+           ORDER BY priority DESC, seq LIMIT 1`,
+          now, ...runners, JSON.stringify(host.labels ?? {}),
+        )
+        .toArray()[0] ?? null
     );
+  }
+
+  /** Runs now running under the agent (for max_concurrent). */
+  runningCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status = 'running'").one().n;
+  }
+
+  queuedCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'awaiting_approval')").one().n;
+  }
+
+  /** The live (queued, awaiting approval or running) run holding a dedup key, if any. */
+  liveWithDedup(key: string): RunRecord | null {
+    const r = this.sql.exec<{ body: string }>("SELECT body FROM runs WHERE dedup = ? AND status IN ('queued', 'awaiting_approval', 'running') LIMIT 1", key).toArray()[0];
+    return r ? (JSON.parse(r.body) as RunRecord) : null;
+  }
+
+  /** The live runs of a concurrency key, oldest first. */
+  liveWithKey(key: string): RunRecord[] {
+    return this.sql
+      .exec<{ body: string }>("SELECT body FROM runs WHERE ckey = ? AND status IN ('queued', 'awaiting_approval', 'running') ORDER BY seq", key)
+      .toArray()
+      .map((r) => JSON.parse(r.body) as RunRecord);
   }
 
   leasedBy(hostId: string): RunRow[] {

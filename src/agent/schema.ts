@@ -74,6 +74,16 @@ export const AGENT_SCHEMA = [
   INDEX_SCHEMA_STEP,
   // An agent's secrets, sealed (see secrets.ts): never read back through the API.
   `CREATE TABLE secrets (name TEXT PRIMARY KEY, iv BLOB NOT NULL, sealed BLOB NOT NULL, updated_at INTEGER NOT NULL);`,
+  // Which queued run goes next: priority first, then a concurrency key's room, then the host's
+  // labels; and at most one live run per dedup key.
+  `ALTER TABLE runs ADD COLUMN priority INTEGER NOT NULL DEFAULT 5;
+   ALTER TABLE runs ADD COLUMN ckey TEXT;
+   ALTER TABLE runs ADD COLUMN climit INTEGER;
+   ALTER TABLE runs ADD COLUMN dedup TEXT;
+   ALTER TABLE runs ADD COLUMN requires TEXT;
+   CREATE INDEX runs_next ON runs (priority DESC, seq) WHERE status = 'queued';
+   CREATE INDEX runs_ckey ON runs (ckey, status) WHERE ckey IS NOT NULL;
+   CREATE INDEX runs_dedup ON runs (dedup) WHERE dedup IS NOT NULL;`,
 ];
 
 export interface Profile {

@@ -10,6 +10,8 @@ export interface RunFlags {
   env: Record<string, string>;
   /** Names of the agent's secrets the job gets as env. */
   secrets: string[];
+  /** Priority, lane, dedup key and required host labels, as the API takes them (the edge checks them). */
+  queue: Record<string, unknown>;
   labels: Record<string, string>;
   timeoutMs?: number;
   stdinFile?: string;
@@ -30,6 +32,7 @@ export async function runCommand(client: TetherClient, agent: string, argv: stri
     ...(flags.interactive && { stdin: { mode: "pipe" as const } }),
     ...(Object.keys(flags.env).length && { env: flags.env }),
     ...(flags.secrets.length && { secrets: flags.secrets }),
+    ...(flags.queue as object),
     ...(Object.keys(flags.labels).length && { labels: flags.labels }),
     ...(flags.timeoutMs !== undefined && { timeout_ms: flags.timeoutMs }),
     ...(Object.keys(flags.inputs).length && { inputs: flags.inputs as Record<string, object> }),

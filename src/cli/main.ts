@@ -20,6 +20,10 @@ const FLAGS = {
     detach: { type: "boolean", short: "d" },
     env: { type: "string", short: "e", multiple: true },
     secret: { type: "string", multiple: true },
+    priority: { type: "string" },
+    lane: { type: "string" },
+    "dedup-key": { type: "string" },
+    require: { type: "string", multiple: true },
     label: { type: "string", short: "l", multiple: true },
     timeout: { type: "string" },
     stdin: { type: "string" },
@@ -73,7 +77,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw flagError(err, name, Object.keys(FLAGS[name]));
   }
-  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; reason?: string; secret?: string[] };
+  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; reason?: string; secret?: string[]; priority?: string; lane?: string; "dedup-key"?: string; require?: string[] };
   const positionals = parsed.positionals;
   if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -98,6 +102,12 @@ async function main(args: string[]): Promise<number> {
         detach: values.detach ?? false,
         env: pairs(values.env, "--env"),
         secrets: values.secret ?? [],
+        queue: {
+          ...(values.priority !== undefined && { priority: /^\d$/.test(values.priority) ? Number(values.priority) : values.priority }),
+          ...(values.lane !== undefined && { lane: values.lane }),
+          ...(values["dedup-key"] !== undefined && { dedup_key: values["dedup-key"] }),
+          ...(values.require?.length && { requires: pairs(values.require, "--require") }),
+        },
         labels: pairs(values.label, "--label"),
         inputs: inputs(values.input, (f) => readFileSync(f, "utf8")),
         result: values.result ?? false,

@@ -14,6 +14,12 @@ export const AgentConfig = z.strictObject({
   retention_days: z.number().int().min(1).max(3650),
   /** A run waiting for approval this long ends cancelled. */
   approval_timeout_ms: z.number().int().min(1000).max(30 * 24 * 3600 * 1000),
+  /** Runs of the agent running at once, whatever their hosts' slots; null: as many as there are slots. */
+  max_concurrent: z.number().int().min(1).max(100_000).nullable(),
+  /** Runs waiting (queued or awaiting approval); a submit past it is a 429. */
+  max_queued: z.number().int().min(1).max(1_000_000),
+  /** A repeated idempotency key within this many seconds returns the first run. */
+  idempotency_ttl_s: z.number().int().min(60).max(30 * 24 * 3600),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -24,6 +30,9 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   max_output_bytes: LIMITS.maxOutputBytes,
   retention_days: 30,
   approval_timeout_ms: 3600 * 1000,
+  max_concurrent: null,
+  max_queued: 10_000,
+  idempotency_ttl_s: 24 * 3600,
 };
 
 /** What a client may send to change an agent's settings: any subset. */
@@ -34,6 +43,9 @@ export const AgentConfigPatch = z.strictObject({
   max_output_bytes: AgentConfig.shape.max_output_bytes.optional(),
   retention_days: AgentConfig.shape.retention_days.optional(),
   approval_timeout_ms: AgentConfig.shape.approval_timeout_ms.optional(),
+  max_concurrent: AgentConfig.shape.max_concurrent.optional(),
+  max_queued: AgentConfig.shape.max_queued.optional(),
+  idempotency_ttl_s: AgentConfig.shape.idempotency_ttl_s.optional(),
 });
 export type AgentConfigPatch = z.infer<typeof AgentConfigPatch>;
 
@@ -45,6 +57,9 @@ export function applyConfig(base: AgentConfig, patch: AgentConfigPatch): AgentCo
     max_output_bytes: patch.max_output_bytes ?? base.max_output_bytes,
     retention_days: patch.retention_days ?? base.retention_days,
     approval_timeout_ms: patch.approval_timeout_ms ?? base.approval_timeout_ms,
+    max_concurrent: patch.max_concurrent === undefined ? base.max_concurrent : patch.max_concurrent,
+    max_queued: patch.max_queued ?? base.max_queued,
+    idempotency_ttl_s: patch.idempotency_ttl_s ?? base.idempotency_ttl_s,
   };
 }
 

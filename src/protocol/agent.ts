@@ -16,6 +16,7 @@ export interface HostView {
   /** How the host runs jobs, as it says in hello (absent for hosts that do not say). */
   policy?: HostPolicySummary;
   runners?: string[];
+  labels?: Record<string, string>;
 }
 
 /** A host enrolled with the agent, connected or not. */

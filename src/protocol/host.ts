@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { HostId, RunId } from "./ids.js";
-import { JobSpec } from "./run.js";
+import { JobSpec, LabelKey } from "./run.js";
 import { LIMITS } from "./limits.js";
 
 const Attempt = z.number().int().min(1);
@@ -40,6 +40,11 @@ export const HostHello = z.object({
   policy: HostPolicySummary.optional(),
   /** Runners the host can run (their program is on its PATH): runs that need one go only to such hosts. */
   runners: z.array(z.string().max(32)).max(16).default([]),
+  /** The owner's labels for this host (os=linux, gpu=true): runs that require labels go only to hosts that have them all. */
+  labels: z
+    .record(LabelKey, z.string().max(LIMITS.labelValueBytes))
+    .refine((r) => Object.keys(r).length <= LIMITS.labelEntries, `a host has at most ${LIMITS.labelEntries} labels`)
+    .default({}),
 });
 
 /** The host is shutting down: assign it nothing more. */

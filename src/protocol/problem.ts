@@ -5,4 +5,6 @@ export interface Problem {
   status: number;
   detail: string;
   errors?: { path: string; message: string }[];
+  /** A dedup key's live run, when a submit was refused for it. */
+  existing_run_id?: string;
 }

@@ -7,7 +7,7 @@ const boundedString = (max: number, what: string) =>
   z.string().refine((s) => s.length <= max && utf8Bytes(s) <= max, `${what} is longer than ${max} bytes`);
 
 const EnvKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "is not a valid environment variable name");
-const LabelKey = z.string().regex(/^[A-Za-z0-9._/-]{1,64}$/, "label keys are 1-64 of A-Z a-z 0-9 . _ / -");
+export const LabelKey = z.string().regex(/^[A-Za-z0-9._/-]{1,64}$/, "label keys are 1-64 of A-Z a-z 0-9 . _ / -");
 
 const boundedRecord = <K extends z.ZodString, V extends z.ZodType>(key: K, value: V, max: number, what: string) =>
   z.record(key, value).refine((r) => Object.keys(r).length <= max, `at most ${max} ${what}`);
@@ -41,6 +41,21 @@ const Inputs = boundedRecord(InputName, JsonValue, LIMITS.inputEntries, "inputs"
   .refine((r) => utf8Bytes(JSON.stringify(r)) <= LIMITS.inputBytes, `inputs are more than ${LIMITS.inputBytes} bytes of JSON together`)
   .refine((r) => new Set(Object.keys(r).map((k) => k.toUpperCase())).size === Object.keys(r).length, "two inputs have the same name, ignoring case");
 
+const PRIORITY_WORDS = { low: 2, normal: 5, high: 7, urgent: 9 } as const;
+/** A priority as given: 0-9, or low (2), normal (5, the default), high (7), urgent (9). */
+export const Priority = z.union([z.number().int().min(0).max(9), z.enum(["low", "normal", "high", "urgent"])]);
+export const priorityOf = (p: z.infer<typeof Priority> | undefined): number => (p === undefined ? PRIORITY_WORDS.normal : typeof p === "number" ? p : PRIORITY_WORDS[p]);
+const ConcurrencyKey = z.string().min(1).max(256);
+export const Concurrency = z.strictObject({
+  key: ConcurrencyKey,
+  limit: z.number().int().min(1).max(1000).default(1),
+  /**
+   * queue: wait for a free place, in order. cancel_in_progress: the new run cancels the key's
+   * others. cancel_newest: the new run is cancelled while the key is full.
+   */
+  strategy: z.enum(["queue", "cancel_in_progress", "cancel_newest"]).default("queue"),
+});
+
 /** What a client may ask a host to run. Shared by submit, schedules and the host's assignment. */
 export const JobSpec = z.strictObject({
   /** The program and its arguments; a run gives this or a `runner`. */
@@ -65,6 +80,17 @@ export const JobSpec = z.strictObject({
   queue_timeout_ms: z.number().int().min(1).max(LIMITS.timeoutMsMax).optional(),
   /** Named JSON values for the job, as TETHER_INPUT_<NAME>; shown on the run (unlike env). */
   inputs: Inputs.optional(),
+  /** Higher goes first (0-9, or a word); runs of one priority go in the order they came. */
+  priority: Priority.optional(),
+  /** At most `limit` runs of the key run at once; what a new run does about the others is the strategy. */
+  concurrency: Concurrency.optional(),
+  /** Shorthand for concurrency {key: lane, limit: 1, strategy: "queue"}: one at a time, in order. */
+  lane: ConcurrencyKey.optional(),
+  /** At most one queued-or-running run per key: another submit gets 409 (or, with on_duplicate "return", that run). */
+  dedup_key: z.string().min(1).max(256).optional(),
+  on_duplicate: z.enum(["error", "return"]).optional(),
+  /** Host labels the run needs, every one of them matching. */
+  requires: boundedRecord(LabelKey, boundedString(LIMITS.labelValueBytes, "a label value"), LIMITS.labelEntries, "requires").optional(),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 
@@ -101,6 +127,13 @@ export interface Run {
   /** The run whose job submitted this one with its own token, or null. */
   parent_run_id: string | null;
   detached: boolean;
+  /** 0-9, higher first. */
+  priority: number;
+  /** The concurrency key it counts against, with its limit, or null. */
+  concurrency: { key: string; limit: number; strategy: string } | null;
+  dedup_key: string | null;
+  /** Host labels it needs. */
+  requires: Record<string, string>;
   /** Asked of a person when a host's policy did not allow the job and its owner asks; null otherwise. */
   approval: Approval | null;
   created_at: string;

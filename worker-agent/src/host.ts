@@ -23,6 +23,8 @@ export interface HostOptions {
   version: string;
   log: Logger;
   policy?: HostPolicySummary;
+  /** The owner's labels for this host: runs that require labels come only to hosts that have them. */
+  labels?: Record<string, string>;
   /** The edge refused this host for good (protocol, revoked, deleted agent): the process should exit saying why. */
   fatal(reason: string): void;
 }
@@ -144,6 +146,7 @@ export class Host {
         slots: this.opts.slots,
         running,
         runners: this.runners,
+        labels: this.opts.labels ?? {},
         ...(this.opts.policy && { policy: this.opts.policy }),
       });
       if (this.draining) this.send({ type: "drain" });

@@ -37,6 +37,8 @@ Host policy (the owner's; a run cannot change it):
   --no-network       jobs get no network (needs the sandbox)
   --workspace DIR    a directory jobs may use (read-write unless the file says access = "ro")
   --env-pass NAME    a variable of this process to pass on to jobs; repeatable
+  --label KEY=VALUE  a label of this host (os=linux, gpu=true); runs that require labels come
+                     only to hosts with them all; repeatable
   --work-dir DIR     where each attempt gets its own fresh directory
                      (default $XDG_STATE_HOME/tether-agent, else $TMPDIR/tether-agent-<uid>)
 
@@ -65,6 +67,7 @@ function main(): void {
       "no-network": { type: "boolean" },
       workspace: { type: "string" },
       "env-pass": { type: "string", multiple: true },
+      label: { type: "string", multiple: true },
       "work-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean" },
@@ -91,6 +94,7 @@ function main(): void {
   const hostId = values["host-id"] ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 100)}-${randomBytes(3).toString("hex")}`;
   const log = logger(hostId, values.quiet);
   const policy = configureSafety(values, log);
+  const labels = hostLabels(values.label ?? []);
   let host: Host;
   const fatal = (reason: string) => {
     console.error(`tether-agent: ${reason}`);
@@ -98,7 +102,7 @@ function main(): void {
     process.exit(3);
   };
   try {
-    host = new Host({ url, token, hostId, slots, graceMs, version: VERSION, log, policy, fatal });
+    host = new Host({ url, token, hostId, slots, graceMs, version: VERSION, log, policy, labels, fatal });
   } catch (err) {
     console.error(`tether-agent: ${(err as Error).message}`);
     process.exit(2);
@@ -179,3 +183,18 @@ function positiveInt(s: string, name: string): number {
 }
 
 main();
+
+/** --label key=value, repeatable: what runs' `requires` match against. */
+function hostLabels(items: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    const key = item.slice(0, eq);
+    if (eq < 1 || !/^[A-Za-z0-9._/-]{1,64}$/.test(key)) {
+      console.error(`tether-agent: --label takes key=value (a key of A-Z a-z 0-9 . _ / -), not ${JSON.stringify(item)}`);
+      process.exit(2);
+    }
+    out[key] = item.slice(eq + 1);
+  }
+  return out;
+}

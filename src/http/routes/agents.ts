@@ -6,7 +6,7 @@ import { AgentName, HostId } from "../../protocol/ids.js";
 import { CreateRunBody } from "../../protocol/run.js";
 import { requires } from "../access.js";
 import { workspaceOf, type AppEnv } from "../auth.js";
-import { notFound, ProblemError } from "../problem.js";
+import { notFound, ProblemError, problemResponse } from "../problem.js";
 import { jsonBody, parseOr400 } from "../validate.js";
 
 const CreateAgentBody = z.strictObject({ name: AgentName, config: AgentConfigPatch.optional() });
@@ -68,8 +68,9 @@ agents.post("/:agent/runs", requires({ scopes: ["runs:write"], also: ["job"] }),
   const submitted = claims.kind === "job" ? await stub.submitChild(claims.run, job, opts) : await stub.submit(job, opts);
   if (!submitted) throw notFound(`agent ${name}`);
   if ("refused" in submitted) {
-    const { status, detail } = submitted.refused;
-    throw new ProblemError(status, status === 429 ? "too-many-children" : status === 404 ? "not-found" : "invalid", detail);
+    const { status, slug, detail, retry_after_s, existing_run_id } = submitted.refused;
+    const problem = { ...new ProblemError(status, slug, detail).toProblem(), ...(existing_run_id && { existing_run_id }) };
+    return problemResponse(problem, retry_after_s ? { "retry-after": String(retry_after_s) } : {});
   }
   return c.json(submitted.run, submitted.created ? 201 : 200);
 });
