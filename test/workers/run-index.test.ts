@@ -139,6 +139,25 @@ describe("GET /v1/runs from the index", () => {
     expect((await call(await workspaceToken(freshWorkspace()), "GET", "/v1/runs")).json).toEqual({ runs: [], next_cursor: null });
   });
 
+  it("GET /v1/agents pages by name and leaves deleted agents out; a re-created one comes back", async () => {
+    const a = await newAgent("alpha");
+    const b = await newAgent("beta", a.ws);
+    const c = await newAgent("gamma", a.ws);
+    expect((await call(a.t, "DELETE", "/v1/agents/beta")).status).toBe(204);
+    await indexed(a, b, c);
+    const names: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { json: { agents: { name: string }[]; next_cursor: string | null } } = await call(a.t, "GET", `/v1/agents?limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+      names.push(...page.json.agents.map((x) => x.name));
+      cursor = page.json.next_cursor;
+    } while (cursor);
+    expect(names).toEqual(["alpha", "gamma"]);
+    expect((await call(a.t, "POST", "/v1/agents", { name: "beta" })).status).toBe(201);
+    await indexed(b);
+    expect((await call(a.t, "GET", "/v1/agents")).json.agents.map((x: { name: string }) => x.name)).toEqual(["alpha", "beta", "gamma"]);
+  });
+
   it("lists need a workspace token with the read scope", async () => {
     const t = await workspaceToken(freshWorkspace(), ["agents:read"]);
     expect((await call(t, "GET", "/v1/runs")).status).toBe(403);
