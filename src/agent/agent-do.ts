@@ -113,6 +113,7 @@ export class AgentDO extends DurableObject<Env> {
       profile: () => this.profile(),
       leaseTtl: () => this.profiles.config().lease_ttl_ms,
       dispatch: () => this.dispatch(),
+      hostsChanged: () => this.index.markAgent(),
     });
     this.retention = new Retention(env, this.sql, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null, () => this.profiles.config().retention_days);
     this.index = new IndexOutbox(env.INDEX, {

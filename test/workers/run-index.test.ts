@@ -61,8 +61,14 @@ describe("GET /v1/runs from the index", () => {
     // The agents list comes from the same index, with the counts each agent last wrote.
     const agents = (await call(a.t, "GET", "/v1/agents")).json;
     expect(agents.agents.map((x: { name: string }) => x.name)).toEqual(["build", "deploy"]);
-    expect(agents.agents[1]).toMatchObject({ name: "deploy", queued: 1, running: 0 });
+    expect(agents.agents[1]).toMatchObject({ name: "deploy", queued: 1, running: 0, hosts: 0 });
+    expect(agents.agents[0]).toMatchObject({ name: "build", queued: 0, running: 0, hosts: 1 });
+    // A host that goes is counted out, with no run changing.
     h.sock.sock.close(1000);
+    await h.sock.closed;
+    const hostsOf = async () => (await indexed(a), (await call(a.t, "GET", "/v1/agents")).json.agents[0].hosts);
+    for (let i = 0; (await hostsOf()) !== 0 && i < 50; i++) await a.stub.indexPending();
+    expect(await hostsOf()).toBe(0);
   });
 
   it("every filter: schedule, parent, created_after/before, q, and their combinations", async () => {
