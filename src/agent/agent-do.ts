@@ -123,6 +123,7 @@ export class AgentDO extends DurableObject<Env> {
       leaseTtl: () => this.profiles.config().lease_ttl_ms,
       approvalTtl: () => this.profiles.config().approval_timeout_ms,
       dispatch: () => this.dispatch(),
+      hostsChanged: () => this.index.markAgent(),
     });
     this.retention = new Retention(env, this.sql, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null, () => this.profiles.config().retention_days, () => this.profiles.config().idempotency_ttl_s);
     this.index = new IndexOutbox(env.INDEX, {

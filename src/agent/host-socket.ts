@@ -28,6 +28,8 @@ export interface HostSocketDeps {
   leaseTtl(): number;
   approvalTtl(): number;
   dispatch(): Promise<void>;
+  /** A host came or went: the agent's row in the workspace index counts them. */
+  hostsChanged(): void;
 }
 
 export class HostSockets {
@@ -160,6 +162,7 @@ export class HostSockets {
       labels: msg.labels,
     });
     ws.serializeAttachment({ auth: auth satisfies SocketAuth, host: hostOf(ws) });
+    this.d.hostsChanged();
     this.d.hosts.send(ws, {
       type: "welcome",
       protocol: PROTOCOL,
@@ -181,6 +184,7 @@ export class HostSockets {
   closed(ws: WebSocket): void {
     const host = hostOf(ws);
     if (!host || this.d.hosts.socketOf(host.host_id, ws)) return;
+    this.d.hostsChanged();
     const now = Date.now();
     const ttl = this.d.leaseTtl();
     for (const row of this.d.store.leasedBy(host.host_id)) {

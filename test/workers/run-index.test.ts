@@ -61,8 +61,14 @@ describe("GET /v1/runs from the index", () => {
     // The agents list comes from the same index, with the counts each agent last wrote.
     const agents = (await call(a.t, "GET", "/v1/agents")).json;
     expect(agents.agents.map((x: { name: string }) => x.name)).toEqual(["build", "deploy"]);
-    expect(agents.agents[1]).toMatchObject({ name: "deploy", queued: 1, running: 0 });
+    expect(agents.agents[1]).toMatchObject({ name: "deploy", queued: 1, running: 0, hosts: 0 });
+    expect(agents.agents[0]).toMatchObject({ name: "build", queued: 0, running: 0, hosts: 1 });
+    // A host that goes is counted out, with no run changing.
     h.sock.sock.close(1000);
+    await h.sock.closed;
+    const hostsOf = async () => (await indexed(a), (await call(a.t, "GET", "/v1/agents")).json.agents[0].hosts);
+    for (let i = 0; (await hostsOf()) !== 0 && i < 50; i++) await a.stub.indexPending();
+    expect(await hostsOf()).toBe(0);
   });
 
   it("every filter: schedule, parent, created_after/before, q, and their combinations", async () => {
@@ -137,6 +143,25 @@ describe("GET /v1/runs from the index", () => {
       expect((await call(who.t, "DELETE", `/v1/runs/${theirs.id}`)).status).toBe(404);
     }
     expect((await call(await workspaceToken(freshWorkspace()), "GET", "/v1/runs")).json).toEqual({ runs: [], next_cursor: null });
+  });
+
+  it("GET /v1/agents pages by name and leaves deleted agents out; a re-created one comes back", async () => {
+    const a = await newAgent("alpha");
+    const b = await newAgent("beta", a.ws);
+    const c = await newAgent("gamma", a.ws);
+    expect((await call(a.t, "DELETE", "/v1/agents/beta")).status).toBe(204);
+    await indexed(a, b, c);
+    const names: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { json: { agents: { name: string }[]; next_cursor: string | null } } = await call(a.t, "GET", `/v1/agents?limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+      names.push(...page.json.agents.map((x) => x.name));
+      cursor = page.json.next_cursor;
+    } while (cursor);
+    expect(names).toEqual(["alpha", "gamma"]);
+    expect((await call(a.t, "POST", "/v1/agents", { name: "beta" })).status).toBe(201);
+    await indexed(b);
+    expect((await call(a.t, "GET", "/v1/agents")).json.agents.map((x: { name: string }) => x.name)).toEqual(["alpha", "beta", "gamma"]);
   });
 
   it("lists need a workspace token with the read scope", async () => {
