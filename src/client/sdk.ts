@@ -132,8 +132,12 @@ export class TetherClient {
     return (await this.json<{ runs: Run[] }>("GET", `/v1/runs/${enc(runId)}/children`)).runs;
   }
 
+  /**
+   * Submits a run. Each call carries an idempotency key (a fresh one unless given), so a submit
+   * whose answer was lost with its connection is sent again safely and makes one run.
+   */
   submit(agent: string, job: JobSpec & { idempotency_key?: string; detached?: boolean }): Promise<Run> {
-    return this.json("POST", `/v1/agents/${enc(agent)}/runs`, job);
+    return this.json("POST", `/v1/agents/${enc(agent)}/runs`, { ...job, idempotency_key: job.idempotency_key ?? crypto.randomUUID() });
   }
   get(runId: string): Promise<Run> {
     return this.json("GET", `/v1/runs/${enc(runId)}`);
@@ -271,7 +275,15 @@ export class TetherClient {
     // a submit that carries an idempotency key.
     const safe = method === "GET" || method === "DELETE" || path.endsWith("/cancel") || (body as { idempotency_key?: string } | undefined)?.idempotency_key !== undefined;
     for (let attempt = 1; ; attempt++) {
-      const res = await this.doFetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      let res: Response;
+      try {
+        res = await this.doFetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      } catch (err) {
+        // A kept-alive connection the server closed as it was reused: what is safe to repeat is repeated.
+        if (!safe || attempt >= RETRIES_503 || (err as Error).name === "AbortError") throw err;
+        await delay(50 * attempt);
+        continue;
+      }
       if (res.ok) return res;
       if (res.status !== 503 || !safe || attempt >= RETRIES_503) throw await toError(res);
       await res.body?.cancel();
