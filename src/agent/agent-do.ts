@@ -73,6 +73,8 @@ export class AgentDO extends DurableObject<Env> {
   private readonly retention: Retention;
   private readonly schedules: Schedules;
   private readonly secrets: AgentSecrets;
+  /** Runs whose changes go back to their object in the answer to its own call (endAttempt). */
+  private readonly replying = new Set<string>();
   private readonly index: IndexOutbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -105,7 +107,8 @@ export class AgentDO extends DurableObject<Env> {
         if (row.has_object || run.status === "running") {
           this.outbox.backstop(now);
           // What watchers and the attempt's stream must hear now; an assignment is pulled by the host's stream instead.
-          if (run.status !== "running" || run.cancel_requested) ctx.waitUntil(this.outbox.push(run.id).catch(() => undefined));
+          // An end its run's object reported hears its changes in the reply: no push for it.
+          if ((run.status !== "running" || run.cancel_requested) && !this.replying.has(run.id)) ctx.waitUntil(this.outbox.push(run.id).catch(() => undefined));
         }
         // A run queued, or a place freed (a slot, a concurrency key's room, max_concurrent): the queue may move.
         if (run.status === "queued" || (row.status === "running" && run.status !== "running")) ctx.waitUntil(this.dispatch());
@@ -362,7 +365,12 @@ export class AgentDO extends DurableObject<Env> {
     // An attempt the edge already ended (lost, timed out) keeps that decision; the report is only acknowledged.
     if (row.status === "running" && row.attempt === attempt && row.host_id === hostId) {
       const { reason, exit_code, signal, error, result = null, result_error = null } = end;
-      this.lifecycle.apply(id, { type: "ended", attempt, end: { reason, exit_code, signal, error, result, result_error } });
+      this.replying.add(id);
+      try {
+        this.lifecycle.apply(id, { type: "ended", attempt, end: { reason, exit_code, signal, error, result, result_error } });
+      } finally {
+        this.replying.delete(id);
+      }
     }
     return { ok: true, why: "", changes: this.store.pendingChanges(id) };
   }

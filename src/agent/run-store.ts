@@ -38,6 +38,7 @@ export interface RunIndexer {
 
 export class RunStore {
   private lastSeq: number | undefined;
+  private waiting: number | undefined;
   indexer: RunIndexer | null = null;
 
   constructor(private readonly sql: SqlStorage) {}
@@ -63,6 +64,7 @@ export class RunStore {
     );
     this.outbox(run, 1, events, maxOutput);
     this.indexer?.markRun(run.id, 1);
+    if (this.waiting !== undefined) this.waiting++;
   }
 
   /** Writes the run's new state; `readyAt` for a queued run, the lease fields for a running one. */
@@ -75,6 +77,7 @@ export class RunStore {
       run.status, run.status === "queued" ? readyAt : null, run.host_id, run.attempt, JSON.stringify(run), version,
       run.ended_at ? now : null, running ? now : null, run.id,
     );
+    if (this.waiting !== undefined) this.waiting += Number(isWaiting(run.status)) - Number(isWaiting(before.status));
     if (running && before.status !== "running") this.sql.exec("INSERT OR IGNORE INTO attempts (run_id, attempt, host_id) VALUES (?, ?, ?)", run.id, run.attempt, run.host_id);
     this.outbox(run, version, events, maxOutput);
     this.indexer?.markRun(run.id, version);
@@ -135,8 +138,12 @@ export class RunStore {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status = 'running'").one().n;
   }
 
+  /**
+   * Runs waiting (queued or awaiting approval), for max_queued on every submit: counted once,
+   * then kept as rows change, so a submit to a long queue costs no scan of it.
+   */
   queuedCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'awaiting_approval')").one().n;
+    return (this.waiting ??= this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'awaiting_approval')").one().n);
   }
 
   /** The live (queued, awaiting approval or running) run holding a dedup key, if any. */
@@ -197,9 +204,12 @@ export class RunStore {
   }
 
   remove(id: string): void {
+    this.waiting = undefined;
     this.indexer?.markRunGone(id);
     this.sql.exec("DELETE FROM runs WHERE id = ?", id);
     this.sql.exec("DELETE FROM attempts WHERE run_id = ?", id);
     this.sql.exec("DELETE FROM outbox WHERE run_id = ?", id);
   }
 }
+
+const isWaiting = (status: string) => status === "queued" || status === "awaiting_approval";
