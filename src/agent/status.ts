@@ -33,13 +33,14 @@ export function agentStatus(name: string, sql: SqlStorage, hosts: Hosts, now: nu
     const h = hostOf(ws);
     if (!h) continue;
     hostList.push({
-      host_id: h.host_id, hostname: h.hostname, version: h.version, ...(h.policy && { policy: h.policy }), ...(h.runners && { runners: h.runners }),
+      host_id: h.host_id, hostname: h.hostname, version: h.version, ...(h.policy && { policy: h.policy }), ...(h.runners && { runners: h.runners }), ...(h.labels && { labels: h.labels }),
       slots: h.slots, busy: busy.get(h.host_id) ?? 0, draining: h.draining, connected_at: h.connected_at, last_heard_at: new Date(hosts.lastSeen(ws)).toISOString(),
     });
   }
-  const queued = sql.exec<{ ready_at: number | null; runner: string | null; created: string }>(
-    "SELECT ready_at, runner, json_extract(body, '$.created_at') AS created FROM runs WHERE status = 'queued' ORDER BY seq",
+  const queued = sql.exec<{ ready_at: number | null; runner: string | null; created: string; requires: string | null; ckey: string | null; climit: number | null }>(
+    "SELECT ready_at, runner, json_extract(body, '$.created_at') AS created, requires, ckey, climit FROM runs WHERE status = 'queued' ORDER BY seq",
   ).toArray();
+  const runningByKey = new Map(sql.exec<{ ckey: string; n: number }>("SELECT ckey, COUNT(*) AS n FROM runs WHERE status = 'running' AND ckey IS NOT NULL GROUP BY ckey").toArray().map((r) => [r.ckey, r.n]));
   const waiting = new Map<string, number>();
   const live = hostList.filter((h) => !h.draining);
   const free = live.reduce((n, h) => n + Math.max(0, h.slots - h.busy), 0);
@@ -49,6 +50,9 @@ export function agentStatus(name: string, sql: SqlStorage, hosts: Hosts, now: nu
     else if (!hostList.length) why = "no host is connected";
     else if (!live.length) why = "every connected host is draining";
     else if (q.runner && !live.some((h) => h.runners?.includes(q.runner!))) why = `no connected host has the ${q.runner} runner`;
+    else if (q.requires && !live.some((h) => Object.entries(JSON.parse(q.requires!) as Record<string, string>).every(([k, v]) => h.labels?.[k] === v))) {
+      why = `no connected host has ${Object.entries(JSON.parse(q.requires) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(", ")}`;
+    } else if (q.ckey && (runningByKey.get(q.ckey) ?? 0) >= (q.climit ?? 1)) why = `concurrency key ${JSON.stringify(q.ckey)} is at its limit`;
     else if (free === 0) why = "every slot is busy";
     else why = "being handed to a host";
     waiting.set(why, (waiting.get(why) ?? 0) + 1);

@@ -9,6 +9,8 @@ export interface HostStatus {
   version: string;
   policy?: HostPolicySummary;
   runners?: string[];
+  /** Its owner's labels, which runs' `requires` match. */
+  labels?: Record<string, string>;
   slots: number;
   /** Slots running one of this agent's runs. */
   busy: number;

@@ -132,11 +132,15 @@ describe("queue semantics", () => {
     expect(await plain.sock.next()).toMatchObject({ run_id: any.id });
     const events = JSON.stringify((await call(a.t, "GET", `/v1/runs/${gpu.id}/events`)).json);
     expect(events).toMatch(/waiting for a host with gpu=true, os=linux/);
+    const status = (await call(a.t, "GET", `/v1/agents/${a.name}/status`)).json;
+    expect(status.queue.waiting).toEqual([{ reason: "no connected host has gpu=true, os=linux", runs: 1 }]);
     const { openSocket } = await import("./sockets.js");
     const sock = await openSocket(`/v1/agents/${a.name}/connect`, a.enrollToken);
     sock.send({ type: "hello", protocol: 2, host_id: "big", hostname: "box", version: "test", slots: 1, running: [], labels: { gpu: "true", os: "linux", zone: "a" } });
     expect(await sock.next()).toMatchObject({ type: "welcome" });
     expect(await sock.next()).toMatchObject({ type: "assign", run_id: gpu.id });
+    const big = (await call(a.t, "GET", `/v1/agents/${a.name}/status`)).json.hosts.find((h: { host_id: string }) => h.host_id === "big");
+    expect(big.labels).toEqual({ gpu: "true", os: "linux", zone: "a" });
     plain.sock.sock.close(1000);
     sock.sock.close(1000);
   });
