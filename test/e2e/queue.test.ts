@@ -1,0 +1,47 @@
+/**
+ * Queue semantics on the real stack: the Worker in workerd and a real tether-agent with 4 slots.
+ * Each job prints its own start and end times (the host's clock, one for all jobs), so order and
+ * overlap are read from what the jobs saw, not from the control plane's bookkeeping.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "./harness.js";
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack({ slots: 4 });
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+/** A job that prints the nanosecond it started and the one it ended, a short sleep apart. */
+const timed = ["sh", "-c", "date +%s%N; sleep 0.05; date +%s%N"];
+
+async function spans(ids: string[]): Promise<{ start: bigint; end: bigint }[]> {
+  return Promise.all(
+    ids.map(async (id) => {
+      const [start, end] = Buffer.from(await s.client.output(id, { stream: "stdout" })).toString().trim().split("\n").map((l) => BigInt(l));
+      return { start: start!, end: end! };
+    }),
+  );
+}
+
+describe("queue semantics end to end", () => {
+  it("a lane of 20 runs on 4 slots runs strictly one at a time, in submit order", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await s.client.submit(s.agent, { argv: timed, lane: "session-42" })).id);
+    // Runs outside the lane use the other slots meanwhile: the lane, not the host, holds its runs back.
+    const free = await Promise.all([0, 1, 2].map(() => s.client.submit(s.agent, { argv: timed })));
+    const ended = await Promise.all(ids.map((id) => s.client.wait(id)));
+    expect(ended.map((r) => r.status)).toEqual(Array(20).fill("succeeded"));
+    const lane = await spans(ids);
+    for (let i = 1; i < lane.length; i++) {
+      // Started after the one before it ended: never two at once, and in the order submitted.
+      expect(lane[i]!.start > lane[i - 1]!.end, `run ${i} started before run ${i - 1} ended`).toBe(true);
+    }
+    for (const r of free) expect((await s.client.wait(r.id)).status).toBe("succeeded");
+    const others = await spans(free.map((r) => r.id));
+    // With 4 slots the free runs did not wait for the lane: each ended before the lane's last run started.
+    for (const o of others) expect(o.end < lane[19]!.start).toBe(true);
+  });
+});
