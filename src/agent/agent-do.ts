@@ -14,6 +14,7 @@ import { CLOSE_REVOKED } from "../protocol/version.js";
 import type { StreamEnd } from "../protocol/stream.js";
 import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
 import { admit } from "./admission.js";
+import { SubmitRate } from "./rate-limit.js";
 import { AgentSecrets, SecretsNotConfigured } from "./secrets.js";
 import type { SecretView } from "../protocol/secret.js";
 import { Schedules } from "../schedules/schedules.js";
@@ -74,6 +75,7 @@ export class AgentDO extends DurableObject<Env> {
   private readonly schedules: Schedules;
   private readonly secrets: AgentSecrets;
   private readonly index: IndexOutbox;
+  private readonly rate = new SubmitRate();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -238,7 +240,7 @@ export class AgentDO extends DurableObject<Env> {
     if (missing.length) return { refused: { status: 400, slug: "invalid", detail: `the body is invalid: secrets: agent ${p.name} has no secret ${missing.join(", ")} (tether secrets set ${p.name} ${missing[0]})` } };
     const id = newRunId(p.name, now);
     const { queued, record } = planRun(p.name, config, job, opts, id, now);
-    const a = admit(this.store, this.hosts, config, job, record);
+    const a = admit(this.store, this.hosts, this.rate, config, job, record, now);
     if (a.kind === "existing") return { run: publicRun(a.run), created: false };
     if (a.kind === "refused") {
       const { kind: _k, ...refused } = a;
@@ -247,12 +249,15 @@ export class AgentDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       if (key !== undefined) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", key, id, now);
       // What the run waits for, if anything, is its first word.
-      this.store.insert(record, queued, now, config.max_output_bytes, a.events);
+      this.store.insert(record, queued, now, config.max_output_bytes, a.events, { readyAt: a.readyAt, debounce: a.debounce });
+      // A debounced run's timer wakes dispatch when it may go, as a retry's does.
+      if (a.readyAt > now) this.timers.set(TimerKey.retry(id), "retry", a.readyAt, {});
       if (job.queue_timeout_ms !== undefined) this.timers.set(TimerKey.queueTimeout(id), "queue_timeout", now + job.queue_timeout_ms, { ms: job.queue_timeout_ms });
       for (const c of a.cancels) this.cancelTree(c.id, c.reason);
       if (a.cancelSelf) this.lifecycle.apply(id, { type: "cancel", reason: a.cancelSelf }, now);
       this.retention.soon(now);
     });
+    this.rate.take(a.buckets, now);
     await this.dispatch();
     return { run: publicRun(this.store.record(id)!), created: true };
   }

@@ -51,15 +51,16 @@ export class RunStore {
     return r ? (JSON.parse(r.body) as RunRecord) : null;
   }
 
-  insert(run: RunRecord, job: QueuedJob, now: number, maxOutput: number, events: RunEvent[] = []): void {
+  /** `readyAt`: when it may start (a debounced run waits); `debounce`: its debounce key. */
+  insert(run: RunRecord, job: QueuedJob, now: number, maxOutput: number, events: RunEvent[] = [], queue: { readyAt?: number; debounce?: string | null } = {}): void {
     this.lastSeq ??= this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").one().s;
     const seq = ++this.lastSeq;
     this.sql.exec(
-      `INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner, priority, ckey, climit, dedup, requires)
-       VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`,
-      run.id, seq, now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id, run.runner,
+      `INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner, priority, ckey, climit, dedup, requires, debounce)
+       VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      run.id, seq, queue.readyAt ?? now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id, run.runner,
       run.priority, run.concurrency?.key ?? null, run.concurrency?.limit ?? null, run.dedup_key,
-      Object.keys(run.requires).length ? JSON.stringify(run.requires) : null,
+      Object.keys(run.requires).length ? JSON.stringify(run.requires) : null, queue.debounce ?? null,
     );
     this.outbox(run, 1, events, maxOutput);
     this.indexer?.markRun(run.id, 1);
@@ -143,6 +144,11 @@ export class RunStore {
   liveWithDedup(key: string): RunRecord | null {
     const r = this.sql.exec<{ body: string }>("SELECT body FROM runs WHERE dedup = ? AND status IN ('queued', 'awaiting_approval', 'running') LIMIT 1", key).toArray()[0];
     return r ? (JSON.parse(r.body) as RunRecord) : null;
+  }
+
+  /** Runs of a debounce key that wait for their first start. */
+  waitingWithDebounce(key: string): string[] {
+    return this.sql.exec<{ id: string }>("SELECT id FROM runs WHERE debounce = ? AND status = 'queued' AND attempt = 0", key).toArray().map((r) => r.id);
   }
 
   /** The live runs of a concurrency key, oldest first. */

@@ -84,6 +84,9 @@ export const AGENT_SCHEMA = [
    CREATE INDEX runs_next ON runs (priority DESC, seq) WHERE status = 'queued';
    CREATE INDEX runs_ckey ON runs (ckey, status) WHERE ckey IS NOT NULL;
    CREATE INDEX runs_dedup ON runs (dedup) WHERE dedup IS NOT NULL;`,
+  // A debounce key: a new run of the key replaces the one still waiting to start.
+  `ALTER TABLE runs ADD COLUMN debounce TEXT;
+   CREATE INDEX runs_debounce ON runs (debounce) WHERE debounce IS NOT NULL AND status = 'queued';`,
 ];
 
 export interface Profile {

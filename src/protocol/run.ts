@@ -89,6 +89,11 @@ export const JobSpec = z.strictObject({
   /** At most one queued-or-running run per key: another submit gets 409 (or, with on_duplicate "return", that run). */
   dedup_key: z.string().min(1).max(256).optional(),
   on_duplicate: z.enum(["error", "return"]).optional(),
+  /**
+   * A new run with the key replaces the one of the key still waiting to start (it ends cancelled)
+   * and becomes ready `ms` after its submit: of a burst, the last one runs.
+   */
+  debounce: z.strictObject({ key: z.string().min(1).max(256), ms: z.number().int().min(0).max(24 * 3600 * 1000) }).optional(),
   /** Host labels the run needs, every one of them matching. */
   requires: boundedRecord(LabelKey, boundedString(LIMITS.labelValueBytes, "a label value"), LIMITS.labelEntries, "requires").optional(),
 });
