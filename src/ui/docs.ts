@@ -5,7 +5,7 @@
  */
 export const DOCS_HTML = String.raw`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Tether API reference</title><link rel="stylesheet" href="/ui/style.css"></head>
+<title>Tether API reference</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/ui/style.css"></head>
 <body><header><h1>Tether API reference</h1><nav><a href="/">Dashboard</a><a href="/v1/openapi.json">openapi.json</a></nav></header>
 <main id="docs"><p class="muted">Loading the document…</p></main>
 <script src="/ui/docs.js"></script></body></html>`;
