@@ -9,7 +9,7 @@ export interface CommandHelp {
 
 export const COMMANDS: Record<string, CommandHelp> = {
   run: {
-    usage: "tether run <agent> [--detach] [-i] [--env K=V]... [--secret NAME]... [--priority 0-9|low|normal|high|urgent] [--lane NAME] [--dedup-key KEY] [--require K=V]... [--label K=V]... [--input NAME=VALUE|@FILE]... [--result] [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
+    usage: "tether run <agent> [--detach] [-i] [--env K=V]... [--secret NAME]... [--priority 0-9|low|normal|high|urgent] [--lane NAME] [--dedup-key KEY] [--debounce KEY=MS] [--require K=V]... [--label K=V]... [--input NAME=VALUE|@FILE]... [--result] [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
     about:
       "Runs <argv...> on a host of <agent>. The job's stdout and stderr arrive on yours as it writes them, and\n" +
       "tether exits with the job's exit code (128+n when killed by signal n, 124 timed out, 130 cancelled,\n" +

@@ -23,6 +23,7 @@ const FLAGS = {
     priority: { type: "string" },
     lane: { type: "string" },
     "dedup-key": { type: "string" },
+    debounce: { type: "string" },
     require: { type: "string", multiple: true },
     label: { type: "string", short: "l", multiple: true },
     timeout: { type: "string" },
@@ -77,7 +78,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw flagError(err, name, Object.keys(FLAGS[name]));
   }
-  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; reason?: string; secret?: string[]; priority?: string; lane?: string; "dedup-key"?: string; require?: string[] };
+  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; reason?: string; secret?: string[]; priority?: string; lane?: string; "dedup-key"?: string; debounce?: string; require?: string[] };
   const positionals = parsed.positionals;
   if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -106,6 +107,8 @@ async function main(args: string[]): Promise<number> {
           ...(values.priority !== undefined && { priority: /^\d$/.test(values.priority) ? Number(values.priority) : values.priority }),
           ...(values.lane !== undefined && { lane: values.lane }),
           ...(values["dedup-key"] !== undefined && { dedup_key: values["dedup-key"] }),
+          // KEY=MS, split at the last "=": the edge says what is wrong with either half.
+          ...(values.debounce !== undefined && { debounce: { key: values.debounce.replace(/=[^=]*$/, ""), ms: Number(/=([^=]*)$/.exec(values.debounce)?.[1] ?? NaN) } }),
           ...(values.require?.length && { requires: pairs(values.require, "--require") }),
         },
         labels: pairs(values.label, "--label"),

@@ -3,7 +3,10 @@
  * Each job prints its own start and end times (the host's clock, one for all jobs), so order and
  * overlap are read from what the jobs saw, not from the control plane's bookkeeping.
  */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../src/local/paths.js";
 import { startStack, type Stack } from "./harness.js";
 
 let s: Stack;
@@ -43,5 +46,21 @@ describe("queue semantics end to end", () => {
     const others = await spans(free.map((r) => r.id));
     // With 4 slots the free runs did not wait for the lane: each ended before the lane's last run started.
     for (const o of others) expect(o.end < lane[19]!.start).toBe(true);
+  });
+
+  it("tether run --debounce: the second run replaces the first, which ends cancelled naming it", async () => {
+    const tether = (...args: string[]) =>
+      spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), ...args], { env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token }, encoding: "utf8", timeout: 30_000 });
+    // 4 s: room for the second CLI process to start before the first run is ready.
+    const first = tether("run", s.agent, "--detach", "--debounce", "save=4000", "--", "true");
+    expect(first.status, first.stderr).toBe(0);
+    const second = tether("run", s.agent, "--detach", "--debounce", "save=4000", "--", "true");
+    expect(second.status, second.stderr).toBe(0);
+    const [a, b] = [first.stdout.trim(), second.stdout.trim()];
+    expect(await s.client.get(a)).toMatchObject({ status: "cancelled", error: expect.stringContaining(`replaced by run ${b}`) });
+    expect((await s.client.wait(b)).status).toBe("succeeded");
+    const bad = tether("run", s.agent, "--detach", "--debounce", "save", "--", "true");
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/debounce/);
   });
 });
