@@ -44,6 +44,25 @@ export const COMMANDS: Record<string, CommandHelp> = {
       "command's stdin; --eof closes the job's stdin after it. Prints delivered, queued or rejected (with why).",
     example: "tether input \"$id\" 'yes\n' && tether input \"$id\" --eof",
   },
+  await: {
+    usage: "tether await <run> [--json]",
+    about:
+      "Waits for a run to end and exits with its job's code, as tether run does (0 succeeded, the job's own code\n" +
+      "when it failed, 130 cancelled, 124 timed out). Says the outcome on stderr; --json prints the run on stdout.",
+    example: "id=$(tether run builder --detach -- make test) && tether await \"$id\"",
+  },
+  watch: {
+    usage: "tether watch <run> [--json]",
+    about:
+      "Follows a run live: the job's output on stdout and stderr as it writes it, and its events and status\n" +
+      "changes as lines on stderr; exits with the job's code when it ends. --json prints every event as a JSON line.",
+    example: "tether watch \"$id\"",
+  },
+  completion: {
+    usage: "tether completion bash|zsh|fish",
+    about: "Prints a shell completion script for command names and common flags.",
+    example: "source <(tether completion bash)    # fish: tether completion fish | source",
+  },
   cancel: {
     usage: "tether cancel <run>",
     about: "Cancels the run: at once when queued, SIGTERM to its process group when running. A finished run is\nprinted as it is.",
