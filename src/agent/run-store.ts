@@ -56,11 +56,12 @@ export class RunStore {
     this.lastSeq ??= this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").one().s;
     const seq = ++this.lastSeq;
     this.sql.exec(
-      `INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner, priority, ckey, climit, dedup, requires, debounce)
-       VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner, priority, ckey, climit, dedup, requires, debounce, turn_key)
+       VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       run.id, seq, queue.readyAt ?? now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id, run.runner,
       run.priority, run.concurrency?.key ?? null, run.concurrency?.limit ?? null, run.dedup_key,
       Object.keys(run.requires).length ? JSON.stringify(run.requires) : null, queue.debounce ?? null,
+      run.concurrency?.strategy === "round_robin" ? run.concurrency.key : null,
     );
     this.outbox(run, 1, events, maxOutput);
     this.indexer?.markRun(run.id, 1);
@@ -77,6 +78,13 @@ export class RunStore {
       run.ended_at ? now : null, running ? now : null, run.id,
     );
     if (running && before.status !== "running") this.sql.exec("INSERT OR IGNORE INTO attempts (run_id, attempt, host_id) VALUES (?, ?, ?)", run.id, run.attempt, run.host_id);
+    if (running && before.status !== "running" && run.concurrency?.strategy === "round_robin") {
+      // The key has had its turn: it goes behind every key served since less recently.
+      this.sql.exec(
+        "INSERT INTO key_turns (ckey, served) VALUES (?, (SELECT COALESCE(MAX(served), 0) + 1 FROM key_turns)) ON CONFLICT (ckey) DO UPDATE SET served = excluded.served",
+        run.concurrency.key,
+      );
+    }
     this.outbox(run, version, events, maxOutput);
     this.indexer?.markRun(run.id, version);
   }
@@ -108,11 +116,11 @@ export class RunStore {
     this.sql.exec("UPDATE runs SET has_object = 1 WHERE id = ? AND has_object = 0", id);
   }
 
-  /** The first queued run ready by `now` that a host with these runners can run, in submit order. */
   /**
    * The run to give a host next: the highest priority, oldest first, among those ready, whose
    * concurrency key has room, and that the host can take (its runners, its labels, approved runs
-   * only where its owner asks).
+   * only where its owner asks). Within a priority a round_robin run stands at its key's turn
+   * (the key served least recently first; a key never served, and a run of no such key, at 0).
    */
   nextQueued(now: number, host: { runners?: readonly string[]; labels?: Record<string, string>; takesApproved?: boolean } = {}): RunRow | null {
     const runners = host.runners ?? [];
@@ -124,7 +132,7 @@ export class RunStore {
           `SELECT * FROM runs q WHERE status = 'queued' AND ready_at <= ? AND (runner IS NULL${can})${approved}
              AND (ckey IS NULL OR (SELECT COUNT(*) FROM runs r WHERE r.ckey = q.ckey AND r.status = 'running') < climit)
              AND (requires IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(q.requires) j WHERE json_extract(?, '$."' || j.key || '"') IS NOT j.value))
-           ORDER BY priority DESC, seq LIMIT 1`,
+           ORDER BY priority DESC, COALESCE((SELECT served FROM key_turns t WHERE t.ckey = q.turn_key), 0), seq LIMIT 1`,
           now, ...runners, JSON.stringify(host.labels ?? {}),
         )
         .toArray()[0] ?? null

@@ -87,6 +87,11 @@ export const AGENT_SCHEMA = [
   // A debounce key: a new run of the key replaces the one still waiting to start.
   `ALTER TABLE runs ADD COLUMN debounce TEXT;
    CREATE INDEX runs_debounce ON runs (debounce) WHERE debounce IS NOT NULL AND status = 'queued';`,
+  // round_robin: a run's key takes turns (turn_key), and each key's turn is the number of the
+  // assignment that last served it; the key served least recently goes first.
+  `ALTER TABLE runs ADD COLUMN turn_key TEXT;
+   CREATE TABLE key_turns (ckey TEXT PRIMARY KEY, served INTEGER NOT NULL);
+   CREATE INDEX key_turns_served ON key_turns (served);`,
 ];
 
 export interface Profile {

@@ -51,9 +51,10 @@ export const Concurrency = z.strictObject({
   limit: z.number().int().min(1).max(1000).default(1),
   /**
    * queue: wait for a free place, in order. cancel_in_progress: the new run cancels the key's
-   * others. cancel_newest: the new run is cancelled while the key is full.
+   * others. cancel_newest: the new run is cancelled while the key is full. round_robin: waits as
+   * queue does, and among the keys with a run ready the one served least recently goes next.
    */
-  strategy: z.enum(["queue", "cancel_in_progress", "cancel_newest"]).default("queue"),
+  strategy: z.enum(["queue", "cancel_in_progress", "cancel_newest", "round_robin"]).default("queue"),
 });
 
 /** What a client may ask a host to run. Shared by submit, schedules and the host's assignment. */

@@ -48,6 +48,32 @@ describe("queue semantics end to end", () => {
     for (const o of others) expect(o.end < lane[19]!.start).toBe(true);
   });
 
+  it("round_robin over 3 keys with 30 runs starts them interleaved, though each key's runs were submitted together", async () => {
+    // Four runs hold the slots while the 30 are submitted, so the order is the queue's, not the submits'.
+    const hold = ["sh", "-c", "sleep 30"];
+    const holders = await Promise.all([0, 1, 2, 3].map(() => s.client.submit(s.agent, { argv: hold })));
+    const keyOf = new Map<string, string>();
+    for (const key of ["tenant-a", "tenant-b", "tenant-c"]) {
+      for (let i = 0; i < 10; i++) {
+        const r = await s.client.submit(s.agent, { argv: ["sh", "-c", "date +%s%N; sleep 0.05; date +%s%N"], concurrency: { key, limit: 10, strategy: "round_robin" } });
+        expect(r.status).toBe("queued");
+        keyOf.set(r.id, key);
+      }
+    }
+    await Promise.all(holders.map((h) => s.client.cancel(h.id)));
+    const ids = [...keyOf.keys()];
+    for (const id of ids) expect((await s.client.wait(id)).status).toBe("succeeded");
+    const started = (await spans(ids)).map((sp, i) => ({ key: keyOf.get(ids[i]!)!, start: sp.start }));
+    started.sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
+    // Four start at a time, so within a few milliseconds their order may shuffle; but at every
+    // point the keys have had nearly equal shares. Submit order would have given tenant-a 10 first.
+    const seen: Record<string, number> = { "tenant-a": 0, "tenant-b": 0, "tenant-c": 0 };
+    for (const { key } of started) {
+      seen[key]!++;
+      expect(Math.max(...Object.values(seen)) - Math.min(...Object.values(seen)), JSON.stringify(started.map((x) => x.key))).toBeLessThanOrEqual(2);
+    }
+  });
+
   it("tether run --debounce: the second run replaces the first, which ends cancelled naming it", async () => {
     const tether = (...args: string[]) =>
       spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), ...args], { env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token }, encoding: "utf8", timeout: 30_000 });
