@@ -3,8 +3,9 @@
  * stack (workerd, the D1 index, a real tether-agent). Sign in with a token, see a run submitted
  * through the SDK appear in the list, open it and watch its output arrive live (the job prints,
  * then waits on its stdin until the test answers, so the second line can only come over the
- * open stream), and filter the list by status. A browser that is missing fails the test: CI
- * installs chromium (.ci/run); a skipped browser test would pass while testing nothing.
+ * open stream), cancel a running one from its page, and filter the list by status. A missing
+ * browser fails the test: CI installs chromium (.ci/run); a skipped browser test would pass
+ * while testing nothing.
  */
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -71,6 +72,16 @@ describe("the dashboard", () => {
     await page.locator('#run-head [data-status="succeeded"]').waitFor({ timeout: 20_000 });
     // The events timeline came over the same stream.
     expect(await page.locator("#events tr[data-event]").count()).toBeGreaterThan(0);
+  });
+
+  it("cancels a running run from its page", async () => {
+    const run = await s.client.submit(s.agent, { argv: ["sh", "-c", "echo started; exec sleep 300"] });
+    await page.goto(`${s.url}/#/runs/${run.id}`);
+    await expect.poll(() => page.locator("#output").textContent(), { timeout: 20_000 }).toContain("started");
+    await page.locator('#run-head [data-status="running"]').waitFor({ timeout: 20_000 });
+    await page.click("#cancel");
+    await page.locator('#run-head [data-status="cancelled"]').waitFor({ timeout: 20_000 });
+    expect((await s.client.get(run.id)).status).toBe("cancelled");
   });
 
   it("filters the runs by status", async () => {
