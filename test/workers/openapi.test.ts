@@ -69,13 +69,19 @@ describe("GET /v1/openapi.json", () => {
     }
   });
 
-  it("carries the zod schemas' bodies and queries", async () => {
+  it("carries the zod schemas' bodies, queries and answers", async () => {
     const doc = await document();
     const submit = doc.paths["/v1/agents/{agent}/runs"]!.post!;
     const body = submit.requestBody!.content["application/json"]!.schema as { properties: Record<string, unknown>; additionalProperties: boolean };
     expect(body.properties.argv).toBeDefined();
     expect(body.additionalProperties).toBe(false);
+    // Answers too: the run by reference to its component, a page of runs inline.
+    expect(submit.responses["201"]!.content!["application/json"]).toEqual({ schema: { $ref: "#/components/schemas/Run" } });
+    const run = (doc.components as { schemas: Record<string, { properties: Record<string, unknown>; required: string[] }> }).schemas.Run!;
+    expect(run.required).toEqual(expect.arrayContaining(["id", "status", "exit_code", "created_at"]));
     const list = doc.paths["/v1/runs"]!.get!;
+    const page = (list.responses["200"]!.content!["application/json"] as { schema: { properties: Record<string, unknown> } }).schema;
+    expect(Object.keys(page.properties)).toEqual(["runs", "next_cursor"]);
     expect(list.parameters!.filter((p) => p.in === "query").map((p) => p.name)).toEqual(expect.arrayContaining(["status", "agent", "label", "cursor", "limit"]));
   });
 });

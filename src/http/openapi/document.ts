@@ -7,13 +7,20 @@ import { z } from "zod";
 import { SCOPES } from "../../protocol/token.js";
 import { routeAccess, type Access } from "../access.js";
 import { OPERATIONS, type Operation } from "./operations.js";
+import { RESPONSES, RunOut } from "./responses.js";
 
 type Json = Record<string, unknown>;
 
-const schemaOf = (s: z.ZodType): Json => {
-  // The input side: a query's numbers arrive as strings and are coerced; transforms are opaque.
-  const { $schema: _, ...rest } = z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) as Json;
+const schemaOf = (s: z.ZodType, io: "input" | "output" = "input"): Json => {
+  // Requests on the input side: a query's numbers arrive as strings and are coerced; transforms are opaque.
+  const { $schema: _, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Json;
   return rest;
+};
+/** A success's body schema: the Run component by reference, another described shape inline, else any object. */
+const bodyOf = (key: string): Json => {
+  const shape = RESPONSES[key];
+  if (!shape) return { type: "object" };
+  return shape === RunOut ? { $ref: "#/components/schemas/Run" } : schemaOf(shape, "output");
 };
 
 /** "/v1/runs/:run" → "/v1/runs/{run}", and the names of its parameters. */
@@ -50,10 +57,10 @@ const ERROR_TEXT: Record<number, string> = {
   429: "too many queued; retry after Retry-After seconds",
 };
 
-function success(op: Operation): Json {
+function success(op: Operation, key: string): Json {
   const [, kind, description] = op.ok;
   switch (kind) {
-    case "json": return { description, content: { "application/json": { schema: { type: "object" } } } };
+    case "json": return { description, content: { "application/json": { schema: bodyOf(key) } } };
     case "bytes": return { description, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } };
     case "html": return { description, content: { "text/html": { schema: { type: "string" } } } };
     case "sse": return { description, content: { "text/event-stream": { schema: { type: "string" } } } };
@@ -70,7 +77,7 @@ function operation(method: string, path: string, access: Access | null, params: 
     const q = schemaOf(op.query) as { properties?: Record<string, Json>; required?: string[] };
     for (const [name, schema] of Object.entries(q.properties ?? {})) parameters.push({ name, in: "query", required: q.required?.includes(name) ?? false, schema });
   }
-  const responses: Json = { [String(op.ok[0])]: success(op) };
+  const responses: Json = { [String(op.ok[0])]: success(op, `${method} ${path}`) };
   const errors = new Set([...(op.body || op.query || params.length ? [400] : []), ...(isPublic ? [] : [401, 403]), ...(op.body ? [413] : []), ...(op.errors ?? [])]);
   for (const status of [...errors].sort()) responses[String(status)] = problemRef(status, ERROR_TEXT[status] ?? "error");
   return {
@@ -114,6 +121,7 @@ export function openApiDocument(routes: readonly { method: string; path: string;
         },
       },
       schemas: {
+        Run: schemaOf(RunOut, "output"),
         Problem: {
           type: "object",
           required: ["type", "title", "status", "detail"],
