@@ -52,7 +52,7 @@ export const DASHBOARD_JS = String.raw`
         if (!page.agents.length) { body.replaceChildren(el("p", { class: "muted" }, ["No agents yet: tether agents create NAME"])); return; }
         var t = el("table", {}, [el("tr", {}, ["agent", "hosts", "queued", "running", "status"].map(function (h) { return el("th", {}, [h]); }))]);
         page.agents.forEach(function (a) {
-          t.append(el("tr", { "data-agent": a.name }, [el("td", {}, [a.name]), el("td", {}, [String(a.hosts)]), el("td", {}, [String(a.queued)]), el("td", {}, [String(a.running)]),
+          t.append(el("tr", { class: "link", "data-agent": a.name, onclick: function () { location.hash = "#/agents/" + encodeURIComponent(a.name); } }, [el("td", {}, [a.name]), el("td", {}, [String(a.hosts)]), el("td", {}, [String(a.queued)]), el("td", {}, [String(a.running)]),
             el("td", {}, [a.hosts > 0 ? "online" : el("span", { class: "muted" }, ["no host"])])]));
         });
         body.replaceChildren(t);
@@ -168,6 +168,31 @@ export const DASHBOARD_JS = String.raw`
     });
   }
 
+  /** An agent's status: its hosts (slots, busy, policy), why its queued runs wait, what runs now. */
+  function agentPage(name, signal) {
+    var body = el("div", { id: "agent" }, [el("p", { class: "muted" }, ["Loading…"])]);
+    app.replaceChildren(el("p", {}, [el("a", { href: "#/" }, ["← agents and runs"])]), el("h2", {}, ["Agent ", el("code", {}, [name])]), body);
+    function load() {
+      api("/v1/agents/" + encodeURIComponent(name) + "/status", { signal: signal }).then(function (st) {
+        var hosts = el("table", { id: "hosts" }, [el("tr", {}, ["host", "hostname", "slots", "busy", "policy", "version", "last heard"].map(function (h) { return el("th", {}, [h]); }))]);
+        st.hosts.forEach(function (h) {
+          var policy = h.policy ? "security " + h.policy.security + ", sandbox " + h.policy.sandbox + ", ask " + h.policy.ask + (h.policy.network ? "" : ", no network") : "";
+          hosts.append(el("tr", { "data-host": h.host_id }, [el("td", {}, [el("code", {}, [h.host_id])]), el("td", {}, [h.hostname]), el("td", {}, [String(h.slots)]),
+            el("td", {}, [String(h.busy) + (h.draining ? " (draining)" : "")]), el("td", {}, [policy]), el("td", {}, [h.version]), el("td", {}, [when(h.last_heard_at)])]));
+        });
+        var waiting = st.queue.waiting.map(function (w) { return el("li", {}, [w.runs + " waiting: " + w.reason]); });
+        body.replaceChildren(
+          el("h3", {}, ["Hosts"]), st.hosts.length ? hosts : el("p", { class: "muted" }, ["No host is connected: start one with tether-agent."]),
+          el("h3", {}, ["Queue"]), el("p", { id: "queue" }, [st.queue.depth + " queued" + (st.queue.oldest_age_ms !== null ? ", the oldest for " + Math.round(st.queue.oldest_age_ms / 1000) + " s" : "")]),
+          waiting.length ? el("ul", {}, waiting) : null,
+          el("p", { class: "muted" }, ["p50 wait " + (st.p50_wait_ms === null ? "-" : st.p50_wait_ms + " ms") + " · p50 run " + (st.p50_run_ms === null ? "-" : st.p50_run_ms + " ms")]));
+      }).catch(fail(body));
+    }
+    load();
+    var timer = setInterval(load, 2000);
+    signal.addEventListener("abort", function () { clearInterval(timer); });
+  }
+
   function route() {
     if (live) live.abort();
     live = new AbortController();
@@ -175,7 +200,10 @@ export const DASHBOARD_JS = String.raw`
     document.getElementById("signout").hidden = !signed;
     if (!signed) return signIn();
     var m = /^#\/runs\/([^/]+)$/.exec(location.hash);
-    if (m) runPage(decodeURIComponent(m[1]), live.signal); else home(live.signal);
+    var a = /^#\/agents\/([^/]+)$/.exec(location.hash);
+    if (m) runPage(decodeURIComponent(m[1]), live.signal);
+    else if (a) agentPage(decodeURIComponent(a[1]), live.signal);
+    else home(live.signal);
   }
   document.getElementById("signout").addEventListener("click", function (ev) { ev.preventDefault(); sessionStorage.removeItem(KEY); route(); });
   window.addEventListener("hashchange", route);

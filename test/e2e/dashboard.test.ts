@@ -49,6 +49,17 @@ describe("the dashboard", () => {
     await expect.poll(() => page.locator(`tr[data-agent="${s.agent}"]`).textContent()).toContain("online");
   });
 
+  it("shows an agent's hosts with their slots and policy", async () => {
+    await page.locator(`tr[data-agent="${s.agent}"]`).click();
+    await page.waitForURL(new RegExp(`#/agents/${s.agent}$`));
+    const host = page.locator("#hosts tr[data-host]").first();
+    await host.waitFor();
+    const status = await s.client.agentStatus(s.agent);
+    expect(await host.getAttribute("data-host")).toBe(status.hosts[0]!.host_id);
+    expect(await host.textContent()).toContain(String(status.hosts[0]!.slots));
+    expect(await page.locator("#queue").textContent()).toMatch(/\d+ queued/);
+  });
+
   it("renders the API reference at /docs from the OpenAPI document", async () => {
     await page.goto(`${s.url}/docs`);
     await page.locator("#getRuns").waitFor();

@@ -12,7 +12,7 @@ import { SECURITY_HEADERS } from "../../src/http/security-headers.js";
 import { direct } from "./direct.js";
 
 type Op = { operationId: string; summary: string; security: { bearer?: string[] }[]; parameters?: { name: string; in: string }[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, { content?: Record<string, unknown> }> };
-type Doc = { openapi: string; paths: Record<string, Record<string, Op>>; components: { securitySchemes: Record<string, unknown> } };
+type Doc = { openapi: string; paths: Record<string, Record<string, Op>>; components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { properties: Record<string, unknown>; required: string[] }> } };
 
 async function document(): Promise<Doc> {
   const res = await direct(null, "GET", "/v1/openapi.json");
@@ -77,7 +77,7 @@ describe("GET /v1/openapi.json", () => {
     expect(body.additionalProperties).toBe(false);
     // Answers too: the run by reference to its component, a page of runs inline.
     expect(submit.responses["201"]!.content!["application/json"]).toEqual({ schema: { $ref: "#/components/schemas/Run" } });
-    const run = (doc.components as { schemas: Record<string, { properties: Record<string, unknown>; required: string[] }> }).schemas.Run!;
+    const run = doc.components.schemas.Run!;
     expect(run.required).toEqual(expect.arrayContaining(["id", "status", "exit_code", "created_at"]));
     const list = doc.paths["/v1/runs"]!.get!;
     const page = (list.responses["200"]!.content!["application/json"] as { schema: { properties: Record<string, unknown> } }).schema;
