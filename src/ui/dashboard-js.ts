@@ -149,7 +149,14 @@ export const DASHBOARD_JS = String.raw`
       head.replaceChildren(el("h2", {}, [el("code", {}, [r.id]), " ", status(r.status)]),
         el("p", {}, [el("code", {}, [r.argv.join(" ")])]),
         el("p", { class: "muted" }, ["agent " + r.agent + " · attempt " + r.attempt + " · created " + when(r.created_at) + (r.exit_code !== null ? " · exit " + r.exit_code : "") + (r.error ? " · " + r.error : "")]),
+        r.approval ? el("p", { id: "approval" }, ["approval " + r.approval.state + ": " + r.approval.reason + (r.approval.note ? " (" + r.approval.note + ")" : "")]) : null,
+        r.status === "awaiting_approval" ? decide("approve") : null,
+        r.status === "awaiting_approval" ? decide("deny") : null,
         ["succeeded", "failed", "cancelled", "timed_out", "orphaned"].indexOf(r.status) < 0 ? cancel : null);
+    }
+    /** Approve or deny a run held for a person (the token needs runs:approve; a refusal is shown). */
+    function decide(what) {
+      return el("button", { id: what, onclick: function () { api("/v1/runs/" + id + "/" + what, { method: "POST" }).then(showRun, fail(head)); } }, [what === "approve" ? "Approve" : "Deny"]);
     }
     api("/v1/runs/" + id, { signal: signal }).then(showRun).catch(fail(head));
     var follow = true;

@@ -3,13 +3,14 @@
  * stack (workerd, the D1 index, a real tether-agent). Sign in with a token, see a run submitted
  * through the SDK appear in the list, open it and watch its output arrive live (the job prints,
  * then waits on its stdin until the test answers, so the second line can only come over the
- * open stream), cancel a running one from its page, and filter the list by status. A missing
- * browser fails the test: CI installs chromium (.ci/run); a skipped browser test would pass
- * while testing nothing.
+ * open stream), cancel a running one and approve a held one from its page, and filter the
+ * list by status. A missing browser fails the test: CI installs chromium (.ci/run); a skipped
+ * browser test would pass while testing nothing.
  */
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHostAgent } from "../../src/local/stack.js";
 import { startStack, type Stack } from "./harness.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -93,6 +94,21 @@ describe("the dashboard", () => {
     await page.click("#cancel");
     await page.locator('#run-head [data-status="cancelled"]').waitFor({ timeout: 20_000 });
     expect((await s.client.get(run.id)).status).toBe("cancelled");
+  });
+
+  it("approves a run a host's policy held for a person, and it runs", async () => {
+    // A host that allows only `true` and asks a person about anything else.
+    const token = (await s.client.createAgent("asks")).host_token;
+    const host = startHostAgent({ url: s.url, hostToken: token, stdio: "pipe", slots: 1, graceMs: 500, policy: ["--security", "allowlist", "--allow", "true", "--sandbox", "off"] });
+    s.hosts.push(host);
+    await host.connected;
+    const run = await s.client.submit("asks", { argv: ["sh", "-c", "echo approved and ran"] });
+    await page.goto(`${s.url}/#/runs/${run.id}`);
+    await page.locator('#run-head [data-status="awaiting_approval"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator("#approval").textContent()).toContain("not on the allowlist");
+    await page.click("#approve");
+    await expect.poll(() => page.locator("#output").textContent(), { timeout: 20_000 }).toContain("approved and ran");
+    await page.locator('#run-head [data-status="succeeded"]').waitFor({ timeout: 20_000 });
   });
 
   it("filters the runs by status", async () => {
