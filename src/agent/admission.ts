@@ -80,6 +80,11 @@ export function admit(store: RunStore, hosts: Hosts, rate: SubmitRate, config: A
       events.push({ type: "waiting", reason: `debounced: ready at ${new Date(readyAt).toISOString()} unless a newer run with debounce key ${JSON.stringify(debounce.key)} replaces it`, ready_at: new Date(readyAt).toISOString() });
     }
   }
+  const sr = job.start_rate;
+  if (sr) {
+    const starts = store.startsWithin(sr.key, sr.window_s * 1000, now);
+    if (starts >= sr.limit) events.push({ type: "waiting", reason: `waiting for start_rate key ${JSON.stringify(sr.key)}: ${starts} starts in the last ${sr.window_s} s, its limit ${sr.limit}` });
+  }
   if (job.runner && !hosts.haveRunner(job.runner)) events.push({ type: "waiting", reason: `waiting for a host with the ${job.runner} runner` });
   if (Object.keys(record.requires).length && !hosts.haveLabels(record.requires)) {
     events.push({ type: "waiting", reason: `waiting for a host with ${Object.entries(record.requires).map(([k, v]) => `${k}=${v}`).join(", ")}` });

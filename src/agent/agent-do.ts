@@ -146,6 +146,7 @@ export class AgentDO extends DurableObject<Env> {
     });
     this.timers.on("approval", Anything, (_d, t, now) => void this.lifecycle.apply(runOf(t.key), { type: "approval_expired" }, now));
     this.timers.on("retry", Anything, () => undefined); // the run is in the queue already; dispatch follows the alarm
+    this.timers.on("start_rate", Anything, () => undefined); // likewise: a start left its key's window
     this.timers.on(OUTBOX_TIMER, Anything, (_d, _t, now) => this.outbox.flush(now));
     this.timers.on(INDEX_TIMER, Anything, () => this.index.onTimer());
     this.timers.on(RETENTION_TIMER, Anything, (_d, _t, now) => this.retention.sweep(now));
@@ -249,7 +250,7 @@ export class AgentDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       if (key !== undefined) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", key, id, now);
       // What the run waits for, if anything, is its first word.
-      this.store.insert(record, queued, now, config.max_output_bytes, a.events, { readyAt: a.readyAt, debounce: a.debounce });
+      this.store.insert(record, queued, now, config.max_output_bytes, a.events, { readyAt: a.readyAt, debounce: a.debounce, startRate: job.start_rate ?? null });
       // A debounced run's timer wakes dispatch when it may go, as a retry's does.
       if (a.readyAt > now) this.timers.set(TimerKey.retry(id), "retry", a.readyAt, {});
       if (job.queue_timeout_ms !== undefined) this.timers.set(TimerKey.queueTimeout(id), "queue_timeout", now + job.queue_timeout_ms, { ms: job.queue_timeout_ms });

@@ -3,7 +3,9 @@
  * queued rows in submit order, a lease is a running row's host. Every change of a run bumps its
  * version and writes that version to the outbox for the run's object, in the caller's transaction.
  */
-import type { Run, RunStatus } from "../protocol/run.js";
+import type { JobSpec, Run, RunStatus } from "../protocol/run.js";
+
+type StartRate = NonNullable<JobSpec["start_rate"]>;
 import type { RunChange } from "../protocol/run-change.js";
 import type { QueuedJob } from "./run-plan.js";
 import type { RunEvent, RunRecord } from "./lifecycle/types.js";
@@ -52,16 +54,17 @@ export class RunStore {
   }
 
   /** `readyAt`: when it may start (a debounced run waits); `debounce`: its debounce key. */
-  insert(run: RunRecord, job: QueuedJob, now: number, maxOutput: number, events: RunEvent[] = [], queue: { readyAt?: number; debounce?: string | null } = {}): void {
+  insert(run: RunRecord, job: QueuedJob, now: number, maxOutput: number, events: RunEvent[] = [], queue: { readyAt?: number; debounce?: string | null; startRate?: StartRate | null } = {}): void {
     this.lastSeq ??= this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").one().s;
     const seq = ++this.lastSeq;
     this.sql.exec(
-      `INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner, priority, ckey, climit, dedup, requires, debounce, turn_key)
-       VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner, priority, ckey, climit, dedup, requires, debounce, turn_key, skey, slimit, swindow)
+       VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       run.id, seq, queue.readyAt ?? now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id, run.runner,
       run.priority, run.concurrency?.key ?? null, run.concurrency?.limit ?? null, run.dedup_key,
       Object.keys(run.requires).length ? JSON.stringify(run.requires) : null, queue.debounce ?? null,
       run.concurrency?.strategy === "round_robin" ? run.concurrency.key : null,
+      queue.startRate?.key ?? null, queue.startRate?.limit ?? null, queue.startRate ? queue.startRate.window_s * 1000 : null,
     );
     this.outbox(run, 1, events, maxOutput);
     this.indexer?.markRun(run.id, 1);
@@ -132,11 +135,27 @@ export class RunStore {
           `SELECT * FROM runs q WHERE status = 'queued' AND ready_at <= ? AND (runner IS NULL${can})${approved}
              AND (ckey IS NULL OR (SELECT COUNT(*) FROM runs r WHERE r.ckey = q.ckey AND r.status = 'running') < climit)
              AND (requires IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(q.requires) j WHERE json_extract(?, '$."' || j.key || '"') IS NOT j.value))
+             AND (skey IS NULL OR (SELECT COUNT(*) FROM key_starts s WHERE s.skey = q.skey AND s.at > ? - q.swindow) < slimit)
            ORDER BY priority DESC, COALESCE((SELECT served FROM key_turns t WHERE t.ckey = q.turn_key), 0), seq LIMIT 1`,
-          now, ...runners, JSON.stringify(host.labels ?? {}),
+          now, ...runners, JSON.stringify(host.labels ?? {}), now,
         )
         .toArray()[0] ?? null
     );
+  }
+
+  /**
+   * Notes a start of a start_rate key, forgetting its starts that left the window. Returns when
+   * this start leaves the window: a run of the key held back may start then.
+   */
+  noteStart(key: string, windowMs: number, now: number): number {
+    this.sql.exec("DELETE FROM key_starts WHERE skey = ? AND at <= ?", key, now - windowMs);
+    this.sql.exec("INSERT INTO key_starts (skey, at) VALUES (?, ?)", key, now);
+    return now + windowMs;
+  }
+
+  /** Starts of a key within the last `windowMs`. */
+  startsWithin(key: string, windowMs: number, now: number): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM key_starts WHERE skey = ? AND at > ?", key, now - windowMs).one().n;
   }
 
   /** Runs now running under the agent (for max_concurrent). */

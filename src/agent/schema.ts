@@ -92,6 +92,12 @@ export const AGENT_SCHEMA = [
   `ALTER TABLE runs ADD COLUMN turn_key TEXT;
    CREATE TABLE key_turns (ckey TEXT PRIMARY KEY, served INTEGER NOT NULL);
    CREATE INDEX key_turns_served ON key_turns (served);`,
+  // start_rate: a run's key, limit and window (ms), and the starts of each key still in a window.
+  `ALTER TABLE runs ADD COLUMN skey TEXT;
+   ALTER TABLE runs ADD COLUMN slimit INTEGER;
+   ALTER TABLE runs ADD COLUMN swindow INTEGER;
+   CREATE TABLE key_starts (skey TEXT NOT NULL, at INTEGER NOT NULL);
+   CREATE INDEX key_starts_at ON key_starts (skey, at);`,
 ];
 
 export interface Profile {

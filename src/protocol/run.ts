@@ -90,6 +90,8 @@ export const JobSpec = z.strictObject({
   /** At most one queued-or-running run per key: another submit gets 409 (or, with on_duplicate "return", that run). */
   dedup_key: z.string().min(1).max(256).optional(),
   on_duplicate: z.enum(["error", "return"]).optional(),
+  /** At most `limit` runs of `key` start in any `window_s` seconds; a run past it waits (it is not refused). */
+  start_rate: z.strictObject({ key: ConcurrencyKey, limit: z.number().int().min(1).max(100_000), window_s: z.number().int().min(1).max(24 * 3600) }).optional(),
   /**
    * A new run with the key replaces the one of the key still waiting to start (it ends cancelled)
    * and becomes ready `ms` after its submit: of a burst, the last one runs.

@@ -77,6 +77,37 @@ describe("debounce", () => {
   });
 });
 
+describe("start_rate", () => {
+  it("at most limit runs of a key start per window; the next waits, saying why, and starts when the window lets it", async () => {
+    const a = await newAgent("srate");
+    const h = await enroll(a.name, a.enrollToken, "h", { slots: 4 });
+    const rate = { start_rate: { key: "api", limit: 2, window_s: 1 } };
+    const r1 = await make(a, rate);
+    const first = await h.sock.next();
+    const firstAt = Date.now();
+    const r2 = await make(a, rate);
+    expect(await h.sock.next()).toMatchObject({ run_id: r2.id });
+    const r3 = await make(a, rate);
+    expect(first.run_id).toBe(r1.id);
+    // Two slots are free, yet the third waits for the window: not refused.
+    expect(r3.status).toBe("queued");
+    expect(JSON.stringify((await call(a.t, "GET", `/v1/runs/${r3.id}/events`)).json)).toMatch(/waiting for start_rate key \\"api\\": 2 starts in the last 1 s, its limit 2/);
+    const other = await make(a, { start_rate: { key: "other", limit: 2, window_s: 1 } });
+    expect(await h.sock.next()).toMatchObject({ run_id: other.id });
+    // The alarm set for the first start's leaving the window wakes dispatch.
+    expect(await h.sock.next()).toMatchObject({ run_id: r3.id });
+    expect(Date.now()).toBeGreaterThanOrEqual(firstAt + 1000 - 50);
+    h.sock.sock.close(1000);
+  });
+
+  it("is validated strictly", async () => {
+    const a = await newAgent("sratebad");
+    for (const start_rate of [{ key: "k", limit: 0, window_s: 1 }, { key: "k", limit: 1, window_s: 0 }, { key: "", limit: 1, window_s: 1 }, { key: "k", limit: 1 }, { key: "k", limit: 1, window_s: 1, x: 1 }]) {
+      expect((await post(a, { argv: ["true"], start_rate })).status, JSON.stringify(start_rate)).toBe(400);
+    }
+  });
+});
+
 describe("rate limits", () => {
   it("the agent's bucket: burst at once, then 429 with Retry-After naming the limit; a refused submit costs no token", async () => {
     const a = await newAgent("rate");
