@@ -61,6 +61,8 @@ describe("debounce", () => {
       expect(r.status).toBe("cancelled");
       expect(ids.has(/replaced by run (\S+) /.exec(r.error)![1]!)).toBe(true);
     }
+    // The agent's status says why it waits.
+    expect((await call(a.t, "GET", `/v1/agents/${a.name}/status`)).json.queue.waiting).toEqual([{ reason: "debounced: waiting out its quiet time", runs: 1 }]);
     // A run of another key is its own: it replaces nothing of "k".
     const survivor = runs.find((r) => r.status === "queued")!;
     expect((await make(a, { debounce: { key: "other", ms: 60_000 } })).status).toBe("queued");
