@@ -129,6 +129,9 @@ export class RunStore {
     const runners = host.runners ?? [];
     const can = runners.length ? ` OR runner IN (${runners.map(() => "?").join(", ")})` : "";
     const approved = host.takesApproved ? "" : ` AND json_extract(body, '$.approval.state') IS NOT 'approved'`;
+    // Turns cost a sort of the ready runs; with no round_robin run queued, the index gives the order.
+    const turns = this.sql.exec("SELECT 1 FROM runs WHERE status = 'queued' AND turn_key IS NOT NULL LIMIT 1").toArray().length > 0;
+    const turn = turns ? "COALESCE((SELECT served FROM key_turns t WHERE t.ckey = q.turn_key), 0), " : "";
     return (
       this.sql
         .exec<RunRow>(
@@ -136,7 +139,7 @@ export class RunStore {
              AND (ckey IS NULL OR (SELECT COUNT(*) FROM runs r WHERE r.ckey = q.ckey AND r.status = 'running') < climit)
              AND (requires IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(q.requires) j WHERE json_extract(?, '$."' || j.key || '"') IS NOT j.value))
              AND (skey IS NULL OR (SELECT COUNT(*) FROM key_starts s WHERE s.skey = q.skey AND s.at > ? - q.swindow) < slimit)
-           ORDER BY priority DESC, COALESCE((SELECT served FROM key_turns t WHERE t.ckey = q.turn_key), 0), seq LIMIT 1`,
+           ORDER BY priority DESC, ${turn}seq LIMIT 1`,
           now, ...runners, JSON.stringify(host.labels ?? {}), now,
         )
         .toArray()[0] ?? null

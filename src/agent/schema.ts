@@ -98,6 +98,8 @@ export const AGENT_SCHEMA = [
    ALTER TABLE runs ADD COLUMN swindow INTEGER;
    CREATE TABLE key_starts (skey TEXT NOT NULL, at INTEGER NOT NULL);
    CREATE INDEX key_starts_at ON key_starts (skey, at);`,
+  // Whether any queued run takes turns: without one the next run is read in index order.
+  `CREATE INDEX runs_turn ON runs (turn_key) WHERE status = 'queued' AND turn_key IS NOT NULL;`,
 ];
 
 export interface Profile {
