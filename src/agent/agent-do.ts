@@ -14,6 +14,7 @@ import { CLOSE_REVOKED } from "../protocol/version.js";
 import type { StreamEnd } from "../protocol/stream.js";
 import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
 import { admit } from "./admission.js";
+import { SubmitRate } from "./rate-limit.js";
 import { AgentSecrets, SecretsNotConfigured } from "./secrets.js";
 import type { SecretView } from "../protocol/secret.js";
 import { Schedules } from "../schedules/schedules.js";
@@ -76,6 +77,7 @@ export class AgentDO extends DurableObject<Env> {
   /** Runs whose changes go back to their object in the answer to its own call (endAttempt). */
   private readonly replying = new Set<string>();
   private readonly index: IndexOutbox;
+  private readonly rate = new SubmitRate();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -147,6 +149,7 @@ export class AgentDO extends DurableObject<Env> {
     });
     this.timers.on("approval", Anything, (_d, t, now) => void this.lifecycle.apply(runOf(t.key), { type: "approval_expired" }, now));
     this.timers.on("retry", Anything, () => undefined); // the run is in the queue already; dispatch follows the alarm
+    this.timers.on("start_rate", Anything, () => undefined); // likewise: a start left its key's window
     this.timers.on(OUTBOX_TIMER, Anything, (_d, _t, now) => this.outbox.flush(now));
     this.timers.on(INDEX_TIMER, Anything, () => this.index.onTimer());
     this.timers.on(RETENTION_TIMER, Anything, (_d, _t, now) => this.retention.sweep(now));
@@ -241,7 +244,7 @@ export class AgentDO extends DurableObject<Env> {
     if (missing.length) return { refused: { status: 400, slug: "invalid", detail: `the body is invalid: secrets: agent ${p.name} has no secret ${missing.join(", ")} (tether secrets set ${p.name} ${missing[0]})` } };
     const id = newRunId(p.name, now);
     const { queued, record } = planRun(p.name, config, job, opts, id, now);
-    const a = admit(this.store, this.hosts, config, job, record);
+    const a = admit(this.store, this.hosts, this.rate, config, job, record, now);
     if (a.kind === "existing") return { run: publicRun(a.run), created: false };
     if (a.kind === "refused") {
       const { kind: _k, ...refused } = a;
@@ -250,12 +253,15 @@ export class AgentDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       if (key !== undefined) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", key, id, now);
       // What the run waits for, if anything, is its first word.
-      this.store.insert(record, queued, now, config.max_output_bytes, a.events);
+      this.store.insert(record, queued, now, config.max_output_bytes, a.events, { readyAt: a.readyAt, debounce: a.debounce, startRate: job.start_rate ?? null });
+      // A debounced run's timer wakes dispatch when it may go, as a retry's does.
+      if (a.readyAt > now) this.timers.set(TimerKey.retry(id), "retry", a.readyAt, {});
       if (job.queue_timeout_ms !== undefined) this.timers.set(TimerKey.queueTimeout(id), "queue_timeout", now + job.queue_timeout_ms, { ms: job.queue_timeout_ms });
       for (const c of a.cancels) this.cancelTree(c.id, c.reason);
       if (a.cancelSelf) this.lifecycle.apply(id, { type: "cancel", reason: a.cancelSelf }, now);
       this.retention.soon(now);
     });
+    this.rate.take(a.buckets, now);
     await this.dispatch();
     return { run: publicRun(this.store.record(id)!), created: true };
   }

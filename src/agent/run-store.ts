@@ -3,7 +3,9 @@
  * queued rows in submit order, a lease is a running row's host. Every change of a run bumps its
  * version and writes that version to the outbox for the run's object, in the caller's transaction.
  */
-import type { Run, RunStatus } from "../protocol/run.js";
+import type { JobSpec, Run, RunStatus } from "../protocol/run.js";
+
+type StartRate = NonNullable<JobSpec["start_rate"]>;
 import type { RunChange } from "../protocol/run-change.js";
 import type { QueuedJob } from "./run-plan.js";
 import type { RunEvent, RunRecord } from "./lifecycle/types.js";
@@ -52,15 +54,18 @@ export class RunStore {
     return r ? (JSON.parse(r.body) as RunRecord) : null;
   }
 
-  insert(run: RunRecord, job: QueuedJob, now: number, maxOutput: number, events: RunEvent[] = []): void {
+  /** `readyAt`: when it may start (a debounced run waits); `debounce`: its debounce key. */
+  insert(run: RunRecord, job: QueuedJob, now: number, maxOutput: number, events: RunEvent[] = [], queue: { readyAt?: number; debounce?: string | null; startRate?: StartRate | null } = {}): void {
     this.lastSeq ??= this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM runs").one().s;
     const seq = ++this.lastSeq;
     this.sql.exec(
-      `INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner, priority, ckey, climit, dedup, requires)
-       VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`,
-      run.id, seq, now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id, run.runner,
+      `INSERT INTO runs (id, seq, status, ready_at, attempt, body, job, version, parent_id, runner, priority, ckey, climit, dedup, requires, debounce, turn_key, skey, slimit, swindow)
+       VALUES (?, ?, 'queued', ?, 0, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      run.id, seq, queue.readyAt ?? now, JSON.stringify(run), JSON.stringify(job), run.parent_run_id, run.runner,
       run.priority, run.concurrency?.key ?? null, run.concurrency?.limit ?? null, run.dedup_key,
-      Object.keys(run.requires).length ? JSON.stringify(run.requires) : null,
+      Object.keys(run.requires).length ? JSON.stringify(run.requires) : null, queue.debounce ?? null,
+      run.concurrency?.strategy === "round_robin" ? run.concurrency.key : null,
+      queue.startRate?.key ?? null, queue.startRate?.limit ?? null, queue.startRate ? queue.startRate.window_s * 1000 : null,
     );
     this.outbox(run, 1, events, maxOutput);
     this.indexer?.markRun(run.id, 1);
@@ -79,6 +84,13 @@ export class RunStore {
     );
     if (this.waiting !== undefined) this.waiting += Number(isWaiting(run.status)) - Number(isWaiting(before.status));
     if (running && before.status !== "running") this.sql.exec("INSERT OR IGNORE INTO attempts (run_id, attempt, host_id) VALUES (?, ?, ?)", run.id, run.attempt, run.host_id);
+    if (running && before.status !== "running" && run.concurrency?.strategy === "round_robin") {
+      // The key has had its turn: it goes behind every key served since less recently.
+      this.sql.exec(
+        "INSERT INTO key_turns (ckey, served) VALUES (?, (SELECT COALESCE(MAX(served), 0) + 1 FROM key_turns)) ON CONFLICT (ckey) DO UPDATE SET served = excluded.served",
+        run.concurrency.key,
+      );
+    }
     this.outbox(run, version, events, maxOutput);
     this.indexer?.markRun(run.id, version);
   }
@@ -110,27 +122,46 @@ export class RunStore {
     this.sql.exec("UPDATE runs SET has_object = 1 WHERE id = ? AND has_object = 0", id);
   }
 
-  /** The first queued run ready by `now` that a host with these runners can run, in submit order. */
   /**
    * The run to give a host next: the highest priority, oldest first, among those ready, whose
    * concurrency key has room, and that the host can take (its runners, its labels, approved runs
-   * only where its owner asks).
+   * only where its owner asks). Within a priority a round_robin run stands at its key's turn
+   * (the key served least recently first; a key never served, and a run of no such key, at 0).
    */
   nextQueued(now: number, host: { runners?: readonly string[]; labels?: Record<string, string>; takesApproved?: boolean } = {}): RunRow | null {
     const runners = host.runners ?? [];
     const can = runners.length ? ` OR runner IN (${runners.map(() => "?").join(", ")})` : "";
     const approved = host.takesApproved ? "" : ` AND json_extract(body, '$.approval.state') IS NOT 'approved'`;
+    // Turns cost a sort of the ready runs; with no round_robin run queued, the index gives the order.
+    const turns = this.sql.exec("SELECT 1 FROM runs WHERE status = 'queued' AND turn_key IS NOT NULL LIMIT 1").toArray().length > 0;
+    const turn = turns ? "COALESCE((SELECT served FROM key_turns t WHERE t.ckey = q.turn_key), 0), " : "";
     return (
       this.sql
         .exec<RunRow>(
           `SELECT * FROM runs q WHERE status = 'queued' AND ready_at <= ? AND (runner IS NULL${can})${approved}
              AND (ckey IS NULL OR (SELECT COUNT(*) FROM runs r WHERE r.ckey = q.ckey AND r.status = 'running') < climit)
              AND (requires IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(q.requires) j WHERE json_extract(?, '$."' || j.key || '"') IS NOT j.value))
-           ORDER BY priority DESC, seq LIMIT 1`,
-          now, ...runners, JSON.stringify(host.labels ?? {}),
+             AND (skey IS NULL OR (SELECT COUNT(*) FROM key_starts s WHERE s.skey = q.skey AND s.at > ? - q.swindow) < slimit)
+           ORDER BY priority DESC, ${turn}seq LIMIT 1`,
+          now, ...runners, JSON.stringify(host.labels ?? {}), now,
         )
         .toArray()[0] ?? null
     );
+  }
+
+  /**
+   * Notes a start of a start_rate key, forgetting its starts that left the window. Returns when
+   * this start leaves the window: a run of the key held back may start then.
+   */
+  noteStart(key: string, windowMs: number, now: number): number {
+    this.sql.exec("DELETE FROM key_starts WHERE skey = ? AND at <= ?", key, now - windowMs);
+    this.sql.exec("INSERT INTO key_starts (skey, at) VALUES (?, ?)", key, now);
+    return now + windowMs;
+  }
+
+  /** Starts of a key within the last `windowMs`. */
+  startsWithin(key: string, windowMs: number, now: number): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM key_starts WHERE skey = ? AND at > ?", key, now - windowMs).one().n;
   }
 
   /** Runs now running under the agent (for max_concurrent). */
@@ -150,6 +181,11 @@ export class RunStore {
   liveWithDedup(key: string): RunRecord | null {
     const r = this.sql.exec<{ body: string }>("SELECT body FROM runs WHERE dedup = ? AND status IN ('queued', 'awaiting_approval', 'running') LIMIT 1", key).toArray()[0];
     return r ? (JSON.parse(r.body) as RunRecord) : null;
+  }
+
+  /** Runs of a debounce key that wait for their first start. */
+  waitingWithDebounce(key: string): string[] {
+    return this.sql.exec<{ id: string }>("SELECT id FROM runs WHERE debounce = ? AND status = 'queued' AND attempt = 0", key).toArray().map((r) => r.id);
   }
 
   /** The live runs of a concurrency key, oldest first. */

@@ -84,6 +84,22 @@ export const AGENT_SCHEMA = [
    CREATE INDEX runs_next ON runs (priority DESC, seq) WHERE status = 'queued';
    CREATE INDEX runs_ckey ON runs (ckey, status) WHERE ckey IS NOT NULL;
    CREATE INDEX runs_dedup ON runs (dedup) WHERE dedup IS NOT NULL;`,
+  // A debounce key: a new run of the key replaces the one still waiting to start.
+  `ALTER TABLE runs ADD COLUMN debounce TEXT;
+   CREATE INDEX runs_debounce ON runs (debounce) WHERE debounce IS NOT NULL AND status = 'queued';`,
+  // round_robin: a run's key takes turns (turn_key), and each key's turn is the number of the
+  // assignment that last served it; the key served least recently goes first.
+  `ALTER TABLE runs ADD COLUMN turn_key TEXT;
+   CREATE TABLE key_turns (ckey TEXT PRIMARY KEY, served INTEGER NOT NULL);
+   CREATE INDEX key_turns_served ON key_turns (served);`,
+  // start_rate: a run's key, limit and window (ms), and the starts of each key still in a window.
+  `ALTER TABLE runs ADD COLUMN skey TEXT;
+   ALTER TABLE runs ADD COLUMN slimit INTEGER;
+   ALTER TABLE runs ADD COLUMN swindow INTEGER;
+   CREATE TABLE key_starts (skey TEXT NOT NULL, at INTEGER NOT NULL);
+   CREATE INDEX key_starts_at ON key_starts (skey, at);`,
+  // Whether any queued run takes turns: without one the next run is read in index order.
+  `CREATE INDEX runs_turn ON runs (turn_key) WHERE status = 'queued' AND turn_key IS NOT NULL;`,
 ];
 
 export interface Profile {

@@ -37,8 +37,8 @@ export function agentStatus(name: string, sql: SqlStorage, hosts: Hosts, now: nu
       slots: h.slots, busy: busy.get(h.host_id) ?? 0, draining: h.draining, connected_at: h.connected_at, last_heard_at: new Date(hosts.lastSeen(ws)).toISOString(),
     });
   }
-  const queued = sql.exec<{ ready_at: number | null; runner: string | null; created: string; requires: string | null; ckey: string | null; climit: number | null }>(
-    "SELECT ready_at, runner, json_extract(body, '$.created_at') AS created, requires, ckey, climit FROM runs WHERE status = 'queued' ORDER BY seq",
+  const queued = sql.exec<{ ready_at: number | null; runner: string | null; created: string; requires: string | null; ckey: string | null; climit: number | null; debounce: string | null; attempt: number }>(
+    "SELECT ready_at, runner, json_extract(body, '$.created_at') AS created, requires, ckey, climit, debounce, attempt FROM runs WHERE status = 'queued' ORDER BY seq",
   ).toArray();
   const runningByKey = new Map(sql.exec<{ ckey: string; n: number }>("SELECT ckey, COUNT(*) AS n FROM runs WHERE status = 'running' AND ckey IS NOT NULL GROUP BY ckey").toArray().map((r) => [r.ckey, r.n]));
   const waiting = new Map<string, number>();
@@ -46,7 +46,7 @@ export function agentStatus(name: string, sql: SqlStorage, hosts: Hosts, now: nu
   const free = live.reduce((n, h) => n + Math.max(0, h.slots - h.busy), 0);
   for (const q of queued) {
     let why: string;
-    if (q.ready_at !== null && q.ready_at > now) why = "waiting out a retry delay";
+    if (q.ready_at !== null && q.ready_at > now) why = q.debounce !== null && q.attempt === 0 ? "debounced: waiting out its quiet time" : "waiting out a retry delay";
     else if (!hostList.length) why = "no host is connected";
     else if (!live.length) why = "every connected host is draining";
     else if (q.runner && !live.some((h) => h.runners?.includes(q.runner!))) why = `no connected host has the ${q.runner} runner`;

@@ -24,12 +24,16 @@ export interface RunFlags {
 
 /** Streams the job's output live and resolves to the exit code to end with. */
 export async function runCommand(client: TetherClient, agent: string, argv: string[], flags: RunFlags): Promise<number> {
-  const stdin = flags.stdinFile === undefined ? undefined : readFileSync(flags.stdinFile === "-" ? 0 : flags.stdinFile, "utf8");
-  if (flags.interactive && stdin !== undefined) throw new Error("--interactive streams this terminal's stdin; --stdin gives a file instead: use one");
+  const bytes = flags.stdinFile === undefined ? undefined : readFileSync(flags.stdinFile === "-" ? 0 : flags.stdinFile);
+  if (flags.interactive && bytes !== undefined) throw new Error("--interactive streams this terminal's stdin; --stdin gives a file instead: use one");
+  // The submit's stdin is a JSON string, so only UTF-8 travels in it unchanged; other bytes go
+  // through the run's live input (exact, base64 on the wire) and then its end.
+  const text = bytes === undefined ? undefined : utf8(bytes);
+  const binary = bytes !== undefined && text === undefined ? bytes : undefined;
   const run = await client.submit(agent, {
     argv,
-    ...(stdin !== undefined && { stdin }),
-    ...(flags.interactive && { stdin: { mode: "pipe" as const } }),
+    ...(text !== undefined && { stdin: text }),
+    ...((flags.interactive || binary) && { stdin: { mode: "pipe" as const } }),
     ...(Object.keys(flags.env).length && { env: flags.env }),
     ...(flags.secrets.length && { secrets: flags.secrets }),
     ...(flags.queue as object),
@@ -37,6 +41,7 @@ export async function runCommand(client: TetherClient, agent: string, argv: stri
     ...(flags.timeoutMs !== undefined && { timeout_ms: flags.timeoutMs }),
     ...(Object.keys(flags.inputs).length && { inputs: flags.inputs as Record<string, object> }),
   });
+  if (binary) await sendBytes(client, run.id, binary);
   if (flags.detach) {
     console.log(run.id);
     return 0;
@@ -56,6 +61,25 @@ export async function runCommand(client: TetherClient, agent: string, argv: stri
     return report(final);
   } finally {
     process.off("SIGINT", onInt);
+  }
+}
+
+const utf8 = (b: Uint8Array): string | undefined => {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(b);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A file's bytes into the run's stdin in deliveries the edge takes (under LIMITS.liveInputBytes), then its end. */
+async function sendBytes(client: TetherClient, runId: string, bytes: Uint8Array): Promise<void> {
+  const CHUNK = 512 * 1024;
+  for (let at = 0; at < bytes.length || at === 0; at += CHUNK) {
+    const last = at + CHUNK >= bytes.length;
+    const r = await client.input(runId, bytes.subarray(at, at + CHUNK), { eof: last });
+    if (r.state === "rejected") throw new Error(`--stdin: the run took no input: ${r.reason}`);
+    if (last) break;
   }
 }
 

@@ -9,7 +9,7 @@ export interface CommandHelp {
 
 export const COMMANDS: Record<string, CommandHelp> = {
   run: {
-    usage: "tether run <agent> [--detach] [-i] [--env K=V]... [--secret NAME]... [--priority 0-9|low|normal|high|urgent] [--lane NAME] [--dedup-key KEY] [--require K=V]... [--label K=V]... [--input NAME=VALUE|@FILE]... [--result] [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
+    usage: "tether run <agent> [--detach] [-i] [--env K=V]... [--secret NAME]... [--priority 0-9|low|normal|high|urgent] [--lane NAME] [--dedup-key KEY] [--debounce KEY=MS] [--require K=V]... [--label K=V]... [--input NAME=VALUE|@FILE]... [--result] [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
     about:
       "Runs <argv...> on a host of <agent>. The job's stdout and stderr arrive on yours as it writes them, and\n" +
       "tether exits with the job's exit code (128+n when killed by signal n, 124 timed out, 130 cancelled,\n" +
@@ -43,6 +43,25 @@ export const COMMANDS: Record<string, CommandHelp> = {
       "Sends live input to a run submitted with stdin: {mode: \"pipe\"} (tether run -i): data, or - to send this\n" +
       "command's stdin; --eof closes the job's stdin after it. Prints delivered, queued or rejected (with why).",
     example: "tether input \"$id\" 'yes\n' && tether input \"$id\" --eof",
+  },
+  await: {
+    usage: "tether await <run> [--json]",
+    about:
+      "Waits for a run to end and exits with its job's code, as tether run does (0 succeeded, the job's own code\n" +
+      "when it failed, 130 cancelled, 124 timed out). Says the outcome on stderr; --json prints the run on stdout.",
+    example: "id=$(tether run builder --detach -- make test) && tether await \"$id\"",
+  },
+  watch: {
+    usage: "tether watch <run> [--json]",
+    about:
+      "Follows a run live: the job's output on stdout and stderr as it writes it, and its events and status\n" +
+      "changes as lines on stderr; exits with the job's code when it ends. --json prints every event as a JSON line.",
+    example: "tether watch \"$id\"",
+  },
+  completion: {
+    usage: "tether completion bash|zsh|fish",
+    about: "Prints a shell completion script for command names and common flags.",
+    example: "source <(tether completion bash)    # fish: tether completion fish | source",
   },
   cancel: {
     usage: "tether cancel <run>",

@@ -6,6 +6,7 @@ import type { RunSummary } from "../protocol/run-index.js";
 import { flagError } from "./errors.js";
 import { pairs, UsageError } from "./flags.js";
 import { commandHelp } from "./help.js";
+import { statusText } from "./style.js";
 
 const LS_OPTIONS = {
   agent: { type: "string", short: "a" },
@@ -46,7 +47,9 @@ function table(runs: RunSummary[]): string {
   const rows = runs.map((r) => [r.id, r.status, r.exit_code === null ? "-" : String(r.exit_code), r.created_at.replace(/\.\d+Z$/, "Z"), r.argv.join(" ").slice(0, 60)]);
   const head = ["RUN", "STATUS", "EXIT", "CREATED", "COMMAND"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join("  ")).join("\n");
+  // Colour (TTY only) goes on after padding: escape codes would count as width.
+  const cell = (c: string, i: number, r: string[]) => (i === r.length - 1 ? c : r !== head && i === 1 ? statusText(c, widths[i]!) : pad(c, widths[i]!));
+  return [head, ...rows].map((r) => r.map((c, i) => cell(c, i, r)).join("  ")).join("\n");
 }
 
 export async function lsCommand(args: string[], connect: () => TetherClient): Promise<number> {

@@ -5,6 +5,8 @@ import { TetherClient, TetherError } from "../client/sdk.js";
 import { logsCommand, runCommand } from "./commands.js";
 import { loadConfig, type CliConfig } from "./config.js";
 import { flagError, unreachable } from "./errors.js";
+import { completionScript } from "./completion.js";
+import { awaitCommand, watchCommand } from "./follow-commands.js";
 import { closest, commandHelp, COMMANDS, USAGE } from "./help.js";
 import { agentsLsCommand, lsCommand, statusCommand } from "./index-commands.js";
 import { schedulesCommand } from "./schedules.js";
@@ -23,6 +25,7 @@ const FLAGS = {
     priority: { type: "string" },
     lane: { type: "string" },
     "dedup-key": { type: "string" },
+    debounce: { type: "string" },
     require: { type: "string", multiple: true },
     label: { type: "string", short: "l", multiple: true },
     timeout: { type: "string" },
@@ -34,6 +37,9 @@ const FLAGS = {
   get: help,
   logs: { ...help, follow: { type: "boolean", short: "f" } },
   cancel: help,
+  await: { ...help, json: { type: "boolean" } },
+  watch: { ...help, json: { type: "boolean" } },
+  completion: help,
   approve: { ...help, reason: { type: "string" } },
   deny: { ...help, reason: { type: "string" } },
   input: { ...help, eof: { type: "boolean" } },
@@ -77,7 +83,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw flagError(err, name, Object.keys(FLAGS[name]));
   }
-  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; reason?: string; secret?: string[]; priority?: string; lane?: string; "dedup-key"?: string; require?: string[] };
+  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; json?: boolean; reason?: string; secret?: string[]; priority?: string; lane?: string; "dedup-key"?: string; debounce?: string; require?: string[] };
   const positionals = parsed.positionals;
   if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -106,6 +112,8 @@ async function main(args: string[]): Promise<number> {
           ...(values.priority !== undefined && { priority: /^\d$/.test(values.priority) ? Number(values.priority) : values.priority }),
           ...(values.lane !== undefined && { lane: values.lane }),
           ...(values["dedup-key"] !== undefined && { dedup_key: values["dedup-key"] }),
+          // KEY=MS, split at the last "=": the edge says what is wrong with either half.
+          ...(values.debounce !== undefined && { debounce: { key: values.debounce.replace(/=[^=]*$/, ""), ms: Number(/=([^=]*)$/.exec(values.debounce)?.[1] ?? NaN) } }),
           ...(values.require?.length && { requires: pairs(values.require, "--require") }),
         },
         labels: pairs(values.label, "--label"),
@@ -131,6 +139,13 @@ async function main(args: string[]): Promise<number> {
       print(await connect().input(run, bytes, { eof: values.eof ?? false }));
       return 0;
     }
+    case "await":
+    case "watch":
+      if (!positionals[0]) throw need(`a run id: tether ${name} <run>`);
+      return (name === "await" ? awaitCommand : watchCommand)(connect(), positionals[0], values.json ?? false);
+    case "completion":
+      process.stdout.write(completionScript(positionals[0]));
+      return 0;
     case "cancel":
       if (!positionals[0]) throw need("a run id");
       print(await connect().cancel(positionals[0]));

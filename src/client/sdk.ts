@@ -29,8 +29,10 @@ export class TetherError extends Error {
   constructor(
     readonly status: number,
     readonly problem: Problem | null,
+    /** The answer's Retry-After in seconds (429, 503), or null: said in the message too. */
+    readonly retryAfterS: number | null = null,
   ) {
-    super(problem?.detail ?? `HTTP ${status}`);
+    super(`${problem?.detail ?? `HTTP ${status}`}${retryAfterS !== null ? ` (Retry-After: ${retryAfterS} s)` : ""}`);
   }
 }
 
@@ -273,7 +275,8 @@ export class TetherClient {
     if (body !== undefined) headers["content-type"] = "application/json";
     // An overloaded control plane says 503; reads and cancels are safe to send again, and so is
     // a submit that carries an idempotency key.
-    const safe = method === "GET" || method === "DELETE" || path.endsWith("/cancel") || (body as { idempotency_key?: string } | undefined)?.idempotency_key !== undefined;
+    const keyed = (body as { idempotency_key?: string } | undefined)?.idempotency_key !== undefined;
+    const safe = method === "GET" || method === "DELETE" || path.endsWith("/cancel") || keyed;
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       try {
@@ -285,6 +288,14 @@ export class TetherClient {
         continue;
       }
       if (res.ok) return res;
+      // A submit refused for a rate limit or a full queue (429) is sent again after Retry-After
+      // only when it carries an idempotency key: were an answer lost, the key still makes one run.
+      const wait = res.status === 429 ? retryAfterS(res) : null;
+      if (wait !== null && keyed && wait <= RETRY_AFTER_MAX_S && attempt < RETRIES_429) {
+        await res.body?.cancel();
+        await delay(wait * 1000);
+        continue;
+      }
       if (res.status !== 503 || !safe || attempt >= RETRIES_503) throw await toError(res);
       await res.body?.cancel();
       await delay(Math.min(2000, 100 * 2 ** attempt));
@@ -312,11 +323,23 @@ async function toError(res: Response): Promise<TetherError> {
   } catch {
     /* not JSON */
   }
-  return new TetherError(res.status, problem);
+  return new TetherError(res.status, problem, retryAfterS(res));
+}
+
+/** Retry-After as seconds (it may be a number of seconds or an HTTP date), or null. */
+function retryAfterS(res: Response): number | null {
+  const v = res.headers.get("retry-after")?.trim();
+  if (!v) return null;
+  if (/^\d+$/.test(v)) return Number(v);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 const enc = encodeURIComponent;
 const RETRIES_503 = 5;
+/** Tries of a keyed submit refused with 429; a Retry-After longer than this is left to the caller. */
+const RETRIES_429 = 5;
+const RETRY_AFTER_MAX_S = 60;
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The filters of `GET /v1/runs`, as the SDK takes them: `status` and `label` as lists or as the wire's text. */

@@ -5,11 +5,13 @@ import { bodyLimit } from "./body-limit.js";
 import { cors } from "./cors.js";
 import { catchAll, errorResponse } from "./errors.js";
 import { methods, MethodTable } from "./methods.js";
+import { openApiDocument } from "./openapi/document.js";
 import { ProblemError, problemResponse } from "./problem.js";
 import { agentStatus } from "./routes/agent-status.js";
 import { agents } from "./routes/agents.js";
 import { approvals } from "./routes/approvals.js";
 import { identity } from "./routes/identity.js";
+import { pages } from "./routes/pages.js";
 import { runEvents } from "./routes/run-events.js";
 import { agentList, runList } from "./routes/run-index.js";
 import { runs } from "./routes/runs.js";
@@ -34,6 +36,11 @@ app.use(methods(table));
 app.use(bodyLimit());
 
 app.get("/health", requires(PUBLIC), (c) => c.json({ ok: true }));
+// Public, before the token check: the document describes routes, not a workspace's data, and the
+// /docs page and code generators read it without a token.
+let openApi: object | undefined;
+app.get("/v1/openapi.json", requires(PUBLIC), (c) => c.json((openApi ??= openApiDocument(app.routes))));
+app.route("/", pages);
 app.use("/v1/*", authenticate());
 app.route("/v1/agents", agentList);
 app.route("/v1/agents", agentStatus);

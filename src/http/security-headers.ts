@@ -12,6 +12,16 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The dashboard's and /docs' pages are documents, so they need script, style and fetch: only
+ * from this origin (no inline script, no other host), and still never framed. Every other
+ * answer keeps the API's `default-src 'none'`.
+ */
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** The paths served as pages (src/http/routes/pages.ts). */
+export const isPagePath = (path: string) => path === "/" || path === "/docs" || path.startsWith("/ui/");
+
+/**
  * Sets the security headers on every answer, errors included. Hono's secureHeaders sets them
  * on whatever comes back, a WebSocket's 101 too, whose headers come from a Durable Object and
  * cannot be changed; a 101 is not a document, so it is passed on untouched.
@@ -20,7 +30,8 @@ export function securityHeaders(): MiddlewareHandler {
   return async function securityHeaders(c, next) {
     await next();
     if (c.res.status === 101) return;
-    setAll(c.res.headers, SECURITY_HEADERS, () => mutableHeaders(c));
+    const page = isPagePath(c.req.path) && c.res.ok;
+    setAll(c.res.headers, page ? { ...SECURITY_HEADERS, "content-security-policy": PAGE_CSP } : SECURITY_HEADERS, () => mutableHeaders(c));
   };
 }
 

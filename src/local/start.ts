@@ -95,6 +95,7 @@ Tether is running.
   control plane  ${plane.proxyUrl}   (state in ${dir}/state; the host and CLI use the Worker's own address, ${plane.url})
   agent          ${AGENT}, with one host on this machine
   token          in ${dir}/local.json (every scope; not printed here, so no terminal log holds it)
+  dashboard      ${plane.proxyUrl}/   (paste the token from local.json; API reference at ${plane.proxyUrl}/docs)
 
 Try it (the CLI reads ${dir}/local.json, from this directory or any below it):
 

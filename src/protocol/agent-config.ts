@@ -2,6 +2,12 @@ import { z } from "zod";
 import { LIMITS } from "./limits.js";
 import { DEFAULT_RETRY, RetryPolicy } from "./run.js";
 
+export const RateLimit = z.strictObject({
+  per_s: z.number().positive().max(100_000),
+  burst: z.number().int().min(1).max(100_000),
+});
+export type RateLimit = z.infer<typeof RateLimit>;
+
 /** Per-agent settings; runs take these where they leave a field out. */
 export const AgentConfig = z.strictObject({
   /** A lease whose host was silent this long is lost. */
@@ -20,6 +26,13 @@ export const AgentConfig = z.strictObject({
   max_queued: z.number().int().min(1).max(1_000_000),
   /** A repeated idempotency key within this many seconds returns the first run. */
   idempotency_ttl_s: z.number().int().min(60).max(30 * 24 * 3600),
+  /**
+   * Submissions to the agent as a token bucket: `burst` at once, refilled at `per_s` a second.
+   * Past it a submit is a 429 with Retry-After; null: no limit.
+   */
+  rate_limit: RateLimit.nullable(),
+  /** The same, for each concurrency key (or lane) on its own: one busy key cannot crowd out the rest. */
+  key_rate_limit: RateLimit.nullable(),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -33,6 +46,8 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   max_concurrent: null,
   max_queued: 10_000,
   idempotency_ttl_s: 24 * 3600,
+  rate_limit: null,
+  key_rate_limit: null,
 };
 
 /** What a client may send to change an agent's settings: any subset. */
@@ -46,6 +61,8 @@ export const AgentConfigPatch = z.strictObject({
   max_concurrent: AgentConfig.shape.max_concurrent.optional(),
   max_queued: AgentConfig.shape.max_queued.optional(),
   idempotency_ttl_s: AgentConfig.shape.idempotency_ttl_s.optional(),
+  rate_limit: AgentConfig.shape.rate_limit.optional(),
+  key_rate_limit: AgentConfig.shape.key_rate_limit.optional(),
 });
 export type AgentConfigPatch = z.infer<typeof AgentConfigPatch>;
 
@@ -60,6 +77,8 @@ export function applyConfig(base: AgentConfig, patch: AgentConfigPatch): AgentCo
     max_concurrent: patch.max_concurrent === undefined ? base.max_concurrent : patch.max_concurrent,
     max_queued: patch.max_queued ?? base.max_queued,
     idempotency_ttl_s: patch.idempotency_ttl_s ?? base.idempotency_ttl_s,
+    rate_limit: patch.rate_limit === undefined ? base.rate_limit : patch.rate_limit,
+    key_rate_limit: patch.key_rate_limit === undefined ? base.key_rate_limit : patch.key_rate_limit,
   };
 }
 

@@ -51,9 +51,10 @@ export const Concurrency = z.strictObject({
   limit: z.number().int().min(1).max(1000).default(1),
   /**
    * queue: wait for a free place, in order. cancel_in_progress: the new run cancels the key's
-   * others. cancel_newest: the new run is cancelled while the key is full.
+   * others. cancel_newest: the new run is cancelled while the key is full. round_robin: waits as
+   * queue does, and among the keys with a run ready the one served least recently goes next.
    */
-  strategy: z.enum(["queue", "cancel_in_progress", "cancel_newest"]).default("queue"),
+  strategy: z.enum(["queue", "cancel_in_progress", "cancel_newest", "round_robin"]).default("queue"),
 });
 
 /** What a client may ask a host to run. Shared by submit, schedules and the host's assignment. */
@@ -89,6 +90,13 @@ export const JobSpec = z.strictObject({
   /** At most one queued-or-running run per key: another submit gets 409 (or, with on_duplicate "return", that run). */
   dedup_key: z.string().min(1).max(256).optional(),
   on_duplicate: z.enum(["error", "return"]).optional(),
+  /** At most `limit` runs of `key` start in any `window_s` seconds; a run past it waits (it is not refused). */
+  start_rate: z.strictObject({ key: ConcurrencyKey, limit: z.number().int().min(1).max(100_000), window_s: z.number().int().min(1).max(24 * 3600) }).optional(),
+  /**
+   * A new run with the key replaces the one of the key still waiting to start (it ends cancelled)
+   * and becomes ready `ms` after its submit: of a burst, the last one runs.
+   */
+  debounce: z.strictObject({ key: z.string().min(1).max(256), ms: z.number().int().min(0).max(24 * 3600 * 1000) }).optional(),
   /** Host labels the run needs, every one of them matching. */
   requires: boundedRecord(LabelKey, boundedString(LIMITS.labelValueBytes, "a label value"), LIMITS.labelEntries, "requires").optional(),
 });

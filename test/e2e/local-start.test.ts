@@ -30,6 +30,8 @@ interface Started {
   child: ChildProcess;
   /** Everything it wrote to stderr so far. */
   err(): string;
+  /** Everything it wrote to stdout so far (the banner). */
+  out(): string;
   /** Resolves once stderr matches. */
   until(re: RegExp): Promise<void>;
   exited: Promise<number | null>;
@@ -53,11 +55,13 @@ function start(cwd: string, env: Record<string, string | undefined> = {}): Start
     err += b.toString();
     check();
   });
-  child.stdout!.resume();
+  let out = "";
+  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     child,
     err: () => err,
+    out: () => out,
     until: (re) =>
       new Promise<void>((resolve, reject) => {
         waiters.push({ re, resolve });
@@ -149,6 +153,8 @@ describe("npm start", () => {
     expect(new URL(proxyUrl).port).not.toBe("8787");
     expect(first.err()).toContain(`port 8787 is in use by another program`);
     expect(first.err()).toContain(`listens on port ${new URL(proxyUrl).port} instead`);
+    // The banner points at the dashboard on the port it took.
+    await expect.poll(() => first.out()).toContain(`dashboard      ${proxyUrl}/ `);
   });
 
   it("refuses a PORT that is taken, rather than move elsewhere", async () => {

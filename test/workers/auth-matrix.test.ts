@@ -43,6 +43,12 @@ const READ_ELSEWHERE = { other: 404 };
 const ROWS: Record<string, Row> = {
   "GET /health": { req: () => ({ path: "/health" }), need: "public", ok: 200 },
   "GET /.well-known/jwks.json": { req: () => ({ path: "/.well-known/jwks.json" }), need: "public", ok: 200 },
+  // Public: the document describes routes, not a workspace's data; /docs reads it without a token.
+  "GET /v1/openapi.json": { req: () => ({ path: "/v1/openapi.json" }), need: "public", ok: 200 },
+  // The pages hold no data: the dashboard's script reads the API with the pasted token.
+  "GET /": { req: () => ({ path: "/" }), need: "public", ok: 200 },
+  "GET /docs": { req: () => ({ path: "/docs" }), need: "public", ok: 200 },
+  "GET /ui/:file": { req: () => ({ path: "/ui/app.js" }), need: "public", ok: 200 },
 
   "POST /v1/agents": { req: () => ({ path: "/v1/agents", body: {} }), need: ["agents:write"], ok: 400 },
   "GET /v1/agents/:agent": { req: (f) => ({ path: `/v1/agents/${f.agent}` }), need: ["agents:read"], ok: 200, ...READ_ELSEWHERE },

@@ -74,6 +74,23 @@ describe("queue semantics", () => {
     expect((await call(a.t, "GET", `/v1/runs/${keep.id}`)).json.status).toBe("queued");
   });
 
+  it("round_robin: among keys with runs waiting, the key served least recently goes next", async () => {
+    const a = await newAgent("rr");
+    const rr = (key: string) => make(a, { concurrency: { key, limit: 10, strategy: "round_robin" } });
+    const [a1, a2, a3, b1, b2, c1] = [await rr("A"), await rr("A"), await rr("A"), await rr("B"), await rr("B"), await rr("C")];
+    const h = await enroll(a.name, a.enrollToken, "h", { slots: 1 });
+    const order: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const assigned = await h.sock.next();
+      order.push(assigned.run_id);
+      await finish(h.credential, assigned.run_id, 1);
+      h.sock.send({ type: "credit", n: 1 }); // the slot is free again, as a host says
+    }
+    // With queue it would be A1 A2 A3 B1 B2 C1.
+    expect(order).toEqual([a1, b1, c1, a2, b2, a3].map((r) => r!.id));
+    h.sock.sock.close(1000);
+  });
+
   it("max_concurrent caps the agent's running runs whatever its hosts' slots", async () => {
     const a = await newAgent("cap");
     expect((await call(a.t, "PATCH", `/v1/agents/${a.name}`, { config: { max_concurrent: 2 } })).status).toBe(200);

@@ -47,6 +47,12 @@ describe("spring forward, as Vixie cron", () => {
     expect(day("0 0-23/2 * * *", ...NY_SPRING)).toEqual(["2027-03-14T05:00:00.000Z", "2027-03-14T07:00:00.000Z", ...evenHoursEdt]);
   });
 
+  it("a bare step is an interval: 0 */2 skips the 02:00 the gap swallowed, as Vixie's wild jobs do", () => {
+    const evenHoursEdt = hourly("2027-03-14T08:00:00Z", 19).filter((_, i) => i % 2 === 0); // 04:00 .. 22:00 EDT
+    expect(day("0 */2 * * *", ...NY_SPRING)).toEqual(["2027-03-14T05:00:00.000Z", ...evenHoursEdt]);
+    expect(day("? */2 * * *", ...NY_SPRING)).toHaveLength(day("* */2 * * *", ...NY_SPRING).length);
+  });
+
   it("each time the gap swallowed runs once after it: 0,30 2 runs twice at 03:00, a millisecond apart", () => {
     expect(day("0,30 2 * * *", ...NY_SPRING)).toEqual(["2027-03-14T07:00:00.000Z", "2027-03-14T07:00:00.001Z"]);
   });

@@ -60,7 +60,11 @@ export class Lifecycle {
     const cfg = this.d.config();
     this.d.storage.transactionSync(() => {
       this.d.store.update(row, t.run, t.events, now, cfg.max_output_bytes, readyAt);
-      if (t.run.status === "running" && row.status !== "running") this.d.store.markHasObject(row.id);
+      if (t.run.status === "running" && row.status !== "running") {
+        this.d.store.markHasObject(row.id);
+        // A start of a start_rate key: the key's next run held back may go when this one leaves the window.
+        if (typeof row.skey === "string") this.d.timers.set(`start_rate:${row.id}`, "start_rate", this.d.store.noteStart(row.skey, Number(row.swindow), now), {});
+      }
       this.retime(t.run, readyAt, now, cfg);
     });
     for (const e of t.effects) {

@@ -9,8 +9,8 @@ import { workspaceOf, type AppEnv } from "../auth.js";
 import { notFound, ProblemError, problemResponse } from "../problem.js";
 import { jsonBody, parseOr400 } from "../validate.js";
 
-const CreateAgentBody = z.strictObject({ name: AgentName, config: AgentConfigPatch.optional() });
-const UpdateAgentBody = z.strictObject({ config: AgentConfigPatch });
+export const CreateAgentBody = z.strictObject({ name: AgentName, config: AgentConfigPatch.optional() });
+export const UpdateAgentBody = z.strictObject({ config: AgentConfigPatch });
 
 export const agents = new Hono<AppEnv>();
 

@@ -16,7 +16,7 @@ import { jsonBody } from "../validate.js";
 /** Long enough to hand to a cloud's token exchange, short enough that a leaked one soon dies. */
 export const ID_TOKEN_TTL_S = 600;
 
-const IdTokenBody = z.strictObject({
+export const IdTokenBody = z.strictObject({
   audience: z
     .string()
     .min(1)

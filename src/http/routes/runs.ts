@@ -20,12 +20,12 @@ export function runParam(id: string | undefined): { id: string; agent: string } 
   return { id: run, agent: agentOfRun(run)! };
 }
 
-const OutputQuery = z.strictObject({
+export const OutputQuery = z.strictObject({
   stream: z.enum(["stdout", "stderr"]).optional(),
   attempt: z.coerce.number().int().min(1).optional(),
 });
-const WatchQuery = z.strictObject({ output: z.enum(["true", "false"]).optional() });
-const StreamQuery = z.strictObject({ attempt: z.coerce.number().int().min(1) });
+export const WatchQuery = z.strictObject({ output: z.enum(["true", "false"]).optional() });
+export const StreamQuery = z.strictObject({ attempt: z.coerce.number().int().min(1) });
 const EventId = z.coerce.number().int().min(0);
 
 /**
@@ -96,7 +96,7 @@ runs.post("/:run/cancel", WRITE, async (c) => {
   return c.json(run, 202);
 });
 
-const InputBody = z
+export const InputBody = z
   .strictObject({
     data: z.string().optional(),
     data_base64: z.string().refine((t) => fromBase64(t) !== null, "is not base64").optional(),

@@ -16,7 +16,7 @@ const DAY_S = 86_400;
 export const DEFAULT_TTL_S = 30 * DAY_S;
 export const MAX_TTL_S = 366 * DAY_S;
 
-const CreateTokenBody = z
+export const CreateTokenBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
     scopes: TokenScopes,

@@ -1,0 +1,118 @@
+/**
+ * The CLI's faces against the real stack: tether await and watch on a run submitted elsewhere,
+ * --stdin with bytes that are not UTF-8 kept exact, shell completion, and colour only on a
+ * terminal (a pseudo-terminal from script(1)) unless NO_COLOR is set.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../src/local/paths.js";
+import { startStack, waitFor, type Stack } from "./harness.js";
+
+let s: Stack;
+const dir = mkdtempSync(join(tmpdir(), "tether-faces-"));
+beforeAll(async () => {
+  s = await startStack();
+});
+afterAll(async () => {
+  await s?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const bin = join(repoRoot(), "bin", "tether.mjs");
+const env = () => ({ PATH: process.env.PATH!, TETHER_URL: s.url, TETHER_TOKEN: s.token });
+const tether = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { env: env(), encoding: "utf8", timeout: 30_000 });
+
+describe("tether await", () => {
+  it("waits for a run submitted elsewhere and exits with its job's code; --json prints the run", async () => {
+    const run = await s.client.submit(s.agent, { argv: ["sh", "-c", "exit 7"] });
+    const r = tether("await", run.id);
+    expect(r.status, r.stderr).toBe(7);
+    expect(r.stderr).toContain(`run ${run.id} failed (exit 7)`);
+    const j = tether("await", run.id, "--json");
+    expect(j.status).toBe(7);
+    expect(JSON.parse(j.stdout)).toMatchObject({ id: run.id, status: "failed", exit_code: 7 });
+  });
+
+  it("says an unknown run at once and exits 4", () => {
+    const r = tether("await", `run_${"0".repeat(28)}_${"x"}`);
+    expect(r.status).toBe(4);
+  });
+});
+
+describe("tether watch", () => {
+  it("prints the job's output on stdout and stderr, and its events on stderr", async () => {
+    const run = await s.client.submit(s.agent, { argv: ["sh", "-c", "echo out; echo err >&2; exit 3"] });
+    const r = tether("watch", run.id);
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe("out\n");
+    expect(r.stderr).toContain("err\n");
+    expect(r.stderr).toMatch(/\d{4}-\d\d-\d\dT\S+ \S+/); // an event line: time and type
+  });
+
+  it("--json prints one JSON line per event, output as text", async () => {
+    const run = await s.client.submit(s.agent, { argv: ["sh", "-c", "printf 'héllo'"] });
+    const r = tether("watch", run.id, "--json");
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; text?: string });
+    expect(lines.filter((l) => l.type === "output").map((l) => l.text).join("")).toBe("héllo");
+    expect(lines.some((l) => l.type === "state")).toBe(true);
+  });
+});
+
+describe("tether run --stdin", () => {
+  it("keeps bytes that are not UTF-8 exact", () => {
+    const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28, 0x0a, ...Buffer.from("tail"), 0xe2, 0x82]);
+    const file = join(dir, "binary.bin");
+    writeFileSync(file, bytes);
+    const r = spawnSync(process.execPath, [bin, "run", s.agent, "--stdin", file, "--", "cat"], { env: env(), timeout: 30_000 });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(Buffer.compare(r.stdout, bytes)).toBe(0);
+  });
+
+  it("still sends UTF-8 text as it is", () => {
+    const file = join(dir, "text.txt");
+    writeFileSync(file, "naïve ✓\n");
+    const r = spawnSync(process.execPath, [bin, "run", s.agent, "--stdin", file, "--", "cat"], { env: env(), encoding: "utf8", timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe("naïve ✓\n");
+  });
+});
+
+describe("tether completion", () => {
+  it("prints bash, zsh and fish scripts naming every command; bash parses its own", () => {
+    for (const shell of ["bash", "zsh", "fish"]) {
+      const r = tether("completion", shell);
+      expect(r.status, shell).toBe(0);
+      for (const cmd of ["run", "await", "watch", "ls", "schedules", "completion"]) expect(r.stdout, shell).toContain(cmd);
+    }
+    const bash = spawnSync("bash", ["-n"], { input: tether("completion", "bash").stdout, encoding: "utf8" });
+    expect(bash.status, bash.stderr).toBe(0);
+  });
+
+  it("refuses another shell with exit 2", () => {
+    const r = tether("completion", "tcsh");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("bash, zsh or fish");
+  });
+});
+
+describe("colour", () => {
+  it("colours statuses on a terminal only, and never with NO_COLOR", async () => {
+    const run = await s.client.submit(s.agent, { argv: ["true"] });
+    await s.client.wait(run.id);
+    await waitFor("the index to hold the run", async () => (await s.client.listRuns({ limit: 200 })).runs.some((r) => r.id === run.id && r.status === "succeeded"));
+    expect(tether("ls").stdout).not.toContain("\x1b[");
+    // script(1) gives the CLI a pseudo-terminal as its stdout.
+    const onTty = (extra: Record<string, string>) =>
+      spawnSync("script", ["-qec", `${process.execPath} ${bin} ls`, "/dev/null"], { env: { ...env(), TERM: "xterm", ...extra }, encoding: "utf8", timeout: 30_000 });
+    const tty = onTty({});
+    expect(tty.status, tty.stderr).toBe(0);
+    expect(tty.stdout).toContain("\x1b[32msucceeded");
+    const plain = onTty({ NO_COLOR: "1" });
+    expect(plain.stdout).toContain("succeeded");
+    expect(plain.stdout).not.toContain("\x1b[");
+  });
+});
