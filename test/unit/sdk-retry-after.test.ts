@@ -12,11 +12,13 @@ const created = () => new Response(JSON.stringify({ id: "run_1", status: "queued
 /** A client whose server answers from the list, noting when each request came. */
 function clientWith(answers: (() => Response)[]) {
   const at: number[] = [];
-  const fetch = (async () => {
+  const bodies: unknown[] = [];
+  const fetch = (async (_url: string, init?: RequestInit) => {
     at.push(Date.now());
+    bodies.push(init?.body ? JSON.parse(String(init.body)) : undefined);
     return answers.shift()!();
   }) as typeof globalThis.fetch;
-  return { client: new TetherClient({ url: "http://plane.test", token: "t", fetch }), at };
+  return { client: new TetherClient({ url: "http://plane.test", token: "t", fetch }), at, bodies };
 }
 
 describe("Retry-After on 429", () => {
@@ -27,9 +29,18 @@ describe("Retry-After on 429", () => {
     expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(990);
   });
 
-  it("a submit without one is not sent again: the error says the limit and the Retry-After", async () => {
+  it("a submit given no key gets one of its own, so it too waits out Retry-After, sent again with the same key", async () => {
+    const { client, at, bodies } = clientWith([() => problem("1"), created]);
+    expect(await client.submit("a", { argv: ["true"] })).toMatchObject({ id: "run_1" });
+    expect(at).toHaveLength(2);
+    const keys = bodies.map((b) => (b as { idempotency_key?: string }).idempotency_key);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+  });
+
+  it("a request that is not safe to repeat is not sent again: the error says the limit and the Retry-After", async () => {
     const { client, at } = clientWith([() => problem("7"), created]);
-    const err = await client.submit("a", { argv: ["true"] }).catch((e: unknown) => e);
+    const err = await client.configureAgent("a", { max_queued: 5 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TetherError);
     expect((err as TetherError).status).toBe(429);
     expect((err as TetherError).retryAfterS).toBe(7);
