@@ -6,15 +6,13 @@ import { CLAIMS_HEADER, runStub, type Env } from "../env.js";
 import type { AgentView, EnrolledHost } from "../protocol/agent.js";
 import type { AgentStatus } from "../protocol/agent-status.js";
 import type { AgentConfigPatch } from "../protocol/agent-config.js";
-import { newRunId } from "../protocol/ids.js";
 import { isTerminal, type JobSpec, type Run } from "../protocol/run.js";
-import { LIMITS } from "../protocol/limits.js";
 import type { RunChange } from "../protocol/run-change.js";
 import { CLOSE_REVOKED } from "../protocol/version.js";
 import type { StreamEnd } from "../protocol/stream.js";
 import type { NewSchedule, SchedulePatch } from "../schedules/input.js";
-import { admit } from "./admission.js";
 import { SubmitRate } from "./rate-limit.js";
+import { Submitter } from "./submitter.js";
 import { AgentSecrets, SecretsNotConfigured } from "./secrets.js";
 import type { SecretView } from "../protocol/secret.js";
 import { Schedules } from "../schedules/schedules.js";
@@ -25,12 +23,11 @@ import { Enrollment } from "./enrollment.js";
 import { HostSockets } from "./host-socket.js";
 import { hostOf, Hosts } from "./hosts.js";
 import { INDEX_TIMER, IndexOutbox } from "./index-outbox.js";
-import { Lifecycle, TimerKey } from "./lifecycle/apply.js";
+import { Lifecycle } from "./lifecycle/apply.js";
 import { OUTBOX_TIMER, Outbox } from "./outbox.js";
 import { ProfileStore } from "./profile.js";
 import { Retention, RETENTION_TIMER } from "./retention.js";
-import { planRun, type SubmitOptions, type Submitted } from "./run-plan.js";
-import { jobProblem } from "./runner.js";
+import type { Refused, SubmitOptions, Submitted } from "./run-plan.js";
 import { publicRun, RunStore } from "./run-store.js";
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
 import { agentStatus } from "./status.js";
@@ -40,11 +37,6 @@ const Attempt = z.object({ attempt: z.number().int() });
 const Anything = z.unknown();
 
 /** What a host may do on a run's output stream, as the run's object asks it. */
-/** A submit that makes no run, and why (400 bad job, 404 no parent, 409 a dedup key's run lives, 429 too many children or runs waiting). */
-export interface Refused {
-  refused: { status: 400 | 404 | 409 | 429; slug: string; detail: string; retry_after_s?: number; existing_run_id?: string };
-}
-
 export interface StreamGrant {
   ok: boolean;
   /** Why not, when not. */
@@ -78,6 +70,7 @@ export class AgentDO extends DurableObject<Env> {
   private readonly replying = new Set<string>();
   private readonly index: IndexOutbox;
   private readonly rate = new SubmitRate();
+  private readonly submitter: Submitter;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -131,6 +124,10 @@ export class AgentDO extends DurableObject<Env> {
       hostsChanged: () => this.index.markAgent(),
     });
     this.retention = new Retention(env, this.sql, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null, () => this.profiles.config().retention_days, () => this.profiles.config().idempotency_ttl_s);
+    this.submitter = new Submitter({
+      sql: this.sql, storage: ctx.storage, store: this.store, hosts: this.hosts, rate: this.rate, secrets: this.secrets, timers: this.timers,
+      lifecycle: this.lifecycle, retention: this.retention, profile: () => this.profile(), config: () => this.profiles.config(), dispatch: () => this.dispatch(),
+    });
     this.index = new IndexOutbox(env.INDEX, {
       sql: this.sql,
       store: this.store,
@@ -228,57 +225,12 @@ export class AgentDO extends DurableObject<Env> {
 
   /** Creates a run and queues it; a host with a free slot gets it at once. Null: no such agent. */
   async submit(job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | Refused | null> {
-    const p = this.profile();
-    if (!p) return null;
-    const key = opts.idempotency_key;
-    const now = Date.now();
-    const config = this.profiles.config();
-    if (key !== undefined) {
-      const seen = this.sql.exec<{ run_id: string }>("SELECT run_id FROM idempotency WHERE key = ? AND created_at >= ?", key, now - config.idempotency_ttl_s * 1000).toArray()[0];
-      const run = seen && this.store.record(seen.run_id);
-      if (run) return { run: publicRun(run), created: false };
-    }
-    const problem = jobProblem(job);
-    if (problem) return { refused: { status: 400, slug: "invalid", detail: `the body is invalid: ${problem}` } };
-    const missing = this.secrets.missing(job.secrets ?? []);
-    if (missing.length) return { refused: { status: 400, slug: "invalid", detail: `the body is invalid: secrets: agent ${p.name} has no secret ${missing.join(", ")} (tether secrets set ${p.name} ${missing[0]})` } };
-    const id = newRunId(p.name, now);
-    const { queued, record } = planRun(p.name, config, job, opts, id, now);
-    const a = admit(this.store, this.hosts, this.rate, config, job, record, now);
-    if (a.kind === "existing") return { run: publicRun(a.run), created: false };
-    if (a.kind === "refused") {
-      const { kind: _k, ...refused } = a;
-      return { refused };
-    }
-    this.ctx.storage.transactionSync(() => {
-      if (key !== undefined) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, run_id, created_at) VALUES (?, ?, ?)", key, id, now);
-      // What the run waits for, if anything, is its first word.
-      this.store.insert(record, queued, now, config.max_output_bytes, a.events, { readyAt: a.readyAt, debounce: a.debounce, startRate: job.start_rate ?? null });
-      // A debounced run's timer wakes dispatch when it may go, as a retry's does.
-      if (a.readyAt > now) this.timers.set(TimerKey.retry(id), "retry", a.readyAt, {});
-      if (job.queue_timeout_ms !== undefined) this.timers.set(TimerKey.queueTimeout(id), "queue_timeout", now + job.queue_timeout_ms, { ms: job.queue_timeout_ms });
-      for (const c of a.cancels) this.cancelTree(c.id, c.reason);
-      if (a.cancelSelf) this.lifecycle.apply(id, { type: "cancel", reason: a.cancelSelf }, now);
-      this.retention.soon(now);
-    });
-    this.rate.take(a.buckets, now);
-    await this.dispatch();
-    return { run: publicRun(this.store.record(id)!), created: true };
+    return this.submitter.submit(job, opts);
   }
 
-  /**
-   * A run submitted by a running job with its own token: it records its parent, and is refused
-   * past the nesting depth (400) or the children a run may have (429), saying which.
-   */
+  /** A run submitted by a running job with its own token (see Submitter.submitChild). */
   async submitChild(parentId: string, job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | Refused | null> {
-    if (!this.profile()) return null;
-    const parent = this.store.record(parentId);
-    if (!parent) return { refused: { status: 404, slug: "not-found", detail: `run ${parentId} does not exist` } };
-    if (parent.depth + 1 > LIMITS.childDepth) return { refused: { status: 400, slug: "invalid", detail: `runs nest at most ${LIMITS.childDepth} deep; run ${parentId} is at depth ${parent.depth}` } };
-    if (this.store.childCount(parentId) >= LIMITS.childrenPerRun) {
-      return { refused: { status: 429, slug: "too-many-children", detail: `a run may have at most ${LIMITS.childrenPerRun} children; run ${parentId} has that many` } };
-    }
-    return this.submit(job, { ...opts, parent: { id: parentId, depth: parent.depth } });
+    return this.submitter.submitChild(parentId, job, opts);
   }
 
   async children(id: string): Promise<Run[] | null> {
@@ -295,7 +247,7 @@ export class AgentDO extends DurableObject<Env> {
   /** Idempotent: a run that already ended is returned unchanged; a queued one ends now, a running one is told to stop. */
   async cancelRun(id: string, reason: string): Promise<Run | null> {
     if (!this.ready) return null;
-    this.ctx.storage.transactionSync(() => this.cancelTree(id, reason));
+    this.ctx.storage.transactionSync(() => this.submitter.cancelTree(id, reason));
     return this.getRun(id);
   }
 
@@ -328,15 +280,6 @@ export class AgentDO extends DurableObject<Env> {
     const t = this.lifecycle.apply(id, { type: answer, by, note });
     if (!t.ok) return { why: t.why };
     return { run: (await this.getRun(id))! };
-  }
-
-  /** Cancels a run and, with it, every child not submitted detached, and theirs. */
-  private cancelTree(id: string, reason: string): void {
-    const t = this.lifecycle.apply(id, { type: "cancel", reason });
-    if (!t.ok) return;
-    for (const child of this.store.children(id)) {
-      if (!child.detached && !isTerminal(child.status)) this.cancelTree(child.id, `its parent ${id} was cancelled`);
-    }
   }
 
   /**

@@ -18,6 +18,11 @@ export interface SubmitOptions {
   detached?: boolean;
 }
 
+/** A submit that makes no run, and why (400 bad job, 404 no parent, 409 a dedup key's run lives, 429 too many children or runs waiting). */
+export interface Refused {
+  refused: { status: 400 | 404 | 409 | 429; slug: string; detail: string; retry_after_s?: number; existing_run_id?: string };
+}
+
 export interface Submitted {
   run: Run;
   created: boolean;
