@@ -3,16 +3,14 @@
  * owner asks, holds it for a person; approved (through the CLI) it runs, denied or left to
  * expire it never starts. A host that does not ask refuses as before.
  */
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../src/auth/tokens.js";
 import { TetherClient, TetherError, type WatchEvent } from "../../src/client/sdk.js";
-import { repoRoot } from "../../src/local/paths.js";
 import { startHostAgent } from "../../src/local/stack.js";
 import type { Run } from "../../src/protocol/run.js";
-import { startStack, type Stack } from "./harness.js";
+import { cli, startStack, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -46,8 +44,7 @@ async function awaitingApproval(id: string): Promise<{ run: Run; events: WatchEv
   throw new Error(`the watch of ${id} ended before the run awaited approval`);
 }
 
-const tether = (args: string[]) =>
-  spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), ...args], { env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token }, encoding: "utf8", timeout: 30_000 });
+const tether = (args: string[]) => cli(s, args);
 
 const started = (events: WatchEvent[]) => events.some((e) => e.type === "event" && e.event.type === "process_started");
 

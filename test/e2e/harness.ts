@@ -1,9 +1,10 @@
 /** Starts the real stack for a test file: the Worker in workerd on a free port, and real hosts. */
-import { spawnSync } from "node:child_process";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { newLocalKeySet } from "../../src/local/keys.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { repoRoot } from "../../src/local/paths.js";
 import { TetherClient, type WatchEvent } from "../../src/client/sdk.js";
 import type { AgentConfigPatch } from "../../src/protocol/agent-config.js";
 import { isTerminal, type Run } from "../../src/protocol/run.js";
@@ -150,4 +151,14 @@ export function workerdProcesses(): number[] {
     for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) (mine.add(r.pid), (grew = true));
   }
   return rows.filter((r) => mine.has(r.pid) && /\bworkerd\b.*\bserve\b/.test(r.args)).map((r) => r.pid);
+}
+
+/** The real CLI against a stack, as its user runs it: TETHER_URL and a token (the stack's unless given) in the environment. */
+export function cli(s: Pick<Stack, "url" | "token">, args: string[], opts: { token?: string; input?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), ...args], {
+    env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: opts.token ?? s.token },
+    encoding: "utf8",
+    timeout: 30_000,
+    ...(opts.input !== undefined && { input: opts.input }),
+  });
 }

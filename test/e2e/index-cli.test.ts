@@ -1,9 +1,6 @@
 /** The workspace index end to end: real runs on a real host, found again with `tether ls`. */
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../src/local/paths.js";
-import { startStack, waitFor, type Stack } from "./harness.js";
+import { cli, startStack, waitFor, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -13,8 +10,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-const bin = join(repoRoot(), "bin", "tether.mjs");
-const tether = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token }, encoding: "utf8", timeout: 30_000 });
+const tether = (...args: string[]) => cli(s, args);
 
 describe("tether ls", () => {
   it("--status failed --label pr=123 finds exactly the failed runs of that PR, after a mix of runs", async () => {

@@ -3,11 +3,8 @@
  * Each job prints its own start and end times (the host's clock, one for all jobs), so order and
  * overlap are read from what the jobs saw, not from the control plane's bookkeeping.
  */
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../src/local/paths.js";
-import { startStack, type Stack } from "./harness.js";
+import { cli, startStack, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -75,8 +72,7 @@ describe("queue semantics end to end", () => {
   });
 
   it("tether run --debounce: the second run replaces the first, which ends cancelled naming it", async () => {
-    const tether = (...args: string[]) =>
-      spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), ...args], { env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token }, encoding: "utf8", timeout: 30_000 });
+    const tether = (...args: string[]) => cli(s, args);
     // 4 s: room for the second CLI process to start before the first run is ready.
     const first = tether("run", s.agent, "--detach", "--debounce", "save=4000", "--", "true");
     expect(first.status, first.stderr).toBe(0);

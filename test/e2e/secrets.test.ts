@@ -1,9 +1,6 @@
 /** An agent's secret, set through the CLI from stdin, reaches a real job as env and never leaves its host in output. */
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../src/local/paths.js";
-import { startStack, type Stack } from "./harness.js";
+import { cli, startStack, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -14,13 +11,7 @@ afterAll(async () => {
 });
 
 const VALUE = "deploy-9f8e7d6c5b4a39281706";
-const tether = (args: string[], input?: string) =>
-  spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), ...args], {
-    env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token },
-    encoding: "utf8",
-    timeout: 30_000,
-    ...(input !== undefined && { input }),
-  });
+const tether = (args: string[], input?: string) => cli(s, args, input === undefined ? {} : { input });
 
 describe("secrets on a real host", () => {
   it("a job gets the secret it names as env; printed in two writes, it is redacted in its output", async () => {

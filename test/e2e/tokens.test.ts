@@ -1,10 +1,7 @@
 /** Tokens end to end: the CLI makes, lists and revokes them; a real job proves who it is to a third party. */
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../src/local/paths.js";
-import { startStack, waitFor, type Stack } from "./harness.js";
+import { cli, startStack, waitFor, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -14,9 +11,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-const bin = join(repoRoot(), "bin", "tether.mjs");
-const tether = (token: string, ...args: string[]) =>
-  spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: token }, encoding: "utf8", timeout: 30_000 });
+const tether = (token: string, ...args: string[]) => cli(s, args, { token });
 
 describe("tokens", () => {
   it("tether token create, ls and revoke: the new token works until it is revoked, then is refused", async () => {
