@@ -19,6 +19,8 @@ export interface Sizes {
   /** Runs in the workspace the index's filtered page is read from, and seconds of 100 runs/s for its lag. */
   indexRuns: number;
   indexLagSeconds: number;
+  /** Runs queued behind 100 full concurrency keys while dispatch is measured beside them. */
+  keyedRuns: number;
 }
 
 export const FULL: Sizes = {
@@ -35,6 +37,7 @@ export const FULL: Sizes = {
   scheduleSlots: 30,
   indexRuns: 10_000,
   indexLagSeconds: 10,
+  keyedRuns: 10_000,
 };
 
 export const QUICK: Sizes = {
@@ -51,6 +54,7 @@ export const QUICK: Sizes = {
   scheduleSlots: 10,
   indexRuns: 2_000,
   indexLagSeconds: 3,
+  keyedRuns: 2_000,
 };
 
 export interface Ctx {

@@ -24,6 +24,8 @@ export const FIGURES = [
   { key: "agent_rss_peak_mb", label: "host RSS peak, 1 GB job", unit: "MB", better: "lower", goal: { max: 100 } },
   { key: "index_page_p50_ms", label: "index: filtered page p50 (10k runs)", unit: "ms", better: "lower", goal: { max: 20 } },
   { key: "index_lag_p99_ms", label: "index lag at 100 runs/s p99", unit: "ms", better: "lower", goal: { max: 1000 } },
+  { key: "keys_dispatch_p50_ms", label: "dispatch p50 behind 10k keyed runs", unit: "ms", better: "lower" },
+  { key: "keys_added_p50_ms", label: "10k runs behind 100 keys (added to p50)", unit: "ms", better: "lower", goal: { max: 1 } },
   { key: "agent_rss_peak_8jobs_mb", label: "host RSS peak, 8 jobs", unit: "MB", better: "lower" },
 ] as const;
 

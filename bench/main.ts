@@ -31,6 +31,7 @@ import { tetherSystem } from "./tether/system.js";
 import { cancel } from "./workloads/cancel.js";
 import { dispatch } from "./workloads/dispatch.js";
 import { input } from "./workloads/input.js";
+import { keys } from "./workloads/keys.js";
 import { index } from "./workloads/index.js";
 import { live } from "./workloads/live.js";
 import { sandbox } from "./workloads/sandbox.js";
@@ -41,7 +42,7 @@ import { schedule } from "./workloads/schedule.js";
 import { throughput } from "./workloads/throughput.js";
 
 /** In the order they run: the light ones first, so the heavy ones cannot disturb them. */
-const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, schedule, live, input, sandbox, index, throughput, output, memory };
+const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, schedule, live, input, sandbox, index, keys, throughput, output, memory };
 const SLOTS = 8;
 /** A workload that takes longer has hung: it is reported as failed and the run goes on. */
 const WORKLOAD_TIMEOUT_MS = 5 * 60_000;

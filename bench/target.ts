@@ -66,6 +66,8 @@ export interface Target {
   readonly sandboxed: ((slots: number) => Promise<Isolated>) | null;
   /** Tether's SDK, for what only Tether has (the workspace index); absent elsewhere. */
   readonly sdk?: TetherClient;
+  /** The agent the target submits to, where the system has agents. */
+  readonly agent?: string;
 }
 
 export interface Isolated {

@@ -21,6 +21,10 @@ export class TetherTarget implements Target {
 
   constructor(private readonly p: TetherParts) {}
 
+  get agent(): string {
+    return this.p.agent;
+  }
+
   async submit(job: Job): Promise<string> {
     return (await this.p.client.submit(this.p.agent, { argv: job.argv })).id;
   }

@@ -67,6 +67,7 @@ export class RunStore {
       run.concurrency?.strategy === "round_robin" ? run.concurrency.key : null,
       queue.startRate?.key ?? null, queue.startRate?.limit ?? null, queue.startRate ? queue.startRate.window_s * 1000 : null,
     );
+    if (run.concurrency) this.refreshKey(run.concurrency.key);
     this.outbox(run, 1, events, maxOutput);
     this.indexer?.markRun(run.id, 1);
     if (this.waiting !== undefined) this.waiting++;
@@ -91,8 +92,22 @@ export class RunStore {
         run.concurrency.key,
       );
     }
+    if (run.concurrency && run.status !== before.status) this.refreshKey(run.concurrency.key);
     this.outbox(run, version, events, maxOutput);
     this.indexer?.markRun(run.id, version);
+  }
+
+  /** Counts a key's room again from its runs (a few index seeks): nothing kept by hand can drift. */
+  private refreshKey(key: string): void {
+    this.sql.exec(
+      `INSERT INTO key_room (ckey, running, climit, queued) VALUES (?1,
+         (SELECT COUNT(*) FROM runs WHERE ckey = ?1 AND status = 'running'),
+         COALESCE((SELECT climit FROM runs INDEXED BY runs_queued_key WHERE ckey = ?1 AND status = 'queued' ORDER BY priority DESC, seq LIMIT 1), 0),
+         EXISTS (SELECT 1 FROM runs INDEXED BY runs_queued_key WHERE ckey = ?1 AND status = 'queued'))
+       ON CONFLICT (ckey) DO UPDATE SET running = excluded.running, climit = excluded.climit, queued = excluded.queued`,
+      key,
+    );
+    this.sql.exec("DELETE FROM key_room WHERE ckey = ? AND running = 0 AND queued = 0", key);
   }
 
   private outbox(run: RunRecord, version: number, events: RunEvent[], maxOutput: number): void {
@@ -127,23 +142,37 @@ export class RunStore {
    * concurrency key has room, and that the host can take (its runners, its labels, approved runs
    * only where its owner asks). Within a priority a round_robin run stands at its key's turn
    * (the key served least recently first; a key never served, and a run of no such key, at 0).
+   *
+   * It reads the first fitting run of each key with room and the first of no key, never the runs
+   * behind a full key: 10,000 runs waiting on 100 busy keys cost nothing here. A key has room
+   * while fewer of its runs run than the limit of its first waiting run.
    */
   nextQueued(now: number, host: { runners?: readonly string[]; labels?: Record<string, string>; takesApproved?: boolean } = {}): RunRow | null {
     const runners = host.runners ?? [];
-    const can = runners.length ? ` OR runner IN (${runners.map(() => "?").join(", ")})` : "";
-    const approved = host.takesApproved ? "" : ` AND json_extract(body, '$.approval.state') IS NOT 'approved'`;
-    // Turns cost a sort of the ready runs; with no round_robin run queued, the index gives the order.
+    const can = runners.length ? ` OR q.runner IN (${runners.map(() => "?").join(", ")})` : "";
+    const approved = host.takesApproved ? "" : ` AND json_extract(q.body, '$.approval.state') IS NOT 'approved'`;
+    const fits = `q.ready_at <= ? AND (q.runner IS NULL${can})${approved}
+      AND (q.requires IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(q.requires) j WHERE json_extract(?, '$."' || j.key || '"') IS NOT j.value))
+      AND (q.skey IS NULL OR (SELECT COUNT(*) FROM key_starts s WHERE s.skey = q.skey AND s.at > ? - q.swindow) < q.slimit)`;
+    const fitsArgs = [now, ...runners, JSON.stringify(host.labels ?? {}), now];
+    // Turns cost a sort of the candidates; with no round_robin run queued, priority and seq decide.
     const turns = this.sql.exec("SELECT 1 FROM runs WHERE status = 'queued' AND turn_key IS NOT NULL LIMIT 1").toArray().length > 0;
     const turn = turns ? "COALESCE((SELECT served FROM key_turns t WHERE t.ckey = q.turn_key), 0), " : "";
     return (
       this.sql
         .exec<RunRow>(
-          `SELECT * FROM runs q WHERE status = 'queued' AND ready_at <= ? AND (runner IS NULL${can})${approved}
-             AND (ckey IS NULL OR (SELECT COUNT(*) FROM runs r WHERE r.ckey = q.ckey AND r.status = 'running') < climit)
-             AND (requires IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(q.requires) j WHERE json_extract(?, '$."' || j.key || '"') IS NOT j.value))
-             AND (skey IS NULL OR (SELECT COUNT(*) FROM key_starts s WHERE s.skey = q.skey AND s.at > ? - q.swindow) < slimit)
-           ORDER BY priority DESC, ${turn}seq LIMIT 1`,
-          now, ...runners, JSON.stringify(host.labels ?? {}), now,
+          `WITH heads (id) AS (
+             SELECT (SELECT q.id FROM runs q INDEXED BY runs_queued_key
+                     WHERE q.status = 'queued' AND q.ckey = k.ckey AND q.climit > k.running AND ${fits}
+                     ORDER BY q.priority DESC, q.seq LIMIT 1)
+               FROM key_room k INDEXED BY key_room_open WHERE k.queued > 0 AND k.running < k.climit
+             UNION ALL
+             SELECT * FROM (SELECT q.id FROM runs q INDEXED BY runs_queued_free
+                            WHERE q.status = 'queued' AND q.ckey IS NULL AND ${fits}
+                            ORDER BY q.priority DESC, q.seq LIMIT 1)
+           )
+           SELECT * FROM runs q WHERE q.id IN (SELECT id FROM heads) ORDER BY q.priority DESC, ${turn}q.seq LIMIT 1`,
+          ...fitsArgs, ...fitsArgs,
         )
         .toArray()[0] ?? null
     );

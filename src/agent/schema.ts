@@ -100,6 +100,19 @@ export const AGENT_SCHEMA = [
    CREATE INDEX key_starts_at ON key_starts (skey, at);`,
   // Whether any queued run takes turns: without one the next run is read in index order.
   `CREATE INDEX runs_turn ON runs (turn_key) WHERE status = 'queued' AND turn_key IS NOT NULL;`,
+  // Each concurrency key with live runs: how many run, the limit its first waiting run has, and
+  // whether any waits. The next run is looked for only under keys with room (key_room_open), so
+  // runs queued behind full keys are never read; queued runs of no key have an index of their own.
+  `CREATE TABLE key_room (ckey TEXT PRIMARY KEY, running INTEGER NOT NULL, climit INTEGER NOT NULL, queued INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX key_room_open ON key_room (ckey) WHERE queued > 0 AND running < climit;
+   CREATE INDEX runs_queued_key ON runs (ckey, priority DESC, seq) WHERE status = 'queued' AND ckey IS NOT NULL;
+   CREATE INDEX runs_queued_free ON runs (priority DESC, seq) WHERE status = 'queued' AND ckey IS NULL;
+   INSERT INTO key_room (ckey, running, climit, queued)
+     SELECT k.ckey,
+       (SELECT COUNT(*) FROM runs r WHERE r.ckey = k.ckey AND r.status = 'running'),
+       COALESCE((SELECT h.climit FROM runs h WHERE h.ckey = k.ckey AND h.status = 'queued' ORDER BY h.priority DESC, h.seq LIMIT 1), 0),
+       EXISTS (SELECT 1 FROM runs h WHERE h.ckey = k.ckey AND h.status = 'queued')
+     FROM (SELECT DISTINCT ckey FROM runs WHERE ckey IS NOT NULL AND status IN ('queued', 'running')) k;`,
 ];
 
 export interface Profile {
