@@ -6,13 +6,14 @@
 import { signingKeys } from "../auth/keys.js";
 import { signToken } from "../auth/tokens.js";
 import type { Env } from "../env.js";
-import { hostOf, setHost, type Hosts } from "./hosts.js";
+import { hostOf, setHost, type HostInfo, type Hosts } from "./hosts.js";
+import { preferredHost } from "./prefer.js";
 import { step } from "./lifecycle/machine.js";
 import type { Lifecycle } from "./lifecycle/apply.js";
 import type { RunRecord } from "./lifecycle/types.js";
 import type { Outbox } from "./outbox.js";
 import type { QueuedJob } from "./run-plan.js";
-import type { RunStore } from "./run-store.js";
+import type { RunRow, RunStore } from "./run-store.js";
 import type { Profile } from "./schema.js";
 
 /** Job tokens outlive the run's timeout by a day, enough for the job's last reads. */
@@ -64,34 +65,41 @@ export class Dispatcher {
         if (this.maxConcurrent() !== null && this.store.runningCount() >= this.maxConcurrent()!) return;
         const row = this.store.nextQueued(now, { runners: host.runners, labels: host.labels, takesApproved: (host.policy?.ask ?? "off") !== "off" });
         if (!row) break;
-        const attempt = row.attempt + 1;
-        const t = step(JSON.parse(row.body) as RunRecord, { type: "assign", attempt, host_id: host.host_id }, now);
-        if (!t.ok) throw new Error(`a queued run refused its assignment: ${t.why}`);
-        this.outbox.settleConfirmations();
-        this.lifecycle.commit(row, t, now);
-        // Its object pulls the change when the host opens the output stream; this is the fallback.
-        this.outbox.backstop(now);
-        setHost(ws, { ...host, credit: host.credit - 1 });
-        const job = JSON.parse(row.job) as QueuedJob;
-        const job_token = await signToken(
-          signingKeys(this.env),
-          { kind: "job", ws: p.workspace, agent: p.name, run: row.id, attempt },
-          Math.ceil(job.timeout_ms / 1000) + JOB_TOKEN_GRACE_S,
-        );
-        const approved = t.run.approval?.state === "approved";
-        let secrets: Record<string, string> | undefined;
-        try {
-          secrets = job.secrets?.length ? await this.reveal(job.secrets) : undefined;
-        } catch (err) {
-          // A key changed or removed since the secret was written: the attempt fails and says so, rather than run without it.
-          const error = `its secrets could not be opened: ${(err as Error).message}`;
-          this.lifecycle.apply(row.id, { type: "ended", attempt, end: { reason: "spawn_failed", exit_code: null, signal: null, error } });
-          const now = hostOf(ws);
-          if (now) setHost(ws, { ...now, credit: Math.min(now.slots, now.credit + 1) });
-          continue;
-        }
-        this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token, job, ...(approved && { approved }), ...(secrets && { secrets }) });
+        const target = preferredHost(JSON.parse(row.body) as RunRecord, ws, this.hosts.withCredit());
+        await this.assign(target, hostOf(target)!, row, p);
       }
     }
+  }
+
+  /** Gives the run to the host: one transaction, then the job's token is signed and the host told. */
+  private async assign(ws: WebSocket, host: HostInfo, row: RunRow, p: Profile): Promise<void> {
+    const now = Date.now();
+    const attempt = row.attempt + 1;
+    const t = step(JSON.parse(row.body) as RunRecord, { type: "assign", attempt, host_id: host.host_id }, now);
+    if (!t.ok) throw new Error(`a queued run refused its assignment: ${t.why}`);
+    this.outbox.settleConfirmations();
+    this.lifecycle.commit(row, t, now);
+    // Its object pulls the change when the host opens the output stream; this is the fallback.
+    this.outbox.backstop(now);
+    setHost(ws, { ...host, credit: host.credit - 1 });
+    const job = JSON.parse(row.job) as QueuedJob;
+    const job_token = await signToken(
+      signingKeys(this.env),
+      { kind: "job", ws: p.workspace, agent: p.name, run: row.id, attempt },
+      Math.ceil(job.timeout_ms / 1000) + JOB_TOKEN_GRACE_S,
+    );
+    const approved = t.run.approval?.state === "approved";
+    let secrets: Record<string, string> | undefined;
+    try {
+      secrets = job.secrets?.length ? await this.reveal(job.secrets) : undefined;
+    } catch (err) {
+      // A key changed or removed since the secret was written: the attempt fails and says so, rather than run without it.
+      const error = `its secrets could not be opened: ${(err as Error).message}`;
+      this.lifecycle.apply(row.id, { type: "ended", attempt, end: { reason: "spawn_failed", exit_code: null, signal: null, error } });
+      const back = hostOf(ws);
+      if (back) setHost(ws, { ...back, credit: Math.min(back.slots, back.credit + 1) });
+      return;
+    }
+    this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token, job, ...(approved && { approved }), ...(secrets && { secrets }) });
   }
 }

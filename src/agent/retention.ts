@@ -1,7 +1,8 @@
 /**
  * What the agent keeps, and for how long: ended runs and their output for `retention_days`,
- * idempotency keys for `idempotency_ttl_s`. The alarm sweeps hourly; a run's object is purged after its row
- * is gone, through a table written in the same transaction, so a failed purge is tried again.
+ * idempotency keys for `idempotency_ttl_s`, the queue's per-key bookkeeping while its key is in
+ * use. The alarm sweeps hourly; a run's object is purged after its row is gone, through a table
+ * written in the same transaction, so a failed purge is tried again.
  */
 import { runStub, type Env } from "../env.js";
 import type { RunStore } from "./run-store.js";
@@ -32,6 +33,9 @@ export class Retention {
   async sweep(now: number): Promise<void> {
     let more = false;
     this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - this.idempotencyTtlS() * 1000);
+    // A start_rate window is at most a day; a key with no live run has no turn to keep (it comes back first).
+    this.sql.exec("DELETE FROM key_starts WHERE at < ?", now - DAY_MS);
+    this.sql.exec("DELETE FROM key_turns WHERE ckey NOT IN (SELECT turn_key FROM runs WHERE turn_key IS NOT NULL AND status IN ('queued', 'awaiting_approval', 'running'))");
     const { removed, purge } = this.store.removeEndedBefore(now - this.days() * DAY_MS, BATCH);
     for (const id of purge) this.sql.exec("INSERT OR IGNORE INTO purges (run_id) VALUES (?)", id);
     more ||= removed === BATCH;

@@ -66,6 +66,7 @@ export function planRun(agent: string, config: AgentConfig, job: JobSpec, opts: 
     concurrency: job.lane !== undefined ? { key: job.lane, limit: 1, strategy: "queue" } : (job.concurrency ?? null),
     dedup_key: job.dedup_key ?? null,
     requires: job.requires ?? {},
+    prefer: job.prefer ?? {},
     schedule_id: opts.schedule_id ?? null,
     scheduled_for: opts.scheduled_for ?? null,
     created_at: new Date(now).toISOString(),

@@ -29,7 +29,8 @@ export interface RunRow {
 
 export function publicRun(r: RunRecord): Run {
   const { host_id: _h, rejects: _r, depth: _d, ...run } = r;
-  return run;
+  // Runs made before `prefer` existed have none.
+  return { ...run, prefer: run.prefer ?? {} };
 }
 
 /** Told of each run change in its transaction, for the workspace index (index-outbox.ts). */
@@ -143,9 +144,11 @@ export class RunStore {
    * only where its owner asks). Within a priority a round_robin run stands at its key's turn
    * (the key served least recently first; a key never served, and a run of no such key, at 0).
    *
-   * It reads the first fitting run of each key with room and the first of no key, never the runs
-   * behind a full key: 10,000 runs waiting on 100 busy keys cost nothing here. A key has room
-   * while fewer of its runs run than the limit of its first waiting run.
+   * A key's runs start in order: only its first waiting run may start, and while that one cannot
+   * (its retry is not due, no host here has its labels) the key's later runs wait behind it. So
+   * the query reads one run per key with room and the first of no key, never the runs behind a
+   * key: 10,000 runs waiting on 100 busy keys cost nothing here. A key has room while fewer of
+   * its runs run than the limit of its first waiting run.
    */
   nextQueued(now: number, host: { runners?: readonly string[]; labels?: Record<string, string>; takesApproved?: boolean } = {}): RunRow | null {
     const runners = host.runners ?? [];
@@ -162,16 +165,14 @@ export class RunStore {
       this.sql
         .exec<RunRow>(
           `WITH heads (id) AS (
-             SELECT (SELECT q.id FROM runs q INDEXED BY runs_queued_key
-                     WHERE q.status = 'queued' AND q.ckey = k.ckey AND q.climit > k.running AND ${fits}
-                     ORDER BY q.priority DESC, q.seq LIMIT 1)
+             SELECT (SELECT h.id FROM runs h INDEXED BY runs_queued_key WHERE h.status = 'queued' AND h.ckey = k.ckey ORDER BY h.priority DESC, h.seq LIMIT 1)
                FROM key_room k INDEXED BY key_room_open WHERE k.queued > 0 AND k.running < k.climit
              UNION ALL
              SELECT * FROM (SELECT q.id FROM runs q INDEXED BY runs_queued_free
                             WHERE q.status = 'queued' AND q.ckey IS NULL AND ${fits}
                             ORDER BY q.priority DESC, q.seq LIMIT 1)
            )
-           SELECT * FROM runs q WHERE q.id IN (SELECT id FROM heads) ORDER BY q.priority DESC, ${turn}q.seq LIMIT 1`,
+           SELECT * FROM runs q WHERE q.id IN (SELECT id FROM heads) AND ${fits} ORDER BY q.priority DESC, ${turn}q.seq LIMIT 1`,
           ...fitsArgs, ...fitsArgs,
         )
         .toArray()[0] ?? null

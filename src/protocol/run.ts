@@ -99,6 +99,8 @@ export const JobSpec = z.strictObject({
   debounce: z.strictObject({ key: z.string().min(1).max(256), ms: z.number().int().min(0).max(24 * 3600 * 1000) }).optional(),
   /** Host labels the run needs, every one of them matching. */
   requires: boundedRecord(LabelKey, boundedString(LIMITS.labelValueBytes, "a label value"), LIMITS.labelEntries, "requires").optional(),
+  /** Host labels it would rather have: of the hosts free to take it, the one matching most goes first. Never makes it wait. */
+  prefer: boundedRecord(LabelKey, boundedString(LIMITS.labelValueBytes, "a label value"), LIMITS.labelEntries, "prefer").optional(),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 
@@ -142,6 +144,8 @@ export interface Run {
   dedup_key: string | null;
   /** Host labels it needs. */
   requires: Record<string, string>;
+  /** Host labels it would rather have. */
+  prefer: Record<string, string>;
   /** Asked of a person when a host's policy did not allow the job and its owner asks; null otherwise. */
   approval: Approval | null;
   created_at: string;

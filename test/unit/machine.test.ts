@@ -34,6 +34,7 @@ function run(status: RunStatus, over: Partial<RunRecord> = {}): RunRecord {
     concurrency: null,
     dedup_key: null,
     requires: {},
+    prefer: {},
     approval: status === "awaiting_approval" ? { state: "asked", reason: "not allowed", host_id: "h1", asked_at: "2027-01-01T00:00:00.000Z", expires_at: "2027-01-01T01:00:00.000Z", decided_by: null, decided_at: null, note: null } : null,
     host_id: status === "running" ? "h1" : null,
     rejects: 0,

@@ -1,21 +1,11 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env.js";
 import { call, freshWorkspace, workspaceToken } from "./helpers.js";
-import { connectHost, enroll } from "./hosts.js";
+import { connectHost, enroll, timeTravel } from "./hosts.js";
 
 const E = env as unknown as Env;
-
-/** Moves every timer and lease into the past, as if the TTL or deadline had long gone by. */
-async function timeTravel(ws: string, agent: string, kinds: string[]) {
-  const stub = E.AGENT.get(E.AGENT.idFromName(`${ws}:${agent}`));
-  await runInDurableObject(stub, (_o, state) => {
-    state.storage.sql.exec("UPDATE runs SET renewed_at = 0, missing_since = CASE WHEN missing_since IS NULL THEN NULL ELSE 1 END");
-    for (const k of kinds) state.storage.sql.exec("UPDATE timers SET due_at = 1 WHERE kind = ?", k);
-  });
-  return stub;
-}
 
 async function setUp(config: Record<string, unknown> = {}) {
   const ws = freshWorkspace();

@@ -134,17 +134,26 @@ describe("the run lifecycle", () => {
     logged.mockRestore();
   });
 
-  it("keeps ended runs for retention_days and idempotency keys for a day, then removes them", async () => {
+  it("keeps ended runs for retention_days, idempotency keys for a day and a key's queue bookkeeping while it is used, then removes them", async () => {
     const { t, stub } = await agent("keep", { retention_days: 1 });
     const run = (await call(t, "POST", "/v1/agents/keep/runs", { argv: ["true"], idempotency_key: "k" })).json;
     await call(t, "POST", `/v1/runs/${run.id}/cancel`);
+    const live = (await call(t, "POST", "/v1/agents/keep/runs", { argv: ["true"], concurrency: { key: "tenant-live", limit: 1, strategy: "round_robin" } })).json;
     await runInDurableObject(stub, (_o, state) => {
-      state.storage.sql.exec("UPDATE runs SET ended_at = 1");
+      state.storage.sql.exec("UPDATE runs SET ended_at = 1 WHERE id = ?", run.id);
       state.storage.sql.exec("UPDATE idempotency SET created_at = 1");
+      state.storage.sql.exec("INSERT INTO key_turns (ckey, served) VALUES ('tenant-gone', 1), ('tenant-live', 2)");
+      state.storage.sql.exec("INSERT INTO key_starts (skey, at) VALUES ('old', 1), ('recent', ?)", Date.now());
       state.storage.sql.exec("UPDATE timers SET due_at = 1 WHERE kind = 'retention'");
     });
     await runDurableObjectAlarm(stub);
     expect((await call(t, "GET", `/v1/runs/${run.id}`)).status).toBe(404);
+    expect((await call(t, "GET", `/v1/runs/${live.id}`)).json.status).toBe("queued");
+    const kept = await runInDurableObject(stub, (_o, state) => ({
+      turns: state.storage.sql.exec("SELECT ckey FROM key_turns").toArray().map((r) => r.ckey),
+      starts: state.storage.sql.exec("SELECT skey FROM key_starts").toArray().map((r) => r.skey),
+    }));
+    expect(kept).toEqual({ turns: ["tenant-live"], starts: ["recent"] });
     const again = await call(t, "POST", "/v1/agents/keep/runs", { argv: ["true"], idempotency_key: "k" });
     expect(again.status).toBe(201);
     expect(again.json.id).not.toBe(run.id);

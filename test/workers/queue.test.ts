@@ -3,9 +3,8 @@
  * keys with their strategies, the agent's caps, dedup keys and routing by host labels.
  */
 import { describe, expect, it } from "vitest";
-import { encodeBatch, STDOUT } from "../../src/protocol/frames.js";
 import { call } from "./helpers.js";
-import { enroll, streamSocket } from "./hosts.js";
+import { enroll, finish } from "./hosts.js";
 import { newAgent, type Agent } from "./index-helpers.js";
 
 const post = (a: Agent, body: Record<string, unknown>) => call(a.t, "POST", `/v1/agents/${a.name}/runs`, body);
@@ -14,18 +13,6 @@ const make = async (a: Agent, body: Record<string, unknown>) => {
   expect(r.status, r.text).toBe(201);
   return r.json as { id: string; status: string };
 };
-
-/** Ends an assigned attempt the way a host does: hello, one batch, the end report. */
-async function finish(credential: string, runId: string, attempt: number) {
-  const s = await streamSocket(runId, attempt, credential);
-  s.send({ type: "hello", pid: 1 });
-  await s.next();
-  s.send(encodeBatch(attempt, [{ seq: 1, stream: STDOUT, data: new TextEncoder().encode("x") }]));
-  await s.next();
-  s.send({ type: "end", last_seq: 1, reason: "exit", exit_code: 0, signal: null, error: null });
-  expect(await s.next()).toEqual({ type: "ended" });
-  s.sock.close(1000);
-}
 
 describe("queue semantics", () => {
   it("higher priority goes first, and runs of one priority in the order they came", async () => {

@@ -16,7 +16,7 @@ function fakeRun(n: number, over: Partial<Run> = {}): Run {
     id: `run_${n.toString(16).padStart(28, "0")}_${agent}`, agent, status: "succeeded", argv: ["echo", String(n)], stdin_pipe: false, runner: null,
     labels: {}, inputs: {}, result: null, timeout_ms: 1000, retry: { max_attempts: 1, on: [], delay_ms: 0, backoff: "fixed", max_delay_ms: 0 },
     attempt: 1, exit_code: 0, signal: null, error: null, cancel_requested: false, schedule_id: null, scheduled_for: null, parent_run_id: null,
-    detached: false, approval: null, priority: 5, concurrency: null, dedup_key: null, requires: {}, created_at: new Date(1_700_000_000_000 + n * 1000).toISOString(), started_at: null, ended_at: null, ...over,
+    detached: false, approval: null, priority: 5, concurrency: null, dedup_key: null, requires: {}, prefer: {}, created_at: new Date(1_700_000_000_000 + n * 1000).toISOString(), started_at: null, ended_at: null, ...over,
   };
 }
 const put = (ws: string, runs: Run[], version = 1) => writeIndex(E.INDEX, ws, runs.map((run): IndexItem => ({ kind: "run", version, run })));

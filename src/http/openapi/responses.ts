@@ -46,6 +46,7 @@ const common = {
   concurrency: z.object({ key: z.string(), limit: z.number().int(), strategy: z.string() }).nullable(),
   dedup_key: z.string().nullable(),
   requires: Strings,
+  prefer: Strings,
   approval: ApprovalOut.nullable(),
   created_at: Time,
   started_at: Time.nullable(),
