@@ -1,8 +1,10 @@
 /**
- * 12. A queue behind concurrency keys (Tether only): dispatch, as in workload 1, on a host whose
- * agent has 10,000 runs queued behind 100 full concurrency keys, beside a host whose agent's
- * queue is empty, in alternation so both see the same machine. The next run must be found
- * without reading the runs that cannot start.
+ * 12. A queue behind concurrency keys (Tether only): dispatch, as in workload 1, on an agent
+ * whose 100 concurrency keys are each held by a running job, before and after 10,000 more runs
+ * of those keys are queued behind them, each time alternating with an agent of its own with
+ * nothing queued. What the queue adds is the loaded agent's excess over the other after the
+ * fill, less its excess before: the next run must be found without reading the runs that
+ * cannot start.
  */
 import { calibrate, msBetween, sleep, wallNs } from "../clock.js";
 import type { Ctx } from "../context.js";
@@ -24,6 +26,19 @@ async function once(t: Target): Promise<number> {
   return msBetween(t0, parseStamp(await t.stdout(id)));
 }
 
+/** Dispatch on the two agents in turn, so both see the same machine. */
+async function alternate(off: Target, on: Target, ctx: Ctx) {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < WARMUP + ctx.sizes.sandboxJobs; i++) {
+    if (i % 50 === 0) calibrate();
+    const x = await once(off);
+    const y = await once(on);
+    if (i >= WARMUP) (a.push(x), b.push(y));
+  }
+  return { off: summarize(a), on: summarize(b) };
+}
+
 export async function keys(t: Target, ctx: Ctx): Promise<Measured> {
   const client = t.sdk;
   if (!client) return { figures: {}, notes: [`${t.name} has no concurrency keys with a limit of their own: the keys workload is Tether's only`] };
@@ -37,23 +52,21 @@ export async function keys(t: Target, ctx: Ctx): Promise<Measured> {
     // Each key's one slot is held by a run that does not end while the figure is taken.
     await pool(KEYS, IN_FLIGHT, (i) => client.submit(agent, { argv: ["sleep", "3600"], concurrency: { key: `k${i}`, limit: 1, strategy: "queue" } }));
     while ((await client.agentStatus(agent)).hosts.reduce((n, h) => n + h.busy, 0) < KEYS) await sleep(50);
+    // Before the queue fills: what the held keys and their 100 running jobs cost by themselves.
+    const before = await alternate(empty.target, loaded.target, ctx);
     const t0 = Date.now();
     await pool(queued, IN_FLIGHT, (i) => client.submit(agent, { argv: ["true"], concurrency: { key: `k${i % KEYS}`, limit: 1, strategy: "queue" } }));
     ctx.progress(`keys: ${queued} runs queued behind ${KEYS} full keys in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const off: number[] = [];
-    const on: number[] = [];
-    for (let i = 0; i < WARMUP + ctx.sizes.sandboxJobs; i++) {
-      if (i % 50 === 0) calibrate();
-      const a = await once(empty.target);
-      const b = await once(loaded.target);
-      if (i >= WARMUP) (off.push(a), on.push(b));
-    }
-    const s0 = summarize(off);
-    const s1 = summarize(on);
-    ctx.progress(`keys: dispatch p50 ${s1.p50.toFixed(2)} ms behind ${queued} keyed runs, ${s0.p50.toFixed(2)} ms on an empty queue (${s1.p50 - s0.p50 >= 0 ? "+" : ""}${(s1.p50 - s0.p50).toFixed(2)} ms) over ${s1.n} jobs each`);
+    const after = await alternate(empty.target, loaded.target, ctx);
+    // What the queue adds: the loaded agent's excess over the empty one, after the fill less before it.
+    const added = after.on.p50 - after.off.p50 - (before.on.p50 - before.off.p50);
+    ctx.progress(
+      `keys: dispatch p50 ${after.on.p50.toFixed(2)} ms behind ${queued} keyed runs (${before.on.p50.toFixed(2)} ms before they were queued), ` +
+        `${after.off.p50.toFixed(2)} ms (${before.off.p50.toFixed(2)} ms) on an empty agent alongside: the queue adds ${added >= 0 ? "+" : ""}${added.toFixed(2)} ms`,
+    );
     return {
-      figures: { keys_dispatch_p50_ms: s1.p50, keys_added_p50_ms: s1.p50 - s0.p50 },
-      extra: { keys: { queued, keys: KEYS, loaded: s1, empty: s0 } },
+      figures: { keys_dispatch_p50_ms: after.on.p50, keys_added_p50_ms: added },
+      extra: { keys: { queued, keys: KEYS, before, after } },
     };
   } finally {
     // The host's SIGTERM cancels the runs holding the keys; the queued ones stay, with no host to take them.
