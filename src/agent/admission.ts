@@ -58,14 +58,16 @@ export function admit(store: RunStore, hosts: Hosts, rate: SubmitRate, config: A
   const cancels: { id: string; reason: string }[] = [];
   let cancelSelf: string | null = null;
   if (c) {
-    const live = store.liveWithKey(c.key);
-    const running = live.filter((r) => r.status === "running").length;
     if (c.strategy === "cancel_in_progress") {
-      for (const r of live) cancels.push({ id: r.id, reason: `replaced by run ${record.id} (concurrency key ${JSON.stringify(c.key)}, cancel_in_progress)` });
-    } else if (c.strategy === "cancel_newest" && live.length >= c.limit) {
-      cancelSelf = `concurrency key ${JSON.stringify(c.key)} has ${live.length} live run(s), its limit, and its strategy is cancel_newest`;
-    } else if (live.length >= c.limit) {
-      events.push({ type: "waiting", reason: `waiting for concurrency key ${JSON.stringify(c.key)}: ${running} of ${c.limit} running, ${live.length - running} before it` });
+      for (const r of store.liveWithKey(c.key)) cancels.push({ id: r.id, reason: `replaced by run ${record.id} (concurrency key ${JSON.stringify(c.key)}, cancel_in_progress)` });
+    } else {
+      // A key with thousands waiting is counted, not read: a submit costs the same behind a long queue.
+      const { live, running } = store.keyLoad(c.key);
+      if (c.strategy === "cancel_newest" && live >= c.limit) {
+        cancelSelf = `concurrency key ${JSON.stringify(c.key)} has ${live} live run(s), its limit, and its strategy is cancel_newest`;
+      } else if (live >= c.limit) {
+        events.push({ type: "waiting", reason: `waiting for concurrency key ${JSON.stringify(c.key)}: ${running} of ${c.limit} running, ${live - running} before it` });
+      }
     }
   }
   let readyAt = now;

@@ -41,7 +41,8 @@ export interface RunIndexer {
 
 export class RunStore {
   private lastSeq: number | undefined;
-  private waiting: number | undefined;
+  /** Live runs by status, counted once and then kept as rows change: read on every submit and index flush. */
+  private live: Record<LiveStatus, number> | undefined;
   indexer: RunIndexer | null = null;
 
   constructor(private readonly sql: SqlStorage) {}
@@ -71,7 +72,7 @@ export class RunStore {
     if (run.concurrency) this.refreshKey(run.concurrency.key);
     this.outbox(run, 1, events, maxOutput);
     this.indexer?.markRun(run.id, 1);
-    if (this.waiting !== undefined) this.waiting++;
+    if (this.live) this.live.queued++;
   }
 
   /** Writes the run's new state; `readyAt` for a queued run, the lease fields for a running one. */
@@ -84,7 +85,10 @@ export class RunStore {
       run.status, run.status === "queued" ? readyAt : null, run.host_id, run.attempt, JSON.stringify(run), version,
       run.ended_at ? now : null, running ? now : null, run.id,
     );
-    if (this.waiting !== undefined) this.waiting += Number(isWaiting(run.status)) - Number(isWaiting(before.status));
+    if (this.live && run.status !== before.status) {
+      if (isLive(before.status)) this.live[before.status]--;
+      if (isLive(run.status)) this.live[run.status]++;
+    }
     if (running && before.status !== "running") this.sql.exec("INSERT OR IGNORE INTO attempts (run_id, attempt, host_id) VALUES (?, ?, ?)", run.id, run.attempt, run.host_id);
     if (running && before.status !== "running" && run.concurrency?.strategy === "round_robin") {
       // The key has had its turn: it goes behind every key served since less recently.
@@ -196,15 +200,17 @@ export class RunStore {
 
   /** Runs now running under the agent (for max_concurrent). */
   runningCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status = 'running'").one().n;
+    return this.counts().running;
   }
+
 
   /**
    * Runs waiting (queued or awaiting approval), for max_queued on every submit: counted once,
    * then kept as rows change, so a submit to a long queue costs no scan of it.
    */
   queuedCount(): number {
-    return (this.waiting ??= this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status IN ('queued', 'awaiting_approval')").one().n);
+    const c = this.counts();
+    return c.queued + c.awaiting_approval;
   }
 
   /** The live (queued, awaiting approval or running) run holding a dedup key, if any. */
@@ -216,6 +222,16 @@ export class RunStore {
   /** Runs of a debounce key that wait for their first start. */
   waitingWithDebounce(key: string): string[] {
     return this.sql.exec<{ id: string }>("SELECT id FROM runs WHERE debounce = ? AND status = 'queued' AND attempt = 0", key).toArray().map((r) => r.id);
+  }
+
+  /** How many runs of a concurrency key are live, and how many of those run: two index counts, no rows read. */
+  keyLoad(key: string): { live: number; running: number } {
+    return this.sql
+      .exec<{ live: number; running: number }>(
+        "SELECT COUNT(*) AS live, COALESCE(SUM(status = 'running'), 0) AS running FROM runs WHERE ckey = ? AND status IN ('queued', 'awaiting_approval', 'running')",
+        key,
+      )
+      .one();
   }
 
   /** The live runs of a concurrency key, oldest first. */
@@ -256,10 +272,13 @@ export class RunStore {
     return this.sql.exec<{ host_id: string }>("SELECT host_id FROM attempts WHERE run_id = ? AND attempt = ?", id, attempt).toArray()[0]?.host_id ?? null;
   }
 
-  counts(): { queued: number; awaiting_approval: number; running: number } {
-    const rows = this.sql.exec<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('queued', 'awaiting_approval', 'running') GROUP BY status").toArray();
-    const n = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
-    return { queued: n("queued"), awaiting_approval: n("awaiting_approval"), running: n("running") };
+  counts(): Record<LiveStatus, number> {
+    if (!this.live) {
+      const rows = this.sql.exec<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('queued', 'awaiting_approval', 'running') GROUP BY status").toArray();
+      const n = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+      this.live = { queued: n("queued"), awaiting_approval: n("awaiting_approval"), running: n("running") };
+    }
+    return { ...this.live };
   }
 
   /** Ended before `cutoff`: removed with their attempts and outbox; those with an object are returned for its purge. */
@@ -270,7 +289,7 @@ export class RunStore {
   }
 
   remove(id: string): void {
-    this.waiting = undefined;
+    this.live = undefined;
     this.indexer?.markRunGone(id);
     this.sql.exec("DELETE FROM runs WHERE id = ?", id);
     this.sql.exec("DELETE FROM attempts WHERE run_id = ?", id);
@@ -278,4 +297,5 @@ export class RunStore {
   }
 }
 
-const isWaiting = (status: string) => status === "queued" || status === "awaiting_approval";
+type LiveStatus = "queued" | "awaiting_approval" | "running";
+const isLive = (status: string): status is LiveStatus => status === "queued" || status === "awaiting_approval" || status === "running";
