@@ -142,8 +142,8 @@ export async function schedulesCommand(args: string[], client: () => TetherClien
 type Values = { env?: string[]; label?: string[]; timeout?: string; stdin?: string };
 
 function job(argv: string[], v: Values): JobSpec {
-  const env = pairs(v.env, "--env");
-  const labels = pairs(v.label, "--label");
+  const env = pairs(v.env, "--env", "schedules");
+  const labels = pairs(v.label, "--label", "schedules");
   let timeout_ms: number | undefined;
   if (v.timeout !== undefined) {
     const s = Number(v.timeout);
