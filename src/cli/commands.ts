@@ -4,6 +4,7 @@ import type { Run } from "../protocol/run.js";
 import { isTerminal } from "../protocol/run.js";
 import { exitCodeOf } from "./exit-code.js";
 import { writeTo } from "./output.js";
+import { WaitReporter } from "./waiting.js";
 
 export interface RunFlags {
   /** The submit the flags made (run-flags.ts), already checked; stdin is added here. */
@@ -81,10 +82,18 @@ async function streamStdin(client: TetherClient, runId: string): Promise<void> {
   }
 }
 
-/** Prints output as it arrives; returns the run in its terminal state. */
+/** Prints output as it arrives, and on stderr why the run waits while it does; returns the run in its terminal state. */
 export async function follow(client: TetherClient, runId: string): Promise<Run> {
   let last: Run | null = null;
-  for await (const ev of client.watch(runId)) last = (await show(ev)) ?? last;
+  const waiting = new WaitReporter(client);
+  try {
+    for await (const ev of client.watch(runId)) {
+      waiting.onEvent(ev);
+      last = (await show(ev)) ?? last;
+    }
+  } finally {
+    waiting.stop();
+  }
   return last ?? client.get(runId);
 }
 
