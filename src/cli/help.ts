@@ -178,8 +178,11 @@ ${Object.entries(COMMANDS)
   .join("\n")}
   tether --version
 
-Each command has --help, with an example. Connection: TETHER_URL and TETHER_TOKEN, or the
-.tether/local.json that \`npm start\` writes, found in this directory or the nearest above it.
+Each command has --help, with an example. Each that reads takes --json, for one JSON document on
+stdout (get, cancel, approve, deny, input, hosts and agents get print JSON whatever is asked;
+watch --json is a JSON line per event); tables and colour are for a terminal (NO_COLOR: none).
+Connection: TETHER_URL and TETHER_TOKEN, or the .tether/local.json that \`npm start\` writes,
+found in this directory or the nearest above it.
 Exit codes: 0 done, 1 error (such as a control plane that cannot be reached), 2 usage, 4 not found;
 \`tether run\` exits with its job's code once the job has run.`;
 

@@ -16,21 +16,24 @@ import { UsageError } from "./flags.js";
 import { RUN_OPTIONS, runBody, type RunValues } from "./run-flags.js";
 
 const help = { help: { type: "boolean", short: "h" } } as const;
+const json = { json: { type: "boolean" } } as const;
 /** Each command's own flags: a flag another command has is still a mistake here. */
 const FLAGS = {
   run: RUN_OPTIONS,
-  get: help,
+  // get, cancel, approve, deny, input, agents and hosts print JSON whatever is asked: --json is
+  // taken too, so a script may put it on every command that reads.
+  get: { ...help, ...json },
   logs: { ...help, follow: { type: "boolean", short: "f" } },
-  cancel: help,
-  await: { ...help, json: { type: "boolean" } },
-  watch: { ...help, json: { type: "boolean" } },
+  cancel: { ...help, ...json },
+  await: { ...help, ...json },
+  watch: { ...help, ...json },
   completion: help,
-  approve: { ...help, reason: { type: "string" } },
-  deny: { ...help, reason: { type: "string" } },
-  input: { ...help, eof: { type: "boolean" } },
-  agents: help,
-  hosts: help,
-  secrets: help,
+  approve: { ...help, ...json, reason: { type: "string" } },
+  deny: { ...help, ...json, reason: { type: "string" } },
+  input: { ...help, ...json, eof: { type: "boolean" } },
+  agents: { ...help, ...json },
+  hosts: { ...help, ...json },
+  secrets: { ...help, ...json },
   help,
 } satisfies Record<string, NonNullable<ParseArgsConfig["options"]>>;
 
@@ -89,8 +92,10 @@ async function main(args: string[]): Promise<number> {
       if (!agent) throw need("an agent, then the command after --: tether run <agent> -- <argv...>");
       if (extra !== undefined) throw new UsageError(`tether run takes one agent, then the command after --: put -- before ${extra}`, name);
       const v = values as RunValues;
+      // The flags first: a mistake in them is said (exit 2) without any configuration or connection.
+      const job = runBody(v, tail);
       return runCommand(connect(), agent, {
-        job: runBody(v, tail),
+        job,
         detach: v.detach ?? false,
         result: v.result ?? false,
         interactive: v.interactive ?? false,
@@ -143,7 +148,7 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
     case "secrets":
-      return secretsCommand(positionals, connect);
+      return secretsCommand(positionals, connect, values.json ?? false);
     case "hosts": {
       const [sub, agent, host] = positionals;
       if (sub !== "ls" && sub !== "revoke") {
