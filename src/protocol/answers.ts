@@ -189,6 +189,12 @@ export const ScheduleEventOut = z.discriminatedUnion("type", [
 ]);
 export const ScheduleEventListOut = z.object({ events: z.array(ScheduleEventOut) });
 
+export const HealthOut = z.object({ ok: z.literal(true) });
+/** A JSON Web Key Set: the public halves of the keys that sign job identity tokens. */
+export const JwksOut = z.object({
+  keys: z.array(z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string(), kid: z.string(), alg: z.literal("EdDSA"), use: z.literal("sig") })),
+});
+
 // Compile-time: each schema's type and the interface it describes are the same, both ways.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const check = <T extends true>(_: T) => _;

@@ -11,6 +11,8 @@ export { AgentPageOut, RunOut, RunPageOut, RunSummaryOut } from "../../protocol/
 
 /** Which operations answer which shape (keys as in OPERATIONS); every JSON answer of the API has one. */
 export const RESPONSES: Record<string, z.ZodType> = {
+  "GET /health": A.HealthOut,
+  "GET /.well-known/jwks.json": A.JwksOut,
   "POST /v1/agents": A.CreatedAgentOut,
   "GET /v1/agents": A.AgentPageOut,
   "GET /v1/agents/:agent": A.AgentOut,
