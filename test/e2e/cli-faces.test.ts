@@ -92,6 +92,12 @@ describe("tether completion", () => {
     }
     const bash = spawnSync("bash", ["-n"], { input: tether("completion", "bash").stdout, encoding: "utf8" });
     expect(bash.status, bash.stderr).toBe(0);
+    // tether run's flags complete too, and each command name once.
+    const complete = (words: string) =>
+      spawnSync("bash", ["-c", `source <(${process.execPath} ${bin} completion bash); COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _tether; echo "\${COMPREPLY[@]}"`], { encoding: "utf8" }).stdout.trim();
+    expect(complete("tether run --conc")).toBe("--concurrency");
+    expect(complete("tether run --start")).toBe("--start-rate");
+    expect(complete("tether comp")).toBe("completion");
   });
 
   it("refuses another shell with exit 2", () => {

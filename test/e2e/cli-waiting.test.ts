@@ -1,7 +1,7 @@
 /**
  * While a run waits, tether run, await and watch say why on stderr, once per change of reason,
  * and keep waiting: a run needing a host label no host has, an agent with no host, a full
- * concurrency key. Each then runs when what it waits for comes.
+ * concurrency key, a run held for approval. Each then runs when what it waits for comes.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
@@ -41,8 +41,8 @@ function tether(...args: string[]): Running {
 const count = (text: string, line: string) => text.split("\n").filter((l) => l === line).length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A host of `hostToken`'s agent with these labels. */
-async function hostWith(hostToken: string, labels: string[] = []): Promise<void> {
-  const h = startHostAgent({ url: s.url, hostToken, stdio: "pipe", policy: ["--security", "full", "--sandbox", "off", ...labels.flatMap((l) => ["--label", l])] });
+async function hostWith(hostToken: string, labels: string[] = [], policy = ["--security", "full", "--sandbox", "off"]): Promise<void> {
+  const h = startHostAgent({ url: s.url, hostToken, stdio: "pipe", policy: [...policy, ...labels.flatMap((l) => ["--label", l])] });
   extra.push(h);
   await h.connected;
 }
@@ -87,6 +87,17 @@ describe("why a run waits", () => {
     expect(await r.exit, r.err()).toBe(0);
     expect(r.out()).toBe("next\n");
     expect(r.err().match(/waiting/g)?.length, r.err()).toBe(1);
+  });
+
+  it("a run held for approval says so, with the commands that answer it, and runs once approved", async () => {
+    const { host_token } = await s.client.createAgent("asks");
+    await hostWith(host_token, [], ["--security", "allowlist", "--allow", "true", "--sandbox", "off"]);
+    const r = tether("run", "asks", "--", "sh", "-c", "echo approved");
+    const line = await waitFor("the approval line", () => /^tether: waiting for approval \(.*not on the allowlist.*\): tether approve (\S+), or tether deny \1$/m.exec(r.err()));
+    await s.client.approve(line[1]!, "looked at it");
+    expect(await r.exit, r.err()).toBe(0);
+    expect(r.out()).toBe("approved\n");
+    expect(r.err().match(/waiting for approval/g)?.length).toBe(1);
   });
 
   it("a run that starts at once says nothing of waiting", () => {
