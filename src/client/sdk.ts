@@ -111,7 +111,7 @@ export function createClient(opts: ClientOptions): TetherClient {
  * The client a running job has: TETHER_URL and TETHER_TOKEN from its environment. It dials
  * nothing until used; the job's token reaches its own run and the children it submits.
  */
-export function fromEnv(env: Record<string, string | undefined> = typeof process === "undefined" ? {} : process.env): TetherClient {
+export function fromEnv(env: Record<string, string | undefined> = processEnv()): TetherClient {
   const url = env.TETHER_URL;
   const token = env.TETHER_TOKEN;
   if (!url || !token) throw new Error("TETHER_URL and TETHER_TOKEN are not set: fromEnv() is for code that runs as a Tether job");
@@ -495,6 +495,8 @@ function retryAfterS(res: Response): number | null {
 }
 
 const enc = encodeURIComponent;
+/** Node's environment, or nothing where there is no process (a browser, a Worker). */
+const processEnv = (): Record<string, string | undefined> => (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 /** Reconnects of a watch in a row with no event between them before it gives up. */
 const WATCH_RECONNECTS = 20;
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

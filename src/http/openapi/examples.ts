@@ -100,7 +100,7 @@ export const EXAMPLES: Record<string, Example> = {
   "GET /.well-known/jwks.json": { answer: { keys: [{ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid: "k-2026-03", alg: "EdDSA", use: "sig" }] } },
 
   "POST /v1/agents": { body: { name: AGENT, config: { max_concurrent: 8, retention_days: 14 } }, answer: { agent: { ...agent, hosts: [], queued: 0, running: 0 }, host_token: "eyJhbGciOiJFZERTQSJ9.eyJraW5kIjoiZW5yb2xsIn0.c2ln" } },
-  "GET /v1/agents": { answer: { agents: [{ name: AGENT, created_at: T0, queued: 2, running: 1, hosts: 1, updated_at: T2 }], next_cursor: null } },
+  "GET /v1/agents": { answer: { agents: [{ name: AGENT, created_at: T0, queued: 2, running: 1, hosts: 1, updated_at: T2 }], next_cursor: "eyJuIjoiYnVpbGRlciJ9" } },
   "GET /v1/agents/:agent": { answer: agent },
   "PATCH /v1/agents/:agent": { body: { config: { max_queued: 500, rate_limit: { per_s: 5, burst: 20 } } }, answer: { ...agent, config: { ...DEFAULT_AGENT_CONFIG, max_queued: 500, rate_limit: { per_s: 5, burst: 20 } } } },
   "POST /v1/agents/:agent/host-token": { answer: { host_token: "eyJhbGciOiJFZERTQSJ9.eyJraW5kIjoiZW5yb2xsIn0.c2ln" } },
@@ -145,7 +145,7 @@ export const EXAMPLES: Record<string, Example> = {
   "POST /v1/runs/:run/deny": { body: { reason: "not on a Friday" }, answer: { ...queued, status: "cancelled", ended_at: T1, approval: { state: "denied", reason: "make is not on the host's allowlist", host_id: "laptop-7f3a", asked_at: T0, expires_at: "2026-03-08T10:00:00.000Z", decided_by: "tok_4f1c2a9b7e6d5c3b2a10", decided_at: T1, note: "not on a Friday" } } },
 
   "POST /v1/agents/:agent/schedules": { body: { cron: "0 9 * * 1-5", timezone: "Europe/Paris", run: { argv: ["make", "nightly"], labels: { kind: "nightly" } } }, answer: { ...schedule, fires: 0, skips: 0, last_run_at: null, last_run_id: null, last_status: null } },
-  "GET /v1/schedules": { answer: { schedules: [schedule], next_cursor: null } },
+  "GET /v1/schedules": { answer: { schedules: [schedule], next_cursor: SCHEDULE_ID } },
   "GET /v1/schedules/:id": { answer: schedule },
   "PATCH /v1/schedules/:id": { body: { enabled: false }, answer: { ...schedule, enabled: false, next_run_at: null } },
   "POST /v1/schedules/:id/trigger": { answer: { ...queued, argv: ["make", "nightly"], labels: { kind: "nightly" }, schedule_id: SCHEDULE_ID } },
