@@ -158,6 +158,13 @@ describe("the SDK and the OpenAPI document", () => {
     expect(Object.keys(ROWS).filter((m) => !publicMethods().includes(m)), "rows for methods the SDK no longer has").toEqual([]);
   });
 
+  it("every operation a client calls has an SDK method (the pages, sockets and the document itself are not a client's)", () => {
+    const notClients = new Set(["GET /.well-known/jwks.json"]);
+    const covered = new Set(Object.values(ROWS).map((r) => r.op));
+    const uncovered = Object.entries(OPERATIONS).filter(([key, op]) => op.tag !== "meta" && op.ok[1] !== "websocket" && !notClients.has(key) && !covered.has(key));
+    expect(uncovered.map(([key]) => key), "operations no SDK method calls").toEqual([]);
+  });
+
   it("each method sends an operation of the document, with its declared query, a body the server accepts, and returns the answer's example", async () => {
     const doc = await document();
     const problems: string[] = [];
