@@ -25,7 +25,8 @@ header nav a.here { font-weight: 700; text-decoration: none; }
 .actions button { margin-right: .5em; }
 pre.json { max-height: 30vh; }
 ul.times { margin: .2em 0; padding-left: 1.2em; }
-#output { height: 60vh; resize: vertical; white-space: pre-wrap; }
+#output { min-height: 6em; white-space: pre-wrap; }
+.nowrap { white-space: nowrap; }
 #output > div { min-height: 1.4em; }
 #follow { margin-top: .3em; }
 .stderr { color: #d05050; }

@@ -10,12 +10,12 @@ function agentPage(name, signal) {
         return el("tr", { "data-host": h.host_id }, cells([el("code", {}, [h.host_id]), h.hostname, h.slots, String(h.busy) + (h.draining ? " (draining)" : ""), policy, h.version, when(h.last_heard_at)]));
       }));
       var waiting = st.queue.waiting.map(function (w) { return el("li", {}, [w.runs + " waiting: " + w.reason]); });
-      body.replaceChildren(
+      fill(body, [
         el("h3", {}, ["Hosts"]), st.hosts.length ? hosts : el("p", { class: "muted" }, ["No host is connected: start one with tether-agent."]),
         el("h3", {}, ["Queue"]), el("p", { id: "queue" }, [st.queue.depth + " queued" + (st.queue.oldest_age_ms !== null ? ", the oldest for " + Math.round(st.queue.oldest_age_ms / 1000) + " s" : "")]),
         waiting.length ? el("ul", {}, waiting) : null,
         el("p", { class: "muted" }, ["p50 wait " + (st.p50_wait_ms === null ? "-" : st.p50_wait_ms + " ms") + " · p50 run " + (st.p50_run_ms === null ? "-" : st.p50_run_ms + " ms")]),
-        el("p", {}, [el("a", { href: "#/?agent=" + encodeURIComponent(name) }, ["its runs"]), " · ", el("a", { href: "#/schedules?agent=" + encodeURIComponent(name) }, ["its schedules"])]));
+        el("p", {}, [el("a", { href: "#/?agent=" + encodeURIComponent(name) }, ["its runs"]), " · ", el("a", { href: "#/schedules?agent=" + encodeURIComponent(name) }, ["its schedules"])])]);
     }).catch(fail(body));
   });
 }

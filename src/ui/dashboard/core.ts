@@ -17,6 +17,11 @@ function el(tag, attrs, kids) {
   (kids || []).forEach(function (c) { if (c !== null && c !== undefined && c !== false) e.append(c); });
   return e;
 }
+/** Replaces node's children with kids, leaving out null (replaceChildren would write "null"). */
+function fill(node, kids) {
+  node.replaceChildren.apply(node, kids.filter(function (k) { return k !== null && k !== undefined && k !== false; }));
+  return node;
+}
 function table(id, heads, rows) {
   return el("table", id ? { id: id } : {}, [el("tr", {}, heads.map(function (h) { return el("th", {}, [h]); }))].concat(rows));
 }

@@ -3,13 +3,14 @@
  * rendered, following the end unless the reader scrolled up.
  *
  * Built to take any amount of output without freezing the tab: chunks are queued as they
- * arrive and put on the page once per animation frame; only the last LOG_LINES lines (and at
+ * arrive and put on the page once per animation frame (less often while each update is costly,
+ * so the page keeps answering); only the last LOG_LINES lines (and at
  * most LOG_CHARS characters) stay in the page, the rest is counted in a note above; a frame
  * never builds more lines than it keeps, so output that comes faster than frames is skipped
  * over, its colour codes still applied; and one very long line is broken every LOG_LINE_CHARS.
  */
 export const LOG_VIEW_JS = String.raw`
-var LOG_LINES = 3000, LOG_CHARS = 1000000, LOG_LINE_CHARS = 4000;
+var LOG_LINES = 3000, LOG_CHARS = 500000, LOG_LINE_CHARS = 4000;
 
 function logView() {
   var pre = el("pre", { id: "output", "data-lines": "0" });
@@ -20,6 +21,7 @@ function logView() {
   var pending = [], pendingChars = 0, scheduled = false;
   var lines = 0, chars = 0, hidden = 0, cur = null, curChars = 0;
   var follow = true, ours = false;
+  var cost = 0; // how long the last frame's update took, layout and paint included
 
   pre.addEventListener("scroll", function () {
     if (ours) { ours = false; return; }
@@ -75,7 +77,21 @@ function logView() {
       first.remove();
     }
   }
+  /**
+   * The next update: at the next frame, or, when the last one was long (a flood of output, over
+   * 30 ms), after a pause three times as long, so the page spends at most a quarter of its time
+   * on output and keeps answering the reader. A line or two never waits.
+   */
+  function schedule() {
+    if (scheduled) return;
+    scheduled = true;
+    if (cost <= 30) requestAnimationFrame(flush);
+    else setTimeout(function () { requestAnimationFrame(flush); }, Math.min(250, cost * 3));
+  }
   function flush() {
+    var t0 = performance.now();
+    // A task queued from a frame callback runs once that frame is rendered.
+    setTimeout(function () { cost = performance.now() - t0; }, 0);
     scheduled = false;
     if (pendingChars > LOG_CHARS || pending.length > LOG_LINES) skipAhead();
     var items = pending;
@@ -107,7 +123,7 @@ function logView() {
     pendingChars += text.length;
     // A hidden tab gets no frames: keep the queue bounded meanwhile.
     if (pendingChars > 4 * LOG_CHARS) skipAhead(), pendingChars = pending.reduce(function (n, x) { return n + x.text.length; }, 0);
-    if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
+    schedule();
   }
   return { node: el("div", { class: "log" }, [note, pre, jump]), push: push };
 }

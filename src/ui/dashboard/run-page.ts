@@ -29,7 +29,7 @@ function runPage(id, signal) {
   function show(r) {
     run = r;
     var live = TERMINAL.indexOf(r.status) < 0;
-    head.replaceChildren(el("h2", {}, [el("code", {}, [r.id]), " ", status(r.status)]),
+    fill(head, [el("h2", {}, [el("code", {}, [r.id]), " ", status(r.status)]),
       el("p", {}, [el("code", { id: "argv" }, [r.argv.join(" ")])]),
       el("p", { class: "muted" }, ["agent " + r.agent + " · attempt " + r.attempt + " · created " + when(r.created_at) +
         (r.started_at ? " · started " + when(r.started_at) : "") + (r.ended_at ? " · ended " + when(r.ended_at) : "") +
@@ -40,7 +40,7 @@ function runPage(id, signal) {
       el("p", { class: "actions" }, [
         r.status === "awaiting_approval" ? button("approve", "Approve") : null,
         r.status === "awaiting_approval" ? button("deny", "Deny") : null,
-        live ? button("cancel", "Cancel") : null]));
+        live ? button("cancel", "Cancel") : null])]);
     result.replaceChildren(r.result !== null ? json(r.result) : el("p", { class: "muted" }, [live ? "None yet: a job returns one by writing JSON to $TETHER_RESULT_PATH." : "None."]));
     showInputs(r, live);
   }
@@ -67,7 +67,7 @@ function runPage(id, signal) {
         return el("tr", {}, cells([when(s.at), el("code", {}, [JSON.stringify(s.text) + (s.eof ? " + end of input" : "")]), s.state]));
       })));
     }
-    inputs.replaceChildren.apply(inputs, kids);
+    fill(inputs, kids);
   }
   function loadRun() { return api("/v1/runs/" + encodeURIComponent(id), { signal: signal }).then(show).catch(fail(head)); }
   function loadChildren() {

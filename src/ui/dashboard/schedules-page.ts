@@ -26,7 +26,7 @@ function schedulesPage(signal, params) {
     var times = el("div", {});
     var next = s.next_run_at ? el("span", { class: "next", title: s.next_run_at }, [when(s.next_run_at) + " (" + relative(s.next_run_at) + ")"]) : el("span", { class: "muted" }, [s.enabled ? "none" : "paused"]);
     return el("tr", { "data-schedule": s.id, "data-enabled": String(s.enabled) }, cells([
-      el("code", {}, [s.id]), s.agent, el("code", {}, [s.cron + (s.timezone !== "UTC" ? " " + s.timezone : "")]),
+      el("code", {}, [s.id]), s.agent, el("code", { class: "nowrap" }, [s.cron + (s.timezone !== "UTC" ? " " + s.timezone : "")]),
       el("code", {}, [s.run.argv ? s.run.argv.join(" ") : (s.run.runner || "")]),
       el("div", {}, [next, " ", s.enabled ? upcoming(s, times) : null, times]),
       s.last_run_id ? el("span", {}, [runLink(s.last_run_id), " ", s.last_status ? status(s.last_status) : null]) : el("span", { class: "muted" }, ["never"]),
