@@ -155,15 +155,14 @@ describe("colour", () => {
       expect(plain.stdout, name).not.toContain("\x1b[");
       expect(plain.stdout, name).toContain(args[0] === "agents" ? s.agent : "succeeded");
       expect(piped(args, { FORCE_COLOR: "1" }).stdout, name).toContain("\x1b[");
-      expect(piped(args, { FORCE_COLOR: "0" }).stdout, name).not.toContain("\x1b[");
-      expect(piped(args, { FORCE_COLOR: "1", NO_COLOR: "1" }).stdout, name).not.toContain("\x1b[");
       const tty = onTty(args.join(" "));
       expect(tty.status, tty.stderr).toBe(0);
       expect(tty.stdout, name).toContain("\x1b[");
+      // A status is coloured by outcome, padded before it is painted so columns stay aligned.
+      if (args[0] !== "agents") expect(tty.stdout, name).toContain("\x1b[32msucceeded");
       expect(onTty(args.join(" "), { NO_COLOR: "1" }).stdout, name).not.toContain("\x1b[");
     }
-    // A status is coloured by outcome, padded before it is painted so columns stay aligned.
-    expect(onTty(`status ${s.agent}`).stdout).toContain("\x1b[32msucceeded");
-    expect(onTty("ls").stdout).toContain("\x1b[32msucceeded");
+    expect(piped(["ls"], { FORCE_COLOR: "0" }).stdout).not.toContain("\x1b[");
+    expect(piped(["ls"], { FORCE_COLOR: "1", NO_COLOR: "1" }).stdout).not.toContain("\x1b[");
   });
 });
