@@ -194,3 +194,26 @@ describe("schedules", () => {
     ]);
   });
 });
+
+describe("watch", () => {
+  const sse = (text: string) => new Response(text, { status: 200, headers: { "content-type": "text/event-stream" } });
+  const state = (id: number, status: string) => `id: ${id}\nevent: state\ndata: ${JSON.stringify({ id: "r", status })}\n\n`;
+
+  it("past the run's watchers (429) waits Retry-After and comes back; a stream that closes early resumes after the last id with a jittered wait", async () => {
+    const { client, calls, sleeps } = fake([problem(429, "too many watchers", { "retry-after": "2" }), sse(state(1, "queued") + "id: 2\nevent: sta"), sse(state(2, "running") + state(3, "succeeded"))]);
+    const seen: number[] = [];
+    for await (const ev of client.watch("r")) seen.push(ev.id);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(sleeps).toEqual([2000, 50]);
+    expect(calls).toHaveLength(3);
+  });
+
+  it("ends at once on a 204 (an ended run with nothing after `after`), and a refusal other than 429/503 is the caller's", async () => {
+    const a = fake([new Response(null, { status: 204 })]);
+    const seen: unknown[] = [];
+    for await (const ev of a.client.watch("r", { after: 9 })) seen.push(ev);
+    expect(seen).toEqual([]);
+    const b = fake([problem(404 as number, "run r not found")]);
+    await expect((async () => { for await (const _ of b.client.watch("r")) void _; })()).rejects.toMatchObject({ status: 404 });
+  });
+});
