@@ -7,7 +7,7 @@
  * and what runs under the run's concurrency key. One line per change of reason; stdout is never
  * touched, and the waiting goes on.
  */
-import type { TetherClient, WatchEvent } from "../client/sdk.js";
+import { TetherError, type TetherClient, type WatchEvent } from "../client/sdk.js";
 import type { AgentStatus } from "../protocol/agent-status.js";
 import type { Run } from "../protocol/run.js";
 
@@ -131,14 +131,17 @@ export class WaitReporter {
     this.pollPending = true;
     try {
       this.status = await this.client.agentStatus(this.run!.agent);
-    } catch {
-      // A token without agents:read (a job's, say) sees no status: the run's own events still speak.
-      this.polling = false;
-      this.pollPending = false;
+    } catch (err) {
+      // A token that may not read the status (a job's, without agents:read) never will: the run's
+      // own events still speak. Anything else (the plane restarting, say) is tried at the next read.
+      if (err instanceof TetherError && (err.status === 401 || err.status === 403 || err.status === 404)) {
+        this.polling = false;
+        this.pollPending = false;
+        return this.update();
+      }
     }
     this.update();
-    if (this.stopped || !this.polling) return;
-    if (this.run?.status !== "queued") return void (this.pollPending = false);
+    if (this.stopped || this.run?.status !== "queued") return void (this.pollPending = false);
     this.poll = setTimeout(() => {
       this.pollPending = false;
       this.update();

@@ -1,6 +1,6 @@
 /** The CLI's waiting lines, from a run's events and its agent's status, without a stack: which reason, and when it is said. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { TetherClient, WatchEvent } from "../../src/client/sdk.js";
+import { TetherError, type TetherClient, type WatchEvent } from "../../src/client/sdk.js";
 import type { AgentStatus, HostStatus } from "../../src/protocol/agent-status.js";
 import type { Run } from "../../src/protocol/run.js";
 import { reasonFromStatus, WaitReporter } from "../../src/cli/waiting.js";
@@ -67,6 +67,19 @@ describe("WaitReporter", () => {
     expect(agentStatus.mock.calls.length).toBe(calls); // no reads once it runs
   });
 
+  it("a status read that fails for a while (the plane restarting) is tried again, not given up", async () => {
+    agentStatus.mockImplementation(async () => {
+      throw new TypeError("fetch failed");
+    });
+    reporter.onEvent(state({ status: "queued" }));
+    await vi.advanceTimersByTimeAsync(4500);
+    expect(agentStatus.mock.calls.length).toBe(3); // at 0.4 s, 2.4 s and 4.4 s: no tight loop
+    expect(lines).toEqual([]);
+    agentStatus.mockImplementation(async () => status([]));
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(lines).toEqual(["waiting: no host is connected to agent a (start one with tether-agent, or npm start for the local one)"]);
+  });
+
   it("a start rate from the run's events, while the hosts have room", async () => {
     agentStatus.mockImplementation(async () => status([host()]));
     reporter.onEvent(state({ status: "queued" }));
@@ -85,7 +98,7 @@ describe("WaitReporter", () => {
 
   it("awaiting approval names the commands that answer it; a token that cannot read the status still hears the events", async () => {
     agentStatus.mockImplementation(async () => {
-      throw new Error("403");
+      throw new TetherError(403, null);
     });
     reporter.onEvent(state({ status: "queued" }));
     reporter.onEvent(waiting("debounced: ready at soon", { ready_at: new Date(Date.now() + 60_000).toISOString() }));
