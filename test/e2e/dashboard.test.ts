@@ -130,6 +130,27 @@ describe("the dashboard", () => {
     await screenshot(page, "run");
   });
 
+  it("follows the end of the output until the reader scrolls up, and again from the Follow button", async () => {
+    const run = await s.client.submit(s.agent, { argv: ["sh", "-c", "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo line $i; sleep 0.005; done"] });
+    await page.goto(`${s.url}/#/runs/${run.id}`);
+    const output = page.locator("#output");
+    const atEnd = () => output.evaluate((e) => e.scrollTop + e.clientHeight >= e.scrollHeight - 4);
+    const lines = () => output.evaluate((e) => e.childElementCount);
+    await expect.poll(lines, { timeout: 20_000 }).toBeGreaterThan(100);
+    expect(await atEnd()).toBe(true);
+    await output.evaluate((e) => (e.scrollTop = 0));
+    await page.locator("#follow").waitFor();
+    // More output comes, and the reader stays where they were.
+    const before = await lines();
+    await expect.poll(lines, { timeout: 20_000 }).toBeGreaterThan(before + 50);
+    expect(await atEnd()).toBe(false);
+    await page.click("#follow");
+    await expect.poll(lines, { timeout: 20_000 }).toBeGreaterThan((await lines()) + 20);
+    expect(await atEnd()).toBe(true);
+    expect(await page.locator("#follow").isHidden()).toBe(true);
+    await s.client.cancel(run.id);
+  });
+
   it("shows schedules with their next fire time, and pauses and resumes one", async () => {
     const sch = await s.client.createSchedule(s.agent, { cron: "*/5 * * * *", run: { argv: ["echo", "every five minutes"] } });
     await page.goto(`${s.url}/#/schedules`);

@@ -20,11 +20,11 @@ function logView() {
   var decoders = {};
   var pending = [], pendingChars = 0, scheduled = false;
   var lines = 0, chars = 0, hidden = 0, cur = null, curChars = 0;
-  var follow = true, ours = false;
+  var follow = true;
   var cost = 0; // how long the last frame's update took, layout and paint included
 
+  // Scrolled to the end (by the reader, or by this view following it) means follow it.
   pre.addEventListener("scroll", function () {
-    if (ours) { ours = false; return; }
     follow = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
     jump.hidden = follow;
   });
@@ -111,7 +111,7 @@ function logView() {
     trim();
     pre.setAttribute("data-lines", String(lines));
     if (hidden) { note.hidden = false; note.textContent = "Earlier output not shown here: " + hidden.toLocaleString() + " characters (tether logs has all of it)."; }
-    if (follow) { ours = true; pre.scrollTop = pre.scrollHeight; }
+    if (follow) pre.scrollTop = pre.scrollHeight;
   }
   /** Queues a chunk: text, or base64 bytes decoded per stream so a character cut across chunks is whole. */
   function push(d) {
