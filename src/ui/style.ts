@@ -20,6 +20,7 @@ pre { background: rgba(127,127,127,.1); padding: .6em; overflow: auto; max-heigh
 .status.running { background: #2456c833; } .status.queued, .status.awaiting_approval { background: #b0800033; }
 .muted { color: var(--muted); } .err { color: #c03030; }
 .online { color: #1f8a3b; }
+.status.cancelled { background: #8883; }
 header nav a.here { font-weight: 700; text-decoration: none; }
 .cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 0 2em; }
 .actions button { margin-right: .5em; }

@@ -40,8 +40,9 @@ function runsQuery(f, cursor) {
 }
 
 function runRow(r) {
+  var cmd = r.argv.join(" ");
   return el("tr", { class: "link run", "data-run": r.id, onclick: function () { location.hash = "#/runs/" + encodeURIComponent(r.id); } },
-    cells([el("code", {}, [r.id]), r.agent, status(r.status), el("code", {}, [r.argv.join(" ")]), el("span", { title: when(r.created_at) }, [relative(r.created_at)])]));
+    cells([el("code", {}, [r.id]), r.agent, status(r.status), el("code", { title: cmd }, [cmd.length > 120 ? cmd.slice(0, 120) + "…" : cmd]), el("span", { title: when(r.created_at) }, [relative(r.created_at)])]));
 }
 function runsTable(runs) { return table(null, ["run", "agent", "status", "command", "created"], runs.map(runRow)); }
 
@@ -50,7 +51,7 @@ function runsSection(signal, f) {
     var o = el("option", { value: s }, [s || "any status"]); if (f.status === s) o.selected = true; return o;
   }));
   function field(name, hint, size) { return el("input", { name: name, placeholder: hint, value: f[name] || "", size: size || "12" }); }
-  var inputs = [field("agent", "agent"), field("label", "label k=v,k2=v2", "16"), field("q", "command starts with", "16"), field("since", "since 2h, 3d or a time"),
+  var inputs = [field("agent", "agent"), field("label", "label k=v,k2=v2", "16"), field("q", "command starts with", "18"), field("since", "since 2h, 3d or a time", "18"),
     field("before", "before a time"), field("schedule", "schedule id"), field("parent", "parent run")];
   var body = el("div", { id: "runs" }, [el("p", { class: "muted" }, ["Loading…"])]);
   var more = el("button", { id: "more", type: "button", hidden: "" }, ["Older runs"]);
