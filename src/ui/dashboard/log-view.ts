@@ -78,8 +78,8 @@ function logView() {
     }
   }
   /**
-   * The next update: at the next frame, or, when the last one was long (a flood of output, over
-   * 30 ms), after a pause three times as long, so the page spends at most a quarter of its time
+   * The next update: at the next frame, or, when the last one was big and long (a flood of
+   * output, over 30 ms), after a pause three times as long, so the page spends at most a quarter of its time
    * on output and keeps answering the reader. A line or two never waits.
    */
   function schedule() {
@@ -89,9 +89,10 @@ function logView() {
     else setTimeout(function () { requestAnimationFrame(flush); }, Math.min(250, cost * 3));
   }
   function flush() {
-    var t0 = performance.now();
-    // A task queued from a frame callback runs once that frame is rendered.
-    setTimeout(function () { cost = performance.now() - t0; }, 0);
+    var t0 = performance.now(), big = pendingChars > 65536;
+    // A task queued from a frame callback runs once that frame is rendered. Only a big update
+    // counts: a small one that took long was kept waiting by something else, not by its size.
+    setTimeout(function () { cost = big ? performance.now() - t0 : 0; }, 0);
     scheduled = false;
     if (pendingChars > LOG_CHARS || pending.length > LOG_LINES) skipAhead();
     var items = pending;
