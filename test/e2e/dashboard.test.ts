@@ -194,6 +194,18 @@ describe("the dashboard", () => {
     await page.locator('#run-head [data-status="succeeded"]').waitFor({ timeout: 20_000 });
   });
 
+  it("denies a held run from its page, and it ends cancelled without running", async () => {
+    const run = await s.client.submit("asks", { argv: ["sh", "-c", "echo must not run"] });
+    await page.goto(`${s.url}/#/runs/${run.id}`);
+    await page.locator('#run-head [data-status="awaiting_approval"]').waitFor({ timeout: 20_000 });
+    await page.click("#deny");
+    await page.locator('#run-head [data-status="cancelled"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator("#approval").textContent()).toContain("denied");
+    const ended = await s.client.get(run.id);
+    expect([ended.status, ended.approval?.state, ended.exit_code]).toEqual(["cancelled", "denied", null]);
+    expect(await page.locator("#output").textContent()).not.toContain("must not run");
+  });
+
   it("filters the runs by status", async () => {
     const failed = await s.client.submit(s.agent, { argv: ["sh", "-c", "exit 3"] });
     await s.client.wait(failed.id);
