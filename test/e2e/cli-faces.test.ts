@@ -115,7 +115,7 @@ describe("--json", () => {
     deny: "as approve", watch: "a JSON line per event: tested above", run: "the job's output; --result prints its JSON",
   };
 
-  it("every command that reads prints parseable JSON", async () => {
+  it("every command that reads prints parseable JSON", { timeout: 180_000 }, async () => {
     const run = await s.client.submit(s.agent, { argv: ["true"] });
     await s.client.wait(run.id);
     const sched = await s.client.createSchedule(s.agent, { cron: "0 3 * * *", run: { argv: ["true"] } });
@@ -139,30 +139,34 @@ describe("--json", () => {
 });
 
 describe("colour", () => {
-  // script(1) gives the CLI a pseudo-terminal as its stdout.
+  // script(1) gives the CLI a pseudo-terminal as its stdout. Timeouts are generous: on a loaded
+  // machine each of these processes can take seconds.
   const onTty = (args: string, extra: Record<string, string> = {}) =>
-    spawnSync("script", ["-qec", `${process.execPath} ${bin} ${args}`, "/dev/null"], { env: { ...env(), TERM: "xterm", ...extra }, encoding: "utf8", timeout: 30_000 });
-  const piped = (args: string[], extra: Record<string, string> = {}) => spawnSync(process.execPath, [bin, ...args], { env: { ...env(), ...extra }, encoding: "utf8", timeout: 30_000 });
+    spawnSync("script", ["-qec", `${process.execPath} ${bin} ${args}`, "/dev/null"], { env: { ...env(), TERM: "xterm", ...extra }, encoding: "utf8", timeout: 60_000 });
+  const piped = (args: string[], extra: Record<string, string> = {}) => spawnSync(process.execPath, [bin, ...args], { env: { ...env(), ...extra }, encoding: "utf8", timeout: 60_000 });
+  /** Its stdout, once it has exited 0; what it said otherwise, in the failure. */
+  const out = (r: ReturnType<typeof piped>, what: string) => {
+    expect(r.status, `${what}: exit ${r.status} ${r.signal ?? ""} ${r.error?.message ?? ""}\n${r.stdout}${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
 
-  it("tether status, agents ls and ls: colour on a terminal or with FORCE_COLOR, none in a pipe or with NO_COLOR", async () => {
+  it("tether status, agents ls and ls: colour on a terminal or with FORCE_COLOR, none in a pipe or with NO_COLOR", { timeout: 180_000 }, async () => {
     const run = await s.client.submit(s.agent, { argv: ["true"] });
     await s.client.wait(run.id);
     await waitFor("the index to hold the run", async () => (await s.client.listRuns({ limit: 200 })).runs.some((r) => r.id === run.id && r.status === "succeeded"));
     for (const args of [["status", s.agent], ["agents", "ls"], ["ls"]]) {
       const name = args.join(" ");
-      const plain = piped(args);
-      expect(plain.status, plain.stderr).toBe(0);
-      expect(plain.stdout, name).not.toContain("\x1b[");
-      expect(plain.stdout, name).toContain(args[0] === "agents" ? s.agent : "succeeded");
-      expect(piped(args, { FORCE_COLOR: "1" }).stdout, name).toContain("\x1b[");
-      const tty = onTty(args.join(" "));
-      expect(tty.status, tty.stderr).toBe(0);
-      expect(tty.stdout, name).toContain("\x1b[");
+      const plain = out(piped(args), name);
+      expect(plain, name).not.toContain("\x1b[");
+      expect(plain, name).toContain(args[0] === "agents" ? s.agent : "succeeded");
+      expect(out(piped(args, { FORCE_COLOR: "1" }), `FORCE_COLOR=1 ${name}`), name).toContain("\x1b[");
+      const tty = out(onTty(name), `${name} on a terminal`);
+      expect(tty, name).toContain("\x1b[");
       // A status is coloured by outcome, padded before it is painted so columns stay aligned.
-      if (args[0] !== "agents") expect(tty.stdout, name).toContain("\x1b[32msucceeded");
-      expect(onTty(args.join(" "), { NO_COLOR: "1" }).stdout, name).not.toContain("\x1b[");
+      if (args[0] !== "agents") expect(tty, name).toContain("\x1b[32msucceeded");
+      expect(out(onTty(name, { NO_COLOR: "1" }), `NO_COLOR=1 ${name} on a terminal`), name).not.toContain("\x1b[");
     }
-    expect(piped(["ls"], { FORCE_COLOR: "0" }).stdout).not.toContain("\x1b[");
-    expect(piped(["ls"], { FORCE_COLOR: "1", NO_COLOR: "1" }).stdout).not.toContain("\x1b[");
+    expect(out(piped(["ls"], { FORCE_COLOR: "0" }), "FORCE_COLOR=0 ls")).not.toContain("\x1b[");
+    expect(out(piped(["ls"], { FORCE_COLOR: "1", NO_COLOR: "1" }), "FORCE_COLOR=1 NO_COLOR=1 ls")).not.toContain("\x1b[");
   });
 });
