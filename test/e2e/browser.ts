@@ -1,7 +1,8 @@
 /**
  * Debian's chromium, driven by playwright-core, for the dashboard's tests: one browser, pages
- * that record any CSP refusal, script error or failed request, and screenshots saved where the
- * README shows them (docs/screenshots).
+ * that record any CSP refusal, script error or failed request, and screenshots. They and the
+ * figures go to test-output/; with TETHER_UPDATE_DOCS=1, to docs/, where the README shows them,
+ * so a plain `npm test` leaves the checkout as it found it.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,9 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { repoRoot } from "../../src/local/paths.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const SCREENSHOTS = join(repoRoot(), "docs", "screenshots");
+/** Where the tests write what they saw: docs/ when asked to refresh it, test-output/ (ignored by git) otherwise. */
+export const OUTPUT = join(repoRoot(), process.env.TETHER_UPDATE_DOCS === "1" ? "docs" : "test-output");
+const SCREENSHOTS = join(OUTPUT, "screenshots");
 
 /** A missing browser fails the test: CI installs chromium (.ci/run); a skipped browser test would pass while testing nothing. */
 export async function launch(): Promise<Browser> {

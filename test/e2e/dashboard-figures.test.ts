@@ -1,6 +1,6 @@
 /**
  * The dashboard's figures, measured in Debian's chromium against the real stack, printed and
- * written to docs/dashboard-figures.json (reported, never asserted on time), and its behaviour
+ * written to test-output/ (docs/ with TETHER_UPDATE_DOCS=1) (reported, never asserted on time), and its behaviour
  * under a flood of output:
  *
  * - first paint: `/` loaded signed in, from performance.getEntriesByType("paint"), and when the
@@ -16,8 +16,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../src/local/paths.js";
-import { launch, watchedPage } from "./browser.js";
+import { OUTPUT, launch, watchedPage } from "./browser.js";
 import { startStack, type Stack } from "./harness.js";
 
 let s: Stack;
@@ -25,7 +24,7 @@ let browser: Browser;
 let page: Page;
 const problems: string[] = [];
 const figures: Record<string, unknown> = {};
-const FIGURES = join(repoRoot(), "docs", "dashboard-figures.json");
+const FIGURES = join(OUTPUT, "dashboard-figures.json");
 
 beforeAll(async () => {
   s = await startStack();
