@@ -4,18 +4,13 @@ import type { Run } from "../protocol/run.js";
 import { isTerminal } from "../protocol/run.js";
 import { exitCodeOf } from "./exit-code.js";
 import { writeTo } from "./output.js";
+import { WaitReporter } from "./waiting.js";
 
 export interface RunFlags {
+  /** The submit the flags made (run-flags.ts), already checked; stdin is added here. */
+  job: Record<string, unknown>;
   detach: boolean;
-  env: Record<string, string>;
-  /** Names of the agent's secrets the job gets as env. */
-  secrets: string[];
-  /** Priority, lane, dedup key and required host labels, as the API takes them (the edge checks them). */
-  queue: Record<string, unknown>;
-  labels: Record<string, string>;
-  timeoutMs?: number;
   stdinFile?: string;
-  inputs: Record<string, unknown>;
   /** Print the run's result (JSON) on stdout once it ends. */
   result: boolean;
   /** Keep the job's stdin open and stream this terminal's stdin into it. */
@@ -23,7 +18,7 @@ export interface RunFlags {
 }
 
 /** Streams the job's output live and resolves to the exit code to end with. */
-export async function runCommand(client: TetherClient, agent: string, argv: string[], flags: RunFlags): Promise<number> {
+export async function runCommand(client: TetherClient, agent: string, flags: RunFlags): Promise<number> {
   const bytes = flags.stdinFile === undefined ? undefined : readFileSync(flags.stdinFile === "-" ? 0 : flags.stdinFile);
   if (flags.interactive && bytes !== undefined) throw new Error("--interactive streams this terminal's stdin; --stdin gives a file instead: use one");
   // The submit's stdin is a JSON string, so only UTF-8 travels in it unchanged; other bytes go
@@ -31,15 +26,9 @@ export async function runCommand(client: TetherClient, agent: string, argv: stri
   const text = bytes === undefined ? undefined : utf8(bytes);
   const binary = bytes !== undefined && text === undefined ? bytes : undefined;
   const run = await client.submit(agent, {
-    argv,
+    ...(flags.job as Parameters<TetherClient["submit"]>[1]),
     ...(text !== undefined && { stdin: text }),
     ...((flags.interactive || binary) && { stdin: { mode: "pipe" as const } }),
-    ...(Object.keys(flags.env).length && { env: flags.env }),
-    ...(flags.secrets.length && { secrets: flags.secrets }),
-    ...(flags.queue as object),
-    ...(Object.keys(flags.labels).length && { labels: flags.labels }),
-    ...(flags.timeoutMs !== undefined && { timeout_ms: flags.timeoutMs }),
-    ...(Object.keys(flags.inputs).length && { inputs: flags.inputs as Record<string, object> }),
   });
   if (binary) await sendBytes(client, run.id, binary);
   if (flags.detach) {
@@ -93,10 +82,18 @@ async function streamStdin(client: TetherClient, runId: string): Promise<void> {
   }
 }
 
-/** Prints output as it arrives; returns the run in its terminal state. */
+/** Prints output as it arrives, and on stderr why the run waits while it does; returns the run in its terminal state. */
 export async function follow(client: TetherClient, runId: string): Promise<Run> {
   let last: Run | null = null;
-  for await (const ev of client.watch(runId)) last = (await show(ev)) ?? last;
+  const waiting = new WaitReporter(client);
+  try {
+    for await (const ev of client.watch(runId)) {
+      waiting.onEvent(ev);
+      last = (await show(ev)) ?? last;
+    }
+  } finally {
+    waiting.stop();
+  }
   return last ?? client.get(runId);
 }
 

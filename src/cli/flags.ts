@@ -10,11 +10,11 @@ export class UsageError extends Error {
 }
 
 /** `--env K=V` style flags, repeated, as a record. */
-export function pairs(items: string[] | undefined, flag: string): Record<string, string> {
+export function pairs(items: string[] | undefined, flag: string, command?: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of items ?? []) {
     const eq = item.indexOf("=");
-    if (eq <= 0) throw new UsageError(`${flag} takes KEY=VALUE, not ${item}`);
+    if (eq <= 0) throw new UsageError(`${flag} takes KEY=VALUE, not ${item}`, command);
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
@@ -24,14 +24,14 @@ export function pairs(items: string[] | undefined, flag: string): Record<string,
  * `--input name=value` flags: the value as JSON when it is JSON (`n=3`, `o={"a":1}`), as a
  * string otherwise (`who=world`); `name=@file.json` reads the file as JSON.
  */
-export function inputs(items: string[] | undefined, read: (file: string) => string): Record<string, unknown> {
+export function inputs(items: string[] | undefined, read: (file: string) => string, command?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(pairs(items, "--input"))) {
+  for (const [name, value] of Object.entries(pairs(items, "--input", command))) {
     if (value.startsWith("@")) {
       try {
         out[name] = JSON.parse(read(value.slice(1)));
       } catch (err) {
-        throw new UsageError(`--input ${name}=${value}: ${(err as Error).message}`);
+        throw new UsageError(`--input ${name}=${value}: ${(err as Error).message}`, command);
       }
       continue;
     }

@@ -1,15 +1,24 @@
 /** tether await and tether watch: a run already submitted, followed to its end from any terminal. */
-import type { TetherClient } from "../client/sdk.js";
+import type { TetherClient, WatchEvent } from "../client/sdk.js";
 import { isTerminal, type Run } from "../protocol/run.js";
 import { exitCodeOf } from "./exit-code.js";
 import { writeTo } from "./output.js";
 import { paint, statusText } from "./style.js";
+import { WaitReporter } from "./waiting.js";
 
 /** Waits for the run to end and exits with its job's code (as tether run does); --json prints the run. */
 export async function awaitCommand(client: TetherClient, runId: string, json: boolean): Promise<number> {
   // A plain read first: an unknown run or an unreachable plane is said at once, not after retries.
-  await client.get(runId);
-  const run = await client.wait(runId);
+  let run = await client.get(runId);
+  const waiting = new WaitReporter(client);
+  try {
+    for await (const ev of client.watch(runId, { output: false })) {
+      waiting.onEvent(ev);
+      if (ev.type === "state") run = ev.run;
+    }
+  } finally {
+    waiting.stop();
+  }
   if (json) console.log(JSON.stringify(run, null, 2));
   else process.stderr.write(`tether: run ${run.id} ${run.status.replace("_", " ")}${run.exit_code !== null ? ` (exit ${run.exit_code})` : ""}${run.error ? `: ${run.error}` : ""}\n`);
   return exitCodeOf(run);
@@ -23,7 +32,19 @@ export async function awaitCommand(client: TetherClient, runId: string, json: bo
 export async function watchCommand(client: TetherClient, runId: string, json: boolean): Promise<number> {
   let last: Run = await client.get(runId);
   const dec = new TextDecoder("utf-8", { fatal: true });
-  for await (const ev of client.watch(runId)) {
+  // Its waiting events are printed as event lines already (not with --json): the reporter adds what they do not say.
+  const waiting = new WaitReporter(client, { eventsShown: !json });
+  try {
+    for await (const ev of client.watch(runId)) {
+      waiting.onEvent(ev);
+      await show(ev);
+    }
+  } finally {
+    waiting.stop();
+  }
+  return isTerminal(last.status) ? exitCodeOf(last) : 1;
+
+  async function show(ev: WatchEvent): Promise<void> {
     if (json) {
       if (ev.type === "output") {
         let text: string | null = null;
@@ -45,5 +66,4 @@ export async function watchCommand(client: TetherClient, runId: string, json: bo
       last = ev.run;
     }
   }
-  return isTerminal(last.status) ? exitCodeOf(last) : 1;
 }

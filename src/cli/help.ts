@@ -9,22 +9,47 @@ export interface CommandHelp {
 
 export const COMMANDS: Record<string, CommandHelp> = {
   run: {
-    usage: "tether run <agent> [--detach] [-i] [--env K=V]... [--secret NAME]... [--priority 0-9|low|normal|high|urgent] [--lane NAME] [--dedup-key KEY] [--debounce KEY=MS] [--require K=V]... [--label K=V]... [--input NAME=VALUE|@FILE]... [--result] [--timeout SECONDS] [--stdin FILE|-] -- <argv...>",
+    usage: "tether run <agent> [flags] -- <argv...>   (or --runner claude --prompt TEXT in place of -- <argv...>)",
     about:
       "Runs <argv...> on a host of <agent>. The job's stdout and stderr arrive on yours as it writes them, and\n" +
       "tether exits with the job's exit code (128+n when killed by signal n, 124 timed out, 130 cancelled,\n" +
-      "127 could not start). Ctrl-C cancels the job; a second Ctrl-C leaves without waiting.",
-    flags: `  -d, --detach           print the run id and return at once
-  -e, --env K=V          an environment variable for the job (repeatable)
-  -l, --label K=V        a label on the run (repeatable)
-      --timeout SECONDS  end the job after this long (then tether exits 124)
-      --stdin FILE|-     the job's stdin: a file, or - for tether's own stdin
-  -i, --interactive      keep the job's stdin open and stream this terminal's stdin into it
-      --input N=V        a named input, as TETHER_INPUT_<N>: V as JSON if it is JSON, else a string;
-                         N=@file.json reads the file (repeatable)
-      --result           when the run ends, print its result (the JSON the job wrote to TETHER_RESULT_PATH)`,
+      "127 could not start). While the run waits, a line on stderr says why (no host connected, no host with\n" +
+      "its labels, its concurrency key full, awaiting approval). Ctrl-C cancels the job; a second leaves at once.\n" +
+      "Every field of the submit (POST /v1/agents/:agent/runs) has a flag. TIME is seconds, or 500ms, 30s, 5m, 2h.",
+    flags: `  -d, --detach                 print the run id and return at once
+      --result                 when the run ends, print its result (the JSON the job wrote to TETHER_RESULT_PATH)
+ the job:
+  -e, --env K=V                an environment variable for the job (repeatable)
+      --secret NAME            one of the agent's secrets, as the variable NAME (repeatable)
+      --input N=V|N=@FILE      a named input, as TETHER_INPUT_<N>: V as JSON if it is JSON, else a string (repeatable)
+      --stdin FILE|-           the job's stdin: a file (its bytes exactly), or - for tether's own stdin
+  -i, --interactive            keep the job's stdin open and stream this terminal's stdin into it
+  -l, --label K=V              a label on the run, for tether ls --label (repeatable)
+      --timeout TIME           end the job after this long (then tether exits 124)
+      --queue-timeout TIME     cancel the run if it is still waiting for a host after this long
+      --attempts N             try at most N times in all (retries: --retry-on, --retry-delay TIME,
+                               --retry-backoff fixed|exponential, --retry-max-delay TIME)
+      --retry-on WHAT          which ends are retried: lost, failed, timed_out (commas, or repeat)
+ which run goes next:
+      --priority P             0-9, or low, normal (the default), high, urgent
+      --lane NAME              runs of a lane run one at a time, in order
+      --concurrency key=K[,limit=N][,strategy=S]
+                               at most N runs of K at once; S: queue, cancel_in_progress, cancel_newest, round_robin
+      --dedup-key KEY          one queued-or-running run per key; another submit is refused (exit 1) ...
+      --on-duplicate error|return  ... or, with return, gets the live run
+      --idempotency-key KEY    a repeat of the key returns the first run instead of making another
+      --start-rate key=K,limit=N,window=TIME
+                               at most N runs of K start in any window; the rest wait
+      --debounce key=K,ms=MS   (or K=MS) the newest run of K replaces a waiting one, and is ready MS after submit
+      --require K=V            a host label the run needs (repeatable; hosts: tether-agent --label K=V)
+      --prefer K=V             a host label the run would rather have: of the free hosts, the one matching most gets it (repeatable)
+      --detached-child         from inside a job: this child goes on when its parent is cancelled
+ the claude runner, in place of -- <argv...>:
+      --runner claude          run Claude Code with --prompt TEXT|@FILE|- (stdin)
+      --model NAME, --max-turns N, --allowed-tool PATTERN (repeatable), --append-system-prompt TEXT`,
     example: `tether run local -- sh -c 'echo out; echo err >&2; exit 3'     # prints out and err, exits 3
-  id=$(tether run local --detach -- sleep 5)                     # returns the run id at once`,
+  id=$(tether run local --detach -- sleep 5)                     # returns the run id at once
+  tether run builder --require gpu=true --priority high --concurrency key=train,limit=2 -- ./train.sh`,
   },
   get: {
     usage: "tether get <run>",
@@ -154,8 +179,11 @@ ${Object.entries(COMMANDS)
   .join("\n")}
   tether --version
 
-Each command has --help, with an example. Connection: TETHER_URL and TETHER_TOKEN, or the
-.tether/local.json that \`npm start\` writes, found in this directory or the nearest above it.
+Each command has --help, with an example. Each that reads takes --json, for one JSON document on
+stdout (get, cancel, approve, deny, input, hosts and agents get print JSON whatever is asked;
+watch --json is a JSON line per event); tables and colour are for a terminal (NO_COLOR: none).
+Connection: TETHER_URL and TETHER_TOKEN, or the .tether/local.json that \`npm start\` writes,
+found in this directory or the nearest above it.
 Exit codes: 0 done, 1 error (such as a control plane that cannot be reached), 2 usage, 4 not found;
 \`tether run\` exits with its job's code once the job has run.`;
 

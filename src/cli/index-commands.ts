@@ -6,7 +6,7 @@ import type { RunSummary } from "../protocol/run-index.js";
 import { flagError } from "./errors.js";
 import { pairs, UsageError } from "./flags.js";
 import { commandHelp } from "./help.js";
-import { statusText } from "./style.js";
+import { paint, statusText } from "./style.js";
 
 const LS_OPTIONS = {
   agent: { type: "string", short: "a" },
@@ -58,7 +58,7 @@ export async function lsCommand(args: string[], connect: () => TetherClient): Pr
   if (positionals.length) throw new UsageError(`tether ls takes flags only, not ${positionals[0]}`, "ls");
   const limit = v.limit === undefined ? undefined : Number(v.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 200)) throw new UsageError("--limit takes a number from 1 to 200", "ls");
-  const labels = pairs(v.label, "--label");
+  const labels = pairs(v.label, "--label", "ls");
   const filter: RunListFilter = {
     ...(v.agent !== undefined && { agent: v.agent }),
     ...(v.status && { status: v.status.flatMap((s) => s.split(",")) }),
@@ -88,25 +88,39 @@ export async function lsCommand(args: string[], connect: () => TetherClient): Pr
 }
 
 export async function agentsLsCommand(args: string[], connect: () => TetherClient): Promise<number> {
-  const { values: v } = parse(args, { json: { type: "boolean" }, cursor: { type: "string" }, limit: { type: "string" } } as const, "agents");
-  const page = await connect().listAgents({ ...(v.cursor !== undefined && { cursor: v.cursor }), ...(v.limit !== undefined && { limit: Number(v.limit) }) });
+  const { values: v, positionals } = parse(args, { json: { type: "boolean" }, cursor: { type: "string" }, limit: { type: "string" }, help: { type: "boolean", short: "h" } } as const, "agents");
+  if (v.help) return void console.log(commandHelp("agents")), 0;
+  if (positionals.length) throw new UsageError(`tether agents ls takes flags only, not ${positionals[0]}`, "agents");
+  const limit = v.limit === undefined ? undefined : Number(v.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 200)) throw new UsageError("--limit takes a number from 1 to 200", "agents");
+  const page = await connect().listAgents({ ...(v.cursor !== undefined && { cursor: v.cursor }), ...(limit !== undefined && { limit }) });
   if (v.json) return console.log(JSON.stringify(page, null, 2)), 0;
-  console.log(["AGENT        QUEUED  RUNNING  HOSTS", ...page.agents.map((a) => `${pad(a.name, 12)} ${pad(String(a.queued), 7)} ${pad(String(a.running), 8)} ${a.hosts}`)].join("\n"));
+  const w = Math.max(12, ...page.agents.map((a) => a.name.length));
+  // Colour after padding (escape codes would count as width): running blue, queued yellow, no host red.
+  const n = (count: number, width: number, colour: string) => (count > 0 ? paint(colour, pad(String(count), width)) : pad(String(count), width));
+  const rows = page.agents.map((a) => `${pad(a.name, w)} ${n(a.queued, 7, "yellow")} ${n(a.running, 8, "blue")} ${a.hosts === 0 ? paint("red", "0") : a.hosts}`);
+  console.log([paint("bold", `${pad("AGENT", w)} QUEUED  RUNNING  HOSTS`), ...rows].join("\n"));
   if (page.next_cursor) console.error(`more: tether agents ls --cursor ${page.next_cursor}`);
   return 0;
 }
 
 const ms = (n: number | null) => (n === null ? "-" : n < 1000 ? `${n} ms` : n < 120_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n / 60_000)} min`);
-const tally = (c: Record<string, number | undefined>) => Object.entries(c).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
 
 export function formatStatus(s: AgentStatus): string {
-  const lines = [`agent ${s.agent} at ${s.at}`, `hosts (${s.hosts.length}):`];
-  for (const h of s.hosts) lines.push(`  ${h.host_id} ${h.hostname} v${h.version}  ${h.busy}/${h.slots} busy${h.draining ? ", draining" : ""}  connected ${h.connected_at}, last heard ${h.last_heard_at}`);
-  lines.push(`queue: ${s.queue.depth} waiting${s.queue.oldest_age_ms !== null ? `, oldest ${ms(s.queue.oldest_age_ms)}` : ""}`);
-  for (const w of s.queue.waiting) lines.push(`  ${w.runs} ${w.reason}`);
-  lines.push(`running (${s.running.length}):`, ...s.running.map((r) => `  ${r.id}  ${r.argv.join(" ").slice(0, 60)}`));
-  lines.push("recent:", ...s.recent.map((r) => `  ${r.id}  ${r.status}${r.exit_code !== null ? ` (${r.exit_code})` : ""}  ${r.ended_at}`));
-  lines.push(`ended last hour: ${tally(s.ended.last_hour)}`, `ended last day: ${tally(s.ended.last_day)}`, `p50 wait ${ms(s.p50_wait_ms)}, p50 run ${ms(s.p50_run_ms)}`);
+  const head = (t: string) => paint("bold", t);
+  const lines = [`agent ${paint("bold", s.agent)} at ${s.at}`, head(`hosts (${s.hosts.length}):`)];
+  if (!s.hosts.length) lines.push(`  ${paint("red", "none connected")}: runs wait until a host connects`);
+  for (const h of s.hosts) {
+    const labels = h.labels && Object.keys(h.labels).length ? `  ${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(",")}` : "";
+    lines.push(`  ${h.host_id} ${h.hostname} v${h.version}  ${h.busy}/${h.slots} busy${h.draining ? `, ${paint("yellow", "draining")}` : ""}${labels}  connected ${h.connected_at}, last heard ${h.last_heard_at}`);
+  }
+  lines.push(head(`queue: ${s.queue.depth} waiting${s.queue.oldest_age_ms !== null ? `, oldest ${ms(s.queue.oldest_age_ms)}` : ""}`));
+  for (const w of s.queue.waiting) lines.push(`  ${w.runs} ${paint("yellow", w.reason)}`);
+  lines.push(head(`running (${s.running.length}):`), ...s.running.map((r) => `  ${r.id}  ${statusText(r.status)}  ${r.argv.join(" ").slice(0, 60)}`));
+  const width = Math.max(0, ...s.recent.map((r) => r.status.length));
+  lines.push(head("recent:"), ...s.recent.map((r) => `  ${r.id}  ${statusText(r.status, width)}  ${r.exit_code !== null ? `exit ${r.exit_code}` : "-"}  ${r.ended_at}`));
+  const colourTally = (c: Record<string, number | undefined>) => Object.entries(c).map(([k, n]) => `${statusText(k)} ${n}`).join(", ") || "none";
+  lines.push(`ended last hour: ${colourTally(s.ended.last_hour)}`, `ended last day: ${colourTally(s.ended.last_day)}`, `p50 wait ${ms(s.p50_wait_ms)}, p50 run ${ms(s.p50_run_ms)}`);
   return lines.join("\n");
 }
 

@@ -12,40 +12,28 @@ import { agentsLsCommand, lsCommand, statusCommand } from "./index-commands.js";
 import { schedulesCommand } from "./schedules.js";
 import { secretsCommand } from "./secrets.js";
 import { keysCommand, tokenCommand } from "./tokens.js";
-import { inputs, pairs, UsageError } from "./flags.js";
+import { UsageError } from "./flags.js";
+import { RUN_OPTIONS, runBody, type RunValues } from "./run-flags.js";
 
 const help = { help: { type: "boolean", short: "h" } } as const;
+const json = { json: { type: "boolean" } } as const;
 /** Each command's own flags: a flag another command has is still a mistake here. */
 const FLAGS = {
-  run: {
-    ...help,
-    detach: { type: "boolean", short: "d" },
-    env: { type: "string", short: "e", multiple: true },
-    secret: { type: "string", multiple: true },
-    priority: { type: "string" },
-    lane: { type: "string" },
-    "dedup-key": { type: "string" },
-    debounce: { type: "string" },
-    require: { type: "string", multiple: true },
-    label: { type: "string", short: "l", multiple: true },
-    timeout: { type: "string" },
-    stdin: { type: "string" },
-    input: { type: "string", multiple: true },
-    result: { type: "boolean" },
-    interactive: { type: "boolean", short: "i" },
-  },
-  get: help,
+  run: RUN_OPTIONS,
+  // get, cancel, approve, deny, input, agents and hosts print JSON whatever is asked: --json is
+  // taken too, so a script may put it on every command that reads.
+  get: { ...help, ...json },
   logs: { ...help, follow: { type: "boolean", short: "f" } },
-  cancel: help,
-  await: { ...help, json: { type: "boolean" } },
-  watch: { ...help, json: { type: "boolean" } },
+  cancel: { ...help, ...json },
+  await: { ...help, ...json },
+  watch: { ...help, ...json },
   completion: help,
-  approve: { ...help, reason: { type: "string" } },
-  deny: { ...help, reason: { type: "string" } },
-  input: { ...help, eof: { type: "boolean" } },
-  agents: help,
-  hosts: help,
-  secrets: help,
+  approve: { ...help, ...json, reason: { type: "string" } },
+  deny: { ...help, ...json, reason: { type: "string" } },
+  input: { ...help, ...json, eof: { type: "boolean" } },
+  agents: { ...help, ...json },
+  hosts: { ...help, ...json },
+  secrets: { ...help, ...json },
   help,
 } satisfies Record<string, NonNullable<ParseArgsConfig["options"]>>;
 
@@ -83,7 +71,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw flagError(err, name, Object.keys(FLAGS[name]));
   }
-  const values = parsed.values as { help?: boolean; detach?: boolean; follow?: boolean; env?: string[]; label?: string[]; timeout?: string; stdin?: string; input?: string[]; result?: boolean; interactive?: boolean; eof?: boolean; json?: boolean; reason?: string; secret?: string[]; priority?: string; lane?: string; "dedup-key"?: string; debounce?: string; require?: string[] };
+  const values = parsed.values as { help?: boolean; follow?: boolean; eof?: boolean; json?: boolean; reason?: string };
   const positionals = parsed.positionals;
   if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -100,30 +88,19 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
     case "run": {
-      const [agent] = positionals;
-      if (!agent || !tail.length) throw need("an agent, then the command after --: tether run <agent> -- <argv...>");
-      const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-      if (timeout !== undefined && !(timeout > 0)) throw new UsageError("--timeout takes seconds, more than 0", name);
-      const flags = {
-        detach: values.detach ?? false,
-        env: pairs(values.env, "--env"),
-        secrets: values.secret ?? [],
-        queue: {
-          ...(values.priority !== undefined && { priority: /^\d$/.test(values.priority) ? Number(values.priority) : values.priority }),
-          ...(values.lane !== undefined && { lane: values.lane }),
-          ...(values["dedup-key"] !== undefined && { dedup_key: values["dedup-key"] }),
-          // KEY=MS, split at the last "=": the edge says what is wrong with either half.
-          ...(values.debounce !== undefined && { debounce: { key: values.debounce.replace(/=[^=]*$/, ""), ms: Number(/=([^=]*)$/.exec(values.debounce)?.[1] ?? NaN) } }),
-          ...(values.require?.length && { requires: pairs(values.require, "--require") }),
-        },
-        labels: pairs(values.label, "--label"),
-        inputs: inputs(values.input, (f) => readFileSync(f, "utf8")),
-        result: values.result ?? false,
-        interactive: values.interactive ?? false,
-        ...(timeout !== undefined && { timeoutMs: Math.round(timeout * 1000) }),
-        ...(values.stdin !== undefined && { stdinFile: values.stdin }),
-      };
-      return runCommand(connect(), agent, tail, flags);
+      const [agent, extra] = positionals;
+      if (!agent) throw need("an agent, then the command after --: tether run <agent> -- <argv...>");
+      if (extra !== undefined) throw new UsageError(`tether run takes one agent, then the command after --: put -- before ${extra}`, name);
+      const v = values as RunValues;
+      // The flags first: a mistake in them is said (exit 2) without any configuration or connection.
+      const job = runBody(v, tail);
+      return runCommand(connect(), agent, {
+        job,
+        detach: v.detach ?? false,
+        result: v.result ?? false,
+        interactive: v.interactive ?? false,
+        ...(v.stdin !== undefined && { stdinFile: v.stdin }),
+      });
     }
     case "get":
       if (!positionals[0]) throw need("a run id");
@@ -171,7 +148,7 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
     case "secrets":
-      return secretsCommand(positionals, connect);
+      return secretsCommand(positionals, connect, values.json ?? false);
     case "hosts": {
       const [sub, agent, host] = positionals;
       if (sub !== "ls" && sub !== "revoke") {

@@ -12,18 +12,20 @@ const SUBCOMMANDS = ["create", "ls", "get", "update", "delete", "trigger", "prev
 export const SCHEDULES_USAGE = `usage:
   tether schedules create <agent> --cron EXPR [--tz ZONE] [--overlap skip|allow|queue] [--misfire run_once|skip|catch_up]
                           [--paused] [--env K=V]... [--label K=V]... [--timeout SECONDS] [--stdin FILE|-] -- <argv...>
-  tether schedules ls [--agent NAME] [--limit N] [--cursor ID]
+  tether schedules ls [--agent NAME] [--limit N] [--cursor ID] [--json]
   tether schedules get <id>
   tether schedules update <id> [--cron EXPR] [--tz ZONE] [--overlap ...] [--misfire ...] [--pause|--resume]
                           [[--env K=V]... [--label K=V]... [--timeout SECONDS] [--stdin FILE|-] -- <argv...>]
   tether schedules delete <id>
-  tether schedules trigger <id>
-  tether schedules preview <id> [--count N] [--from ISO-TIME]
-  tether schedules events <id>
+  tether schedules trigger <id> [--json]
+  tether schedules preview <id> [--count N] [--from ISO-TIME] [--json]
+  tether schedules events <id> [--json]
 
 EXPR is a cron expression of 5 fields (or 6, seconds first) or a macro such as @daily, in ZONE
 (an IANA time zone, default UTC). Quote it: --cron '*/5 * * * *'. Given \`-- <argv...>\`, update
 replaces the whole job, with the --env, --label, --timeout and --stdin given alongside.
+--json prints what ls, trigger, preview and events print as one JSON document (get, create and
+update print JSON always).
 
 example:
   tether schedules create local --cron '*/5 * * * *' -- sh -c 'date'   # every five minutes, UTC
@@ -47,6 +49,7 @@ const OPTIONS = {
   count: { type: "string" },
   from: { type: "string" },
   help: { type: "boolean", short: "h" },
+  json: { type: "boolean" },
 } as const;
 
 
@@ -87,6 +90,7 @@ export async function schedulesCommand(args: string[], client: () => TetherClien
       case "list": {
         const limit = v.limit === undefined ? undefined : positiveInt(v.limit, "--limit");
         const page = await client().listSchedules({ ...(v.agent && { agent: v.agent }), ...(v.cursor && { cursor: v.cursor }), ...(limit && { limit }) });
+        if (v.json) return print(page), 0;
         for (const s of page.schedules) console.log(line(s));
         if (page.next_cursor) console.error(`more: tether schedules ls --cursor ${page.next_cursor}`);
         return 0;
@@ -117,18 +121,22 @@ export async function schedulesCommand(args: string[], client: () => TetherClien
         return 0;
       case "trigger":
         if (!target) return usage("tether schedules trigger <id>");
-        console.log((await client().triggerSchedule(target)).id);
+        const run = await client().triggerSchedule(target);
+        console.log(v.json ? JSON.stringify(run, null, 2) : run.id);
         return 0;
       case "preview": {
         if (!target) return usage("tether schedules preview <id> [--count N] [--from ISO-TIME]");
         const count = v.count === undefined ? undefined : positiveInt(v.count, "--count");
         const p = await client().previewSchedule(target, { ...(count && { count }), ...(v.from && { from: v.from }) });
+        if (v.json) return print(p), 0;
         for (const t of p.times) console.log(t);
         return 0;
       }
       case "events":
         if (!target) return usage("tether schedules events <id>");
-        for (const e of await client().scheduleEvents(target)) console.log(JSON.stringify(e));
+        const events = await client().scheduleEvents(target);
+        if (v.json) return print({ events }), 0;
+        for (const e of events) console.log(JSON.stringify(e));
         return 0;
       default:
         return usage(`unknown schedules command ${sub}${hint(sub)}`);
@@ -142,8 +150,8 @@ export async function schedulesCommand(args: string[], client: () => TetherClien
 type Values = { env?: string[]; label?: string[]; timeout?: string; stdin?: string };
 
 function job(argv: string[], v: Values): JobSpec {
-  const env = pairs(v.env, "--env");
-  const labels = pairs(v.label, "--label");
+  const env = pairs(v.env, "--env", "schedules");
+  const labels = pairs(v.label, "--label", "schedules");
   let timeout_ms: number | undefined;
   if (v.timeout !== undefined) {
     const s = Number(v.timeout);

@@ -6,7 +6,7 @@ import { closest } from "./help.js";
 
 const SUBCOMMANDS = ["set", "ls", "rm"];
 
-export async function secretsCommand(positionals: string[], connect: () => TetherClient): Promise<number> {
+export async function secretsCommand(positionals: string[], connect: () => TetherClient, json = false): Promise<number> {
   const [sub, agent, name, value] = positionals;
   if (!sub || !SUBCOMMANDS.includes(sub)) {
     const near = sub && closest(sub, SUBCOMMANDS);
@@ -15,7 +15,9 @@ export async function secretsCommand(positionals: string[], connect: () => Tethe
   if (!agent) throw new UsageError(`tether secrets ${sub} needs the agent's name`, "secrets");
   const client = connect();
   if (sub === "ls") {
-    for (const s of await client.listSecrets(agent)) console.log(`${s.name}\t${s.updated_at}`);
+    const list = await client.listSecrets(agent);
+    if (json) console.log(JSON.stringify(list, null, 2));
+    else for (const s of list) console.log(`${s.name}\t${s.updated_at}`);
     return 0;
   }
   if (!name) throw new UsageError(`tether secrets ${sub} needs the secret's name`, "secrets");

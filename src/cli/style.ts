@@ -1,8 +1,13 @@
 /**
  * Colour for people, never for pipes: only when stdout is a terminal and NO_COLOR is unset
- * (https://no-color.org), so `tether ls | grep` and scripts see plain text.
+ * (https://no-color.org), so `tether ls | grep` and scripts see plain text. FORCE_COLOR (set, and
+ * not 0 or false) colours a pipe too, for a pager such as `less -R`; NO_COLOR still wins.
  */
-const useColour = (): boolean => Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+const forced = (): boolean => {
+  const f = process.env.FORCE_COLOR;
+  return f !== undefined && f !== "0" && f.toLowerCase() !== "false";
+};
+export const useColour = (): boolean => !process.env.NO_COLOR && (forced() || (Boolean(process.stdout.isTTY) && process.env.TERM !== "dumb"));
 
 const CODES: Record<string, string> = { green: "32", red: "31", yellow: "33", blue: "34", dim: "2", bold: "1" };
 

@@ -51,10 +51,11 @@ export async function tokenCommand(args: string[], connect: () => TetherClient):
       args: rest,
       allowPositionals: true,
       strict: true,
-      options: { help: { type: "boolean", short: "h" }, scope: { type: "string", multiple: true }, ttl: { type: "string" }, service: { type: "boolean" } },
+      // --json is taken and changes nothing: what token prints is JSON already.
+      options: { help: { type: "boolean", short: "h" }, json: { type: "boolean" }, scope: { type: "string", multiple: true }, ttl: { type: "string" }, service: { type: "boolean" } },
     });
   } catch (err) {
-    throw flagError(err, "token", ["help", "scope", "ttl", "service"]);
+    throw flagError(err, "token", ["help", "json", "scope", "ttl", "service"]);
   }
   const { values, positionals } = parsed;
   if (values.help) return void console.log(TOKEN_USAGE), 0;

@@ -19,7 +19,26 @@ pre { background: rgba(127,127,127,.1); padding: .6em; overflow: auto; max-heigh
 .status.succeeded { background: #1f8a3b33; } .status.failed, .status.timed_out, .status.orphaned { background: #c0303033; }
 .status.running { background: #2456c833; } .status.queued, .status.awaiting_approval { background: #b0800033; }
 .muted { color: var(--muted); } .err { color: #c03030; }
+.online { color: #1f8a3b; }
+.status.cancelled { background: #8883; }
+header nav a.here { font-weight: 700; text-decoration: none; }
+.cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 0 2em; }
+.actions button { margin-right: .5em; }
+pre.json { max-height: 30vh; }
+ul.times { margin: .2em 0; padding-left: 1.2em; }
+#output { min-height: 6em; white-space: pre-wrap; }
+.nowrap { white-space: nowrap; }
+#output > div { min-height: 1.4em; }
+#follow { margin-top: .3em; }
 .stderr { color: #d05050; }
+#output .stderr { background: #d0505018; }
+/* ANSI SGR in output (src/ui/dashboard/ansi.ts): a<code> for colours, ab/af/ai/au for bold, faint, italic, underline. */
+.ab { font-weight: 700; } .af { opacity: .65; } .ai { font-style: italic; } .au { text-decoration: underline; }
+.a30 { color: #3b3b3b; } .a31 { color: #c23621; } .a32 { color: #25a32c; } .a33 { color: #a78a0c; } .a34 { color: #3454d1; } .a35 { color: #b52fb5; } .a36 { color: #1b9aa6; } .a37 { color: #8a8a8a; }
+.a90 { color: #767676; } .a91 { color: #e74c3c; } .a92 { color: #2ecc40; } .a93 { color: #d4b106; } .a94 { color: #5c7cfa; } .a95 { color: #e056e0; } .a96 { color: #20c9d6; } .a97 { color: #b5b5b5; }
+.a40 { background: #3b3b3b; } .a41 { background: #c2362155; } .a42 { background: #25a32c55; } .a43 { background: #a78a0c55; } .a44 { background: #3454d155; } .a45 { background: #b52fb555; } .a46 { background: #1b9aa655; } .a47 { background: #8a8a8a55; }
+.a100 { background: #767676; } .a101 { background: #e74c3c55; } .a102 { background: #2ecc4055; } .a103 { background: #d4b10655; } .a104 { background: #5c7cfa55; } .a105 { background: #e056e055; } .a106 { background: #20c9d655; } .a107 { background: #b5b5b555; }
+@media (prefers-color-scheme: dark) { .a30 { color: #6e6e6e; } .a37, .a97 { color: #e8e8ea; } .a34 { color: #6f8cff; } .a90 { color: #9a9aa0; } }
 form.filters { display: flex; gap: .6em; flex-wrap: wrap; margin: .6em 0; }
 input, select, button { font: inherit; padding: .25em .5em; }
 section { margin-bottom: 2em; }

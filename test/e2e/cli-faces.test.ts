@@ -1,13 +1,15 @@
 /**
  * The CLI's faces against the real stack: tether await and watch on a run submitted elsewhere,
- * --stdin with bytes that are not UTF-8 kept exact, shell completion, and colour only on a
- * terminal (a pseudo-terminal from script(1)) unless NO_COLOR is set.
+ * --stdin with bytes that are not UTF-8 kept exact, shell completion, --json parseable on every
+ * command that reads, and colour only on a terminal (a pseudo-terminal from script(1)) or with
+ * FORCE_COLOR, never with NO_COLOR.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COMMANDS } from "../../src/cli/help.js";
 import { repoRoot } from "../../src/local/paths.js";
 import { startStack, waitFor, type Stack } from "./harness.js";
 
@@ -90,6 +92,12 @@ describe("tether completion", () => {
     }
     const bash = spawnSync("bash", ["-n"], { input: tether("completion", "bash").stdout, encoding: "utf8" });
     expect(bash.status, bash.stderr).toBe(0);
+    // tether run's flags complete too, and each command name once.
+    const complete = (words: string) =>
+      spawnSync("bash", ["-c", `source <(${process.execPath} ${bin} completion bash); COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _tether; echo "\${COMPREPLY[@]}"`], { encoding: "utf8" }).stdout.trim();
+    expect(complete("tether run --conc")).toBe("--concurrency");
+    expect(complete("tether run --start")).toBe("--start-rate");
+    expect(complete("tether comp")).toBe("completion");
   });
 
   it("refuses another shell with exit 2", () => {
@@ -99,20 +107,66 @@ describe("tether completion", () => {
   });
 });
 
+describe("--json", () => {
+  // Each command that reads prints one JSON document with --json (or always); the rest say why not.
+  const NOT_READS: Record<string, string> = {
+    logs: "the job's own bytes", completion: "a shell script", keys: "a key set, JSON already", help: "words",
+    input: "JSON always; needs a run with a pipe (live-input tests)", approve: "JSON always; needs a policy that asks (approvals tests)",
+    deny: "as approve", watch: "a JSON line per event: tested above", run: "the job's output; --result prints its JSON",
+  };
+
+  it("every command that reads prints parseable JSON", { timeout: 180_000 }, async () => {
+    const run = await s.client.submit(s.agent, { argv: ["true"] });
+    await s.client.wait(run.id);
+    const sched = await s.client.createSchedule(s.agent, { cron: "0 3 * * *", run: { argv: ["true"] } });
+    await s.client.putSecret(s.agent, "JSON_TEST", "not-a-real-secret");
+    const reads: string[][] = [
+      ["get", run.id], ["get", run.id, "--json"], ["cancel", run.id, "--json"], ["await", run.id, "--json"],
+      ["ls", "--json"], ["status", s.agent, "--json"], ["agents", "ls", "--json"], ["agents", "get", s.agent, "--json"],
+      ["hosts", "ls", s.agent, "--json"], ["secrets", "ls", s.agent, "--json"], ["token", "ls", "--json"],
+      ["schedules", "ls", "--json"], ["schedules", "get", sched.id, "--json"], ["schedules", "preview", sched.id, "--json"], ["schedules", "events", sched.id, "--json"],
+    ];
+    for (const cmd of Object.keys(COMMANDS)) expect(NOT_READS[cmd] !== undefined || reads.some((r) => r[0] === cmd), `tether ${cmd} --json is not tested`).toBe(true);
+    for (const args of reads) {
+      const r = tether(...args);
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+      expect(() => JSON.parse(r.stdout), args.join(" ")).not.toThrow();
+      expect(r.stdout, args.join(" ")).not.toContain("\x1b[");
+    }
+    expect(JSON.parse(tether("secrets", "ls", s.agent, "--json").stdout)).toEqual([expect.objectContaining({ name: "JSON_TEST" })]);
+    expect(JSON.parse(tether("schedules", "preview", sched.id, "--json").stdout).times.length).toBeGreaterThan(0);
+  });
+});
+
 describe("colour", () => {
-  it("colours statuses on a terminal only, and never with NO_COLOR", async () => {
+  // script(1) gives the CLI a pseudo-terminal as its stdout. Timeouts are generous: on a loaded
+  // machine each of these processes can take seconds.
+  const onTty = (args: string, extra: Record<string, string> = {}) =>
+    spawnSync("script", ["-qec", `${process.execPath} ${bin} ${args}`, "/dev/null"], { env: { ...env(), TERM: "xterm", ...extra }, encoding: "utf8", timeout: 60_000 });
+  const piped = (args: string[], extra: Record<string, string> = {}) => spawnSync(process.execPath, [bin, ...args], { env: { ...env(), ...extra }, encoding: "utf8", timeout: 60_000 });
+  /** Its stdout, once it has exited 0; what it said otherwise, in the failure. */
+  const out = (r: ReturnType<typeof piped>, what: string) => {
+    expect(r.status, `${what}: exit ${r.status} ${r.signal ?? ""} ${r.error?.message ?? ""}\n${r.stdout}${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+
+  it("tether status, agents ls and ls: colour on a terminal or with FORCE_COLOR, none in a pipe or with NO_COLOR", { timeout: 180_000 }, async () => {
     const run = await s.client.submit(s.agent, { argv: ["true"] });
     await s.client.wait(run.id);
     await waitFor("the index to hold the run", async () => (await s.client.listRuns({ limit: 200 })).runs.some((r) => r.id === run.id && r.status === "succeeded"));
-    expect(tether("ls").stdout).not.toContain("\x1b[");
-    // script(1) gives the CLI a pseudo-terminal as its stdout.
-    const onTty = (extra: Record<string, string>) =>
-      spawnSync("script", ["-qec", `${process.execPath} ${bin} ls`, "/dev/null"], { env: { ...env(), TERM: "xterm", ...extra }, encoding: "utf8", timeout: 30_000 });
-    const tty = onTty({});
-    expect(tty.status, tty.stderr).toBe(0);
-    expect(tty.stdout).toContain("\x1b[32msucceeded");
-    const plain = onTty({ NO_COLOR: "1" });
-    expect(plain.stdout).toContain("succeeded");
-    expect(plain.stdout).not.toContain("\x1b[");
+    for (const args of [["status", s.agent], ["agents", "ls"], ["ls"]]) {
+      const name = args.join(" ");
+      const plain = out(piped(args), name);
+      expect(plain, name).not.toContain("\x1b[");
+      expect(plain, name).toContain(args[0] === "agents" ? s.agent : "succeeded");
+      expect(out(piped(args, { FORCE_COLOR: "1" }), `FORCE_COLOR=1 ${name}`), name).toContain("\x1b[");
+      const tty = out(onTty(name), `${name} on a terminal`);
+      expect(tty, name).toContain("\x1b[");
+      // A status is coloured by outcome, padded before it is painted so columns stay aligned.
+      if (args[0] !== "agents") expect(tty, name).toContain("\x1b[32msucceeded");
+      expect(out(onTty(name, { NO_COLOR: "1" }), `NO_COLOR=1 ${name} on a terminal`), name).not.toContain("\x1b[");
+    }
+    expect(out(piped(["ls"], { FORCE_COLOR: "0" }), "FORCE_COLOR=0 ls")).not.toContain("\x1b[");
+    expect(out(piped(["ls"], { FORCE_COLOR: "1", NO_COLOR: "1" }), "FORCE_COLOR=1 NO_COLOR=1 ls")).not.toContain("\x1b[");
   });
 });

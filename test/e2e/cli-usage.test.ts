@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COMMANDS } from "../../src/cli/help.js";
 import { repoRoot } from "../../src/local/paths.js";
 
 const bin = join(repoRoot(), "bin", "tether.mjs");
@@ -41,6 +42,18 @@ describe("tether help and version", () => {
     expect(tether(["help", "logs"]).stdout).toBe(tether(["logs", "--help"]).stdout);
   });
 
+  it("every command in the table has --help with an example, and so do the subcommands that list", () => {
+    const cmds = Object.keys(COMMANDS);
+    expect(cmds.length).toBeGreaterThan(15);
+    for (const args of [...cmds.map((c) => [c, "--help"]), ["agents", "ls", "--help"], ["hosts", "ls", "--help"], ["schedules", "ls", "--help"], ["token", "ls", "--help"]]) {
+      const r = tether(args);
+      expect(r.status, args.join(" ")).toBe(0);
+      expect(r.stderr, args.join(" ")).toBe("");
+      expect(r.stdout, args.join(" ")).toMatch(/^usage:\s+tether /);
+      expect(r.stdout, args.join(" ")).toMatch(/\nexample:\n {2}.*\btether /);
+    }
+  });
+
   it("--version prints the package's version", () => {
     const { version } = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string };
     const r = tether(["--version"]);
@@ -70,6 +83,15 @@ describe("mistakes exit 2 with one line and where to look", () => {
     usageError(["run", "local", "--timeout"], "--timeout needs a value", "tether run --help");
     usageError(["logs", "run_x", "--follow=yes"], "--follow takes no value", "tether logs --help");
     usageError(["schedules", "ls", "--lmit", "3"], "unknown flag --lmit for tether schedules (did you mean --limit?)", "tether schedules --help");
+  });
+
+  it("a bad value for a run flag is a usage error, said before anything is sent", () => {
+    usageError(["run", "local", "--priority", "hi", "--", "true"], '--priority takes 0-9 or low, normal, high, urgent, not "hi"', "tether run --help");
+    usageError(["run", "local", "--concurrency", "key=k,strategy=lifo", "--", "true"], '--concurrency takes queue, cancel_in_progress, cancel_newest, round_robin, not "lifo"', "tether run --help");
+    usageError(["run", "local", "--start-rate", "key=k,limit=5", "--", "true"], '--start-rate takes key=K,limit=N,window=SECONDS, not "key=k,limit=5"', "tether run --help");
+    usageError(["run", "local", "--require", "gpu", "--", "true"], "--require takes KEY=VALUE, not gpu", "tether run --help");
+    usageError(["run", "local", "--on-duplicate", "skip", "--", "true"], '--on-duplicate takes error, return, not "skip"', "tether run --help");
+    usageError(["run", "local", "echo", "hi"], "tether run takes one agent, then the command after --: put -- before echo", "tether run --help");
   });
 
   it("a missing argument says what is missing", () => {

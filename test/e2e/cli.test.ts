@@ -38,6 +38,22 @@ describe("tether run", () => {
     expect(r.status).toBe(0);
   });
 
+  it("the submit's fields reach the run through their flags", async () => {
+    const args = ["run", s.agent, "--detach", "--priority", "high", "--concurrency", "key=flags,limit=2", "--dedup-key", "flags-1", "--label", "pr=9",
+      "--attempts", "3", "--retry-on", "failed", "--retry-delay", "100ms", "--retry-backoff", "fixed", "--timeout", "1m", "--queue-timeout", "5m",
+      "--idempotency-key", "flags-idem", "--", "sh", "-c", "exit 1"];
+    const r = tether(...args);
+    expect(r.status, r.stderr).toBe(0);
+    const id = r.stdout.trim();
+    const run = await s.client.wait(id);
+    expect(run).toMatchObject({
+      status: "failed", attempt: 3, priority: 7, concurrency: { key: "flags", limit: 2, strategy: "queue" }, dedup_key: "flags-1",
+      labels: { pr: "9" }, timeout_ms: 60_000, retry: { max_attempts: 3, on: ["failed"], delay_ms: 100, backoff: "fixed" },
+    });
+    // The same idempotency key returns the first run.
+    expect(tether(...args).stdout.trim()).toBe(id);
+  });
+
   it("--detach prints the run id, and get, logs and cancel work on it", async () => {
     const id = tether("run", s.agent, "--detach", "--", "sh", "-c", "echo from-logs; echo e >&2").stdout.trim();
     expect(id).toMatch(new RegExp(`^run_[0-9a-f]{28}_${s.agent}$`));

@@ -81,8 +81,9 @@ describe("queue semantics end to end", () => {
     const [a, b] = [first.stdout.trim(), second.stdout.trim()];
     expect(await s.client.get(a)).toMatchObject({ status: "cancelled", error: expect.stringContaining(`replaced by run ${b}`) });
     expect((await s.client.wait(b)).status).toBe("succeeded");
+    // Checked by the CLI against the submit schema before sending: a usage mistake, exit 2.
     const bad = tether("run", s.agent, "--detach", "--debounce", "save", "--", "true");
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/debounce/);
   });
 });

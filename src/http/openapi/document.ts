@@ -6,21 +6,51 @@
 import { z } from "zod";
 import { SCOPES } from "../../protocol/token.js";
 import { routeAccess, type Access } from "../access.js";
+import { EXAMPLES } from "./examples.js";
 import { OPERATIONS, type Operation } from "./operations.js";
 import { RESPONSES, RunOut } from "./responses.js";
 
 type Json = Record<string, unknown>;
 
+/**
+ * Schemas zod puts in a schema's own `$defs` (a recursive one: the JSON value of a run's inputs
+ * and result), moved to components: a "#/$defs/…" reference inside an OpenAPI document would
+ * resolve against the document's root, where there is no `$defs`.
+ */
+const hoisted = new Map<string, { name: string; schema: Json }>();
 const schemaOf = (s: z.ZodType, io: "input" | "output" = "input"): Json => {
   // Requests on the input side: a query's numbers arrive as strings and are coerced; transforms are opaque.
-  const { $schema: _, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Json;
-  return rest;
+  const { $schema: _, $defs, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Json;
+  if (!$defs) return rest;
+  const names = new Map<string, string>();
+  for (const [local, def] of Object.entries($defs as Record<string, Json>)) {
+    const key = JSON.stringify(def).replaceAll(`"#/$defs/${local}"`, '"#self"');
+    let entry = hoisted.get(key);
+    if (!entry) {
+      const isJson = key.includes('{"type":"null"}') && key.includes('"items":{"$ref":"#self"}');
+      entry = { name: isJson && ![...hoisted.values()].some((e) => e.name === "JsonValue") ? "JsonValue" : `Schema${hoisted.size + 1}`, schema: {} };
+      hoisted.set(key, entry);
+    }
+    names.set(local, entry.name);
+  }
+  const relink = (text: string) => [...names].reduce((t, [local, name]) => t.replaceAll(`"#/$defs/${local}"`, `"#/components/schemas/${name}"`), text);
+  for (const [local, def] of Object.entries($defs as Record<string, Json>)) {
+    const entry = [...hoisted.values()].find((e) => e.name === names.get(local))!;
+    entry.schema = JSON.parse(relink(JSON.stringify(def))) as Json;
+  }
+  return JSON.parse(relink(JSON.stringify(rest))) as Json;
 };
 /** A success's body schema: the Run component by reference, another described shape inline, else any object. */
 const bodyOf = (key: string): Json => {
   const shape = RESPONSES[key];
   if (!shape) return { type: "object" };
   return shape === RunOut ? { $ref: "#/components/schemas/Run" } : schemaOf(shape, "output");
+};
+
+/** A media type's `examples` (OpenAPI 3.1: named Example objects), when examples.ts has one. */
+const exampleOf = (key: string, part: "body" | "answer"): Json => {
+  const value = EXAMPLES[key]?.[part];
+  return value === undefined ? {} : { examples: { [part === "body" ? "request" : "answer"]: { value } } };
 };
 
 /** "/v1/runs/:run" → "/v1/runs/{run}", and the names of its parameters. */
@@ -60,7 +90,7 @@ const ERROR_TEXT: Record<number, string> = {
 function success(op: Operation, key: string): Json {
   const [, kind, description] = op.ok;
   switch (kind) {
-    case "json": return { description, content: { "application/json": { schema: bodyOf(key) } } };
+    case "json": return { description, content: { "application/json": { schema: bodyOf(key), ...exampleOf(key, "answer") } } };
     case "bytes": return { description, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } };
     case "html": return { description, content: { "text/html": { schema: { type: "string" } } } };
     case "sse": return { description, content: { "text/event-stream": { schema: { type: "string" } } } };
@@ -87,13 +117,14 @@ function operation(method: string, path: string, access: Access | null, params: 
     description: note,
     security: sec,
     ...(parameters.length && { parameters }),
-    ...(op.body && { requestBody: { required: !op.bodyOptional, content: { "application/json": { schema: schemaOf(op.body) } } } }),
+    ...(op.body && { requestBody: { required: !op.bodyOptional, content: { "application/json": { schema: schemaOf(op.body), ...exampleOf(`${method} ${path}`, "body") } } } }),
     responses,
   };
 }
 
 /** The document for an app's routes. Made once per isolate: the route table does not change. */
 export function openApiDocument(routes: readonly { method: string; path: string; handler: unknown }[]): Json {
+  const run = schemaOf(RunOut, "output");
   const paths: Record<string, Json> = {};
   for (const [key, access] of routeAccess(routes)) {
     const [method, path] = key.split(" ") as [string, string];
@@ -121,7 +152,8 @@ export function openApiDocument(routes: readonly { method: string; path: string;
         },
       },
       schemas: {
-        Run: schemaOf(RunOut, "output"),
+        Run: run,
+        ...Object.fromEntries([...hoisted.values()].map((e) => [e.name, e.schema])),
         Problem: {
           type: "object",
           required: ["type", "title", "status", "detail"],
