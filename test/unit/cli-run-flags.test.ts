@@ -31,7 +31,7 @@ describe("tether run's flags and the submit schema", () => {
       env: ["A=1"], secret: ["TOKEN"], label: ["pr=1"], input: ["n=3"], timeout: "30s", "queue-timeout": "5m",
       attempts: "3", "retry-on": ["failed,lost"], "retry-delay": "500ms", "retry-backoff": "fixed", "retry-max-delay": "1m",
       priority: "high", lane: "deploys", concurrency: "key=k,limit=2,strategy=round_robin", "dedup-key": "d", "on-duplicate": "return",
-      "idempotency-key": "i", "start-rate": "key=api,limit=5,window=60", debounce: "key=b,ms=500", require: ["gpu=true"],
+      "idempotency-key": "i", "start-rate": "key=api,limit=5,window=60", debounce: "key=b,ms=500", require: ["gpu=true"], prefer: ["zone=a"],
       runner: "claude", prompt: "hi", model: "sonnet", "max-turns": "3", "allowed-tool": ["Bash(git *)"], "append-system-prompt": "be brief",
       "detached-child": true,
     };
@@ -43,7 +43,7 @@ describe("tether run's flags and the submit schema", () => {
       timeout_ms: 30_000, queue_timeout_ms: 300_000,
       retry: { max_attempts: 3, on: ["failed", "lost"], delay_ms: 500, backoff: "fixed", max_delay_ms: 60_000 },
       concurrency: { key: "k", limit: 2, strategy: "round_robin" }, start_rate: { key: "api", limit: 5, window_s: 60 },
-      debounce: { key: "b", ms: 500 }, requires: { gpu: "true" }, priority: "high", detached: true,
+      debounce: { key: "b", ms: 500 }, requires: { gpu: "true" }, prefer: { zone: "a" }, priority: "high", detached: true,
     });
     expect(runBody({ debounce: "b=250", priority: "7", concurrency: "only-key" }, ["true"])).toMatchObject({ debounce: { key: "b", ms: 250 }, priority: 7, concurrency: { key: "only-key" } });
   });
