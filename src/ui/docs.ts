@@ -47,15 +47,24 @@ export const DOCS_JS = String.raw`
           d.append(tb);
         }
         if (o.op.requestBody) {
+          var body = o.op.requestBody.content["application/json"];
           d.append(el("h4", {}, ["Request body" + (o.op.requestBody.required ? "" : " (optional)")]));
-          d.append(el("pre", {}, [schemaText(o.op.requestBody.content["application/json"].schema)]));
+          if (body.examples) d.append(el("pre", { class: "example" }, [schemaText(body.examples.request.value)]));
+          d.append(el("details", {}, [el("summary", {}, ["schema"]), el("pre", {}, [schemaText(body.schema)])]));
         }
         var rt = el("table", {}, [el("tr", {}, [el("th", {}, ["status"]), el("th", {}, ["answer"])])]);
+        var example = null;
         Object.keys(o.op.responses).forEach(function (st) {
           var r = o.op.responses[st];
+          var json = r.content && r.content["application/json"];
+          if (!example && json && json.examples) example = { status: st, value: json.examples.answer.value };
           rt.append(el("tr", {}, [el("td", {}, [st]), el("td", {}, [r.description + (r.content ? " (" + Object.keys(r.content).join(", ") + ")" : "")])]));
         });
         d.append(rt);
+        if (example) {
+          d.append(el("h4", {}, ["Example answer (" + example.status + ")"]));
+          d.append(el("pre", { class: "example" }, [schemaText(example.value)]));
+        }
         sec.append(d);
       });
       main.append(sec);

@@ -5,7 +5,7 @@
  * then waits on its stdin until the page sends it a line, so the second line can only come over
  * the open stream), see a run's coloured output, result, inputs and children, cancel a running
  * one and approve a held one from its page, pause and resume a schedule, and filter the list by
- * status. The main pages are saved as screenshots in docs/screenshots (shown in the README).
+ * status. The main pages are saved as screenshots (test-output/, or docs/ with TETHER_UPDATE_DOCS=1).
  * The figures (first paint, a live line's latency, 100 MB of output) are dashboard-figures.test.ts.
  */
 import type { Browser, Page } from "playwright-core";
@@ -63,6 +63,11 @@ describe("the dashboard", () => {
     await page.locator("#getRuns").waitFor();
     expect(await page.locator("details.op").count()).toBeGreaterThan(30);
     expect(await page.locator("#postAgentsAgentRuns").textContent()).toContain("runs:write");
+    // Each operation shows its example body and answer, not only their schemas.
+    const submit = await page.locator("#postAgentsAgentRuns pre.example").allTextContents();
+    expect(submit).toHaveLength(2);
+    expect(JSON.parse(submit[0]!)).toHaveProperty("argv");
+    expect(JSON.parse(submit[1]!)).toMatchObject({ status: "queued" });
     await page.goto(`${s.url}/`);
   });
 
