@@ -4,18 +4,19 @@ import { parseArgs } from "node:util";
 import type { JobSpec, Schedule, ScheduleChange, TetherClient } from "../client/sdk.js";
 import type { Misfire, Overlap } from "../protocol/schedule.js";
 import { flagError } from "./errors.js";
-import { pairs, UsageError } from "./flags.js";
+import { UsageError } from "./flags.js";
 import { closest } from "./help.js";
+import { RUN_OPTIONS, runBody, type RunValues } from "./run-flags.js";
 
 const SUBCOMMANDS = ["create", "ls", "get", "update", "delete", "trigger", "preview", "events"];
 
 export const SCHEDULES_USAGE = `usage:
   tether schedules create <agent> --cron EXPR [--tz ZONE] [--overlap skip|allow|queue] [--misfire run_once|skip|catch_up]
-                          [--paused] [--env K=V]... [--label K=V]... [--timeout SECONDS] [--stdin FILE|-] -- <argv...>
+                          [--paused] [job flags] [--stdin FILE|-] -- <argv...>
   tether schedules ls [--agent NAME] [--limit N] [--cursor ID] [--json]
   tether schedules get <id>
   tether schedules update <id> [--cron EXPR] [--tz ZONE] [--overlap ...] [--misfire ...] [--pause|--resume]
-                          [[--env K=V]... [--label K=V]... [--timeout SECONDS] [--stdin FILE|-] -- <argv...>]
+                          [[job flags] [--stdin FILE|-] -- <argv...>]
   tether schedules delete <id>
   tether schedules trigger <id> [--json]
   tether schedules preview <id> [--count N] [--from ISO-TIME] [--json]
@@ -23,7 +24,10 @@ export const SCHEDULES_USAGE = `usage:
 
 EXPR is a cron expression of 5 fields (or 6, seconds first) or a macro such as @daily, in ZONE
 (an IANA time zone, default UTC). Quote it: --cron '*/5 * * * *'. Given \`-- <argv...>\`, update
-replaces the whole job, with the --env, --label, --timeout and --stdin given alongside.
+replaces the whole job, with the job flags given alongside. The job flags are tether run's
+(tether run --help), but for --detach, --result, --interactive, --idempotency-key and
+--detached-child, which are about one submit: --env, --label, --timeout, --priority, --lane,
+--concurrency, --require, --prefer, --attempts, --secret, --input and the rest.
 --json prints what ls, trigger, preview and events print as one JSON document (get, create and
 update print JSON always).
 
@@ -31,7 +35,15 @@ example:
   tether schedules create local --cron '*/5 * * * *' -- sh -c 'date'   # every five minutes, UTC
   tether schedules preview <id> --count 3                             # when it will fire next`;
 
+/** A schedule's job takes every flag tether run has for the job itself; not those about a single submit or the terminal. */
+const NOT_FOR_A_SCHEDULE = new Set(["help", "detach", "result", "interactive", "stdin", "idempotency-key", "detached-child"]);
+const JOB_OPTIONS = Object.fromEntries(Object.entries(RUN_OPTIONS).filter(([k]) => !NOT_FOR_A_SCHEDULE.has(k))) as Omit<
+  typeof RUN_OPTIONS,
+  "help" | "detach" | "result" | "interactive" | "stdin" | "idempotency-key" | "detached-child"
+>;
+
 const OPTIONS = {
+  ...JOB_OPTIONS,
   cron: { type: "string" },
   tz: { type: "string" },
   overlap: { type: "string" },
@@ -39,9 +51,6 @@ const OPTIONS = {
   paused: { type: "boolean" },
   pause: { type: "boolean" },
   resume: { type: "boolean" },
-  env: { type: "string", short: "e", multiple: true },
-  label: { type: "string", short: "l", multiple: true },
-  timeout: { type: "string" },
   stdin: { type: "string" },
   agent: { type: "string" },
   limit: { type: "string" },
@@ -147,24 +156,10 @@ export async function schedulesCommand(args: string[], client: () => TetherClien
   }
 }
 
-type Values = { env?: string[]; label?: string[]; timeout?: string; stdin?: string };
-
-function job(argv: string[], v: Values): JobSpec {
-  const env = pairs(v.env, "--env", "schedules");
-  const labels = pairs(v.label, "--label", "schedules");
-  let timeout_ms: number | undefined;
-  if (v.timeout !== undefined) {
-    const s = Number(v.timeout);
-    if (!(s > 0)) throw new UsageError("--timeout takes seconds, more than 0");
-    timeout_ms = Math.round(s * 1000);
-  }
-  return {
-    argv,
-    ...(v.stdin !== undefined && { stdin: readFileSync(v.stdin === "-" ? 0 : v.stdin, "utf8") }),
-    ...(Object.keys(env).length && { env }),
-    ...(Object.keys(labels).length && { labels }),
-    ...(timeout_ms !== undefined && { timeout_ms }),
-  };
+/** The job: what tether run's flags make of the same flags (checked the same way), and the stdin file read whole. */
+function job(argv: string[], v: RunValues & { stdin?: string }): JobSpec {
+  const body = runBody(v, argv) as JobSpec;
+  return { ...body, ...(v.stdin !== undefined && { stdin: readFileSync(v.stdin === "-" ? 0 : v.stdin, "utf8") }) };
 }
 
 function positiveInt(s: string, flag: string): number {
