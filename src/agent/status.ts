@@ -63,6 +63,8 @@ export function agentStatus(name: string, sql: SqlStorage, hosts: Hosts, now: nu
   ).toArray();
   const waits = sample.filter((r) => r.s).map((r) => Date.parse(r.s!) - Date.parse(r.c));
   const times = sample.filter((r) => r.s && r.e).map((r) => Date.parse(r.e!) - Date.parse(r.s!));
+  const approval = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM runs WHERE status = 'awaiting_approval'").one().n;
+  if (approval) waiting.set("awaiting approval", approval);
   const oldest = queued[0];
   return {
     agent: name,
@@ -70,6 +72,7 @@ export function agentStatus(name: string, sql: SqlStorage, hosts: Hosts, now: nu
     hosts: hostList,
     queue: {
       depth: queued.length,
+      awaiting_approval: approval,
       oldest_age_ms: oldest ? Math.max(0, now - Date.parse(oldest.created)) : null,
       waiting: [...waiting].sort((a, b) => b[1] - a[1]).map(([reason, n]) => ({ reason, runs: n })),
     },

@@ -25,7 +25,10 @@ export interface AgentStatus {
   at: string;
   hosts: HostStatus[];
   queue: {
+    /** Runs queued for a host. */
     depth: number;
+    /** Runs held until a person approves or denies them (not in depth). */
+    awaiting_approval: number;
     oldest_age_ms: number | null;
     /** Why the queued runs wait, most common first. */
     waiting: { reason: string; runs: number }[];

@@ -116,7 +116,7 @@ export const AgentStatusOut = z.object({
   agent: z.string(),
   at: Time,
   hosts: z.array(HostStatusOut),
-  queue: z.object({ depth: Int, oldest_age_ms: z.number().nullable(), waiting: z.array(z.object({ reason: z.string(), runs: Int })) }),
+  queue: z.object({ depth: Int, awaiting_approval: Int, oldest_age_ms: z.number().nullable(), waiting: z.array(z.object({ reason: z.string(), runs: Int })) }),
   running: z.array(RunSummaryOut),
   recent: z.array(RunSummaryOut),
   ended: z.object({ last_hour: z.partialRecord(RunStatus, Int), last_day: z.partialRecord(RunStatus, Int) }),

@@ -57,6 +57,10 @@ describe("approvals", () => {
     expect(asked).toBeDefined();
     expect(started(events)).toBe(false);
     expect((await s.client.getAgent("asks")).awaiting_approval).toBe(1);
+    const status = await s.client.agentStatus("asks");
+    expect(status.queue).toMatchObject({ depth: 0, awaiting_approval: 1 });
+    expect(status.queue.waiting).toContainEqual({ reason: "awaiting approval", runs: 1 });
+    expect(tether(["status", "asks"]).stdout).toMatch(/queue: 0 waiting\n  1 awaiting approval\n/);
 
     const cli = tether(["approve", run.id, "--reason", "checked it"]);
     expect(cli.status, cli.stderr).toBe(0);

@@ -111,7 +111,7 @@ export const EXAMPLES: Record<string, Example> = {
       agent: AGENT,
       at: T2,
       hosts: [{ host_id: "laptop-7f3a", hostname: "laptop.local", version: "0.9.0", labels: { os: "linux" }, slots: 4, busy: 1, draining: false, connected_at: T0, last_heard_at: T2 }],
-      queue: { depth: 2, oldest_age_ms: 5300, waiting: [{ reason: "every slot is busy", runs: 2 }] },
+      queue: { depth: 2, awaiting_approval: 0, oldest_age_ms: 5300, waiting: [{ reason: "every slot is busy", runs: 2 }] },
       running: [{ ...runSummary, status: "running", exit_code: null, ended_at: null, result_summary: null }],
       recent: [runSummary],
       ended: { last_hour: { succeeded: 9, failed: 1 }, last_day: { succeeded: 120, failed: 4, timed_out: 1 } },

@@ -12,7 +12,7 @@ function agentPage(name, signal) {
       var waiting = st.queue.waiting.map(function (w) { return el("li", {}, [w.runs + " waiting: " + w.reason]); });
       fill(body, [
         el("h3", {}, ["Hosts"]), st.hosts.length ? hosts : el("p", { class: "muted" }, ["No host is connected: start one with tether-agent."]),
-        el("h3", {}, ["Queue"]), el("p", { id: "queue" }, [st.queue.depth + " queued" + (st.queue.oldest_age_ms !== null ? ", the oldest for " + Math.round(st.queue.oldest_age_ms / 1000) + " s" : "")]),
+        el("h3", {}, ["Queue"]), el("p", { id: "queue" }, [st.queue.depth + " queued" + (st.queue.oldest_age_ms !== null ? ", the oldest for " + Math.round(st.queue.oldest_age_ms / 1000) + " s" : "") + (st.queue.awaiting_approval ? ", " + st.queue.awaiting_approval + " awaiting approval" : "")]),
         waiting.length ? el("ul", {}, waiting) : null,
         el("p", { class: "muted" }, ["p50 wait " + (st.p50_wait_ms === null ? "-" : st.p50_wait_ms + " ms") + " · p50 run " + (st.p50_run_ms === null ? "-" : st.p50_run_ms + " ms")]),
         el("p", {}, [el("a", { href: "#/?agent=" + encodeURIComponent(name) }, ["its runs"]), " · ", el("a", { href: "#/schedules?agent=" + encodeURIComponent(name) }, ["its schedules"])])]);
