@@ -81,7 +81,7 @@ export class RunDO extends DurableObject<Env> {
     let cursor = 0;
     const sql = this.sql;
     const ready = this.ready;
-    return new ReadableStream<Uint8Array>(
+    const bytes = new ReadableStream<Uint8Array>(
       {
         pull(controller) {
           if (!ready) return controller.close();
@@ -100,6 +100,7 @@ export class RunDO extends DurableObject<Env> {
       },
       new ByteLengthQueuingStrategy({ highWaterMark: 1024 * 1024 }),
     );
+    return overRpc(bytes);
   }
 
   /** Whether a watcher after `after` has anything left to hear: false once the run ended and it has heard it all. */
@@ -124,7 +125,7 @@ export class RunDO extends DurableObject<Env> {
         this.keepAlive = undefined;
       }
     }, KEEPALIVE_MS);
-    return stream;
+    return overRpc(stream);
   }
 
   /**
@@ -225,4 +226,16 @@ export class RunDO extends DurableObject<Env> {
     this.ready = true;
   }
 
+}
+
+/**
+ * A stream to hand back over RPC. A client that goes away cancels it from the far side, and the
+ * runtime's pump of a script-made stream then rejects where nothing can catch it (an uncaught
+ * "Network connection lost" per disconnected watcher). Piped into a native stream, the failure
+ * lands on this pipe, which expects it; the cancel still reaches the source and frees it.
+ */
+function overRpc(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const native = new IdentityTransformStream();
+  stream.pipeTo(native.writable).catch(() => undefined);
+  return native.readable;
 }
