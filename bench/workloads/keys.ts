@@ -6,38 +6,15 @@
  * fill, less its excess before: the next run must be found without reading the runs that
  * cannot start.
  */
-import { calibrate, msBetween, sleep, wallNs } from "../clock.js";
+import { sleep } from "../clock.js";
 import type { Ctx } from "../context.js";
 import type { Measured } from "../figures.js";
-import { jobs, parseStamp } from "../jobs.js";
-import { summarize } from "../stats.js";
 import type { Target } from "../target.js";
+import { alternate } from "./alternate.js";
 import { pool } from "./throughput.js";
 
 const KEYS = 100;
-const WARMUP = 10;
 const IN_FLIGHT = 32;
-
-async function once(t: Target): Promise<number> {
-  const t0 = wallNs();
-  const id = await t.submit(jobs.stamp());
-  const end = await t.finished(id);
-  if (!end.ok) throw new Error(`keys dispatch job ${id} ended ${end.status}`);
-  return msBetween(t0, parseStamp(await t.stdout(id)));
-}
-
-/** Dispatch on the two agents in turn, so both see the same machine. */
-async function alternate(off: Target, on: Target, ctx: Ctx) {
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < WARMUP + ctx.sizes.sandboxJobs; i++) {
-    if (i % 50 === 0) calibrate();
-    const x = await once(off);
-    const y = await once(on);
-    if (i >= WARMUP) (a.push(x), b.push(y));
-  }
-  return { off: summarize(a), on: summarize(b) };
-}
 
 export async function keys(t: Target, ctx: Ctx): Promise<Measured> {
   const client = t.sdk;
@@ -53,11 +30,11 @@ export async function keys(t: Target, ctx: Ctx): Promise<Measured> {
     await pool(KEYS, IN_FLIGHT, (i) => client.submit(agent, { argv: ["sleep", "3600"], concurrency: { key: `k${i}`, limit: 1, strategy: "queue" } }));
     while ((await client.agentStatus(agent)).hosts.reduce((n, h) => n + h.busy, 0) < KEYS) await sleep(50);
     // Before the queue fills: what the held keys and their 100 running jobs cost by themselves.
-    const before = await alternate(empty.target, loaded.target, ctx);
+    const before = await alternate(empty.target, loaded.target, ctx.sizes.sandboxJobs);
     const t0 = Date.now();
     await pool(queued, IN_FLIGHT, (i) => client.submit(agent, { argv: ["true"], concurrency: { key: `k${i % KEYS}`, limit: 1, strategy: "queue" } }));
     ctx.progress(`keys: ${queued} runs queued behind ${KEYS} full keys in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const after = await alternate(empty.target, loaded.target, ctx);
+    const after = await alternate(empty.target, loaded.target, ctx.sizes.sandboxJobs);
     // What the queue adds: the loaded agent's excess over the empty one, after the fill less before it.
     const added = after.on.p50 - after.off.p50 - (before.on.p50 - before.off.p50);
     ctx.progress(
