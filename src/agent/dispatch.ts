@@ -65,17 +65,19 @@ export class Dispatcher {
         if (this.maxConcurrent() !== null && this.store.runningCount() >= this.maxConcurrent()!) return;
         const row = this.store.nextQueued(now, { runners: host.runners, labels: host.labels, takesApproved: (host.policy?.ask ?? "off") !== "off" });
         if (!row) break;
-        const target = preferredHost(JSON.parse(row.body) as RunRecord, ws, this.hosts.withCredit());
-        await this.assign(target, hostOf(target)!, row, p);
+        const run = JSON.parse(row.body) as RunRecord;
+        // Only a run that prefers labels looks at the other hosts.
+        const target = Object.keys(run.prefer ?? {}).length ? preferredHost(run, ws, this.hosts.withCredit()) : ws;
+        await this.assign(target, hostOf(target)!, row, run, p);
       }
     }
   }
 
   /** Gives the run to the host: one transaction, then the job's token is signed and the host told. */
-  private async assign(ws: WebSocket, host: HostInfo, row: RunRow, p: Profile): Promise<void> {
+  private async assign(ws: WebSocket, host: HostInfo, row: RunRow, run: RunRecord, p: Profile): Promise<void> {
     const now = Date.now();
     const attempt = row.attempt + 1;
-    const t = step(JSON.parse(row.body) as RunRecord, { type: "assign", attempt, host_id: host.host_id }, now);
+    const t = step(run, { type: "assign", attempt, host_id: host.host_id }, now);
     if (!t.ok) throw new Error(`a queued run refused its assignment: ${t.why}`);
     this.outbox.settleConfirmations();
     this.lifecycle.commit(row, t, now);

@@ -8,7 +8,6 @@ import type { RunRecord } from "./lifecycle/types.js";
 
 export function preferredHost(run: RunRecord, asking: WebSocket, free: readonly WebSocket[]): WebSocket {
   const prefer = Object.entries(run.prefer ?? {});
-  if (!prefer.length) return asking;
   const score = (h: HostInfo) => prefer.filter(([k, v]) => h.labels?.[k] === v).length;
   let best = asking;
   let bestScore = score(hostOf(asking)!);
