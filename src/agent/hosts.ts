@@ -41,6 +41,11 @@ export function authOf(ws: WebSocket): SocketAuth | undefined {
   return (ws.deserializeAttachment() as HostSocket | null)?.auth;
 }
 
+/** Whether a host's labels include every one of `wanted`, each with its value. */
+export function hasLabels(labels: Record<string, string> | undefined, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([k, v]) => labels?.[k] === v);
+}
+
 export function setHost(ws: WebSocket, host: HostInfo): void {
   const auth = authOf(ws);
   if (auth) ws.serializeAttachment({ auth, host } satisfies HostSocket);
@@ -108,10 +113,7 @@ export class Hosts {
 
   /** Whether a connected host has every one of these labels. */
   haveLabels(requires: Record<string, string>): boolean {
-    return this.all().some((ws) => {
-      const labels = hostOf(ws)?.labels ?? {};
-      return Object.entries(requires).every(([k, v]) => labels[k] === v);
-    });
+    return this.all().some((ws) => hasLabels(hostOf(ws)?.labels, requires));
   }
 
   /** Whether a connected host can run jobs of this runner. */

@@ -3,7 +3,7 @@
  * the one matching most of them gets it. A preference never holds a run back; with no better
  * host free, the host asking takes it.
  */
-import { hostOf, type HostInfo } from "./hosts.js";
+import { hasLabels, hostOf, type HostInfo } from "./hosts.js";
 import type { RunRecord } from "./lifecycle/types.js";
 
 export function preferredHost(run: RunRecord, asking: WebSocket, free: readonly WebSocket[]): WebSocket {
@@ -22,7 +22,7 @@ export function preferredHost(run: RunRecord, asking: WebSocket, free: readonly 
 
 /** What nextQueued checked for the asking host, for another: its labels, its runners, approval. */
 function canTake(h: HostInfo, run: RunRecord): boolean {
-  if (!Object.entries(run.requires).every(([k, v]) => h.labels?.[k] === v)) return false;
+  if (!hasLabels(h.labels, run.requires)) return false;
   if (run.runner && !h.runners?.includes(run.runner)) return false;
   return run.approval?.state !== "approved" || (h.policy?.ask ?? "off") !== "off";
 }

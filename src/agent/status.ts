@@ -2,7 +2,7 @@
 import type { AgentStatus, HostStatus } from "../protocol/agent-status.js";
 import { summarize } from "../protocol/run-index.js";
 import type { RunStatus } from "../protocol/run.js";
-import { hostOf, type Hosts } from "./hosts.js";
+import { hasLabels, hostOf, type Hosts } from "./hosts.js";
 import { publicRun } from "./run-store.js";
 
 const HOUR = 3600_000;
@@ -50,7 +50,7 @@ export function agentStatus(name: string, sql: SqlStorage, hosts: Hosts, now: nu
     else if (!hostList.length) why = "no host is connected";
     else if (!live.length) why = "every connected host is draining";
     else if (q.runner && !live.some((h) => h.runners?.includes(q.runner!))) why = `no connected host has the ${q.runner} runner`;
-    else if (q.requires && !live.some((h) => Object.entries(JSON.parse(q.requires!) as Record<string, string>).every(([k, v]) => h.labels?.[k] === v))) {
+    else if (q.requires && !live.some((h) => hasLabels(h.labels, JSON.parse(q.requires!) as Record<string, string>))) {
       why = `no connected host has ${Object.entries(JSON.parse(q.requires) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(", ")}`;
     } else if (q.ckey && (runningByKey.get(q.ckey) ?? 0) >= (q.climit ?? 1)) why = `concurrency key ${JSON.stringify(q.ckey)} is at its limit`;
     else if (free === 0) why = "every slot is busy";
