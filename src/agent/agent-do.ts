@@ -99,10 +99,10 @@ export class AgentDO extends DurableObject<Env> {
           this.retention.soon(now);
           ctx.waitUntil(this.schedules.runSettled(run.id));
         }
-        if (row.has_object || run.status === "running") {
+        // A run without an object has no watcher and no stream to tell: its changes wait here until one is made.
+        if (row.has_object) {
           this.outbox.backstop(now);
-          // What watchers and the attempt's stream must hear now; an assignment is pulled by the host's stream instead.
-          // An end its run's object reported hears its changes in the reply: no push for it.
+          // What watchers and the attempt's stream must hear now. An end its run's object reported hears its changes in the reply: no push for it.
           if ((run.status !== "running" || run.cancel_requested) && !this.replying.has(run.id)) ctx.waitUntil(this.outbox.push(run.id).catch(() => undefined));
         }
         // A run queued, or a place freed (a slot, a concurrency key's room, max_concurrent): the queue may move.
@@ -119,6 +119,7 @@ export class AgentDO extends DurableObject<Env> {
       enrollment: this.enrollment,
       profile: () => this.profile(),
       leaseTtl: () => this.profiles.config().lease_ttl_ms,
+      config: () => this.profiles.config(),
       approvalTtl: () => this.profiles.config().approval_timeout_ms,
       dispatch: () => this.dispatch(),
       hostsChanged: () => this.index.markAgent(),
@@ -303,6 +304,11 @@ export class AgentDO extends DurableObject<Env> {
     if (!this.ready) return no(`no run ${id}`);
     if (!this.enrollment.valid(hostId, gen)) return no(`the credential of host ${hostId} was revoked or replaced`);
     if (this.store.hostOfAttempt(id, attempt) !== hostId) return no(`attempt ${attempt} of ${id} was not given to host ${hostId}`);
+    // The run has an object from now on: its changes are owed to it, and the backstop cleans them up once it has them.
+    if (this.store.row(id)?.has_object === 0) {
+      this.store.markHasObject(id);
+      this.outbox.backstop(Date.now());
+    }
     return { ok: true, why: "", changes: this.store.pendingChanges(id) };
   }
 

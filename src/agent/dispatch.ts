@@ -80,9 +80,8 @@ export class Dispatcher {
     const t = step(run, { type: "assign", attempt, host_id: host.host_id }, now);
     if (!t.ok) throw new Error(`a queued run refused its assignment: ${t.why}`);
     this.outbox.settleConfirmations();
+    // The run's object, if it comes to need one, pulls the change when the host opens the output stream.
     this.lifecycle.commit(row, t, now);
-    // Its object pulls the change when the host opens the output stream; this is the fallback.
-    this.outbox.backstop(now);
     setHost(ws, { ...host, credit: host.credit - 1 });
     const job = JSON.parse(row.job) as QueuedJob;
     const job_token = await signToken(

@@ -6,10 +6,13 @@
 import { signingKeys } from "../auth/keys.js";
 import { signToken, type EnrollClaims, type HostClaims } from "../auth/tokens.js";
 import type { Env } from "../env.js";
-import { HostMessage, type HostHello } from "../protocol/host.js";
+import { HostMessage, type HostFinished, type HostHello } from "../protocol/host.js";
 import { LIMITS } from "../protocol/limits.js";
 import { CLOSE_LIMIT, CLOSE_PROTOCOL, CLOSE_REVOKED, PROTOCOL, protocolProblem } from "../protocol/version.js";
 import { MessageRate } from "../sockets.js";
+import { fromBase64 } from "../protocol/base64.js";
+import { outputBytes } from "../protocol/run-change.js";
+import type { AgentConfig } from "../protocol/agent-config.js";
 import type { Enrollment } from "./enrollment.js";
 import { authOf, hostOf, setHost, type Hosts, type SocketAuth } from "./hosts.js";
 import { LEASE_MARGIN_MS, TimerKey, type Lifecycle } from "./lifecycle/apply.js";
@@ -26,6 +29,7 @@ export interface HostSocketDeps {
   enrollment: Enrollment;
   profile(): Profile | null;
   leaseTtl(): number;
+  config(): AgentConfig;
   approvalTtl(): number;
   dispatch(): Promise<void>;
   /** A host came or went: the agent's row in the workspace index counts them. */
@@ -65,7 +69,7 @@ export class HostSockets {
     if (!parsed.success) {
       // A message type from a newer host is ignored; a known one that is malformed is a fault.
       const type = (json as { type?: unknown } | null)?.type;
-      if (typeof type === "string" && !["hello", "credit", "reject", "drain", "bye"].includes(type)) return;
+      if (typeof type === "string" && !["hello", "credit", "reject", "drain", "bye", "finished"].includes(type)) return;
       return this.d.hosts.close(ws, 1008, `bad message: ${parsed.error.issues[0]?.message ?? "invalid"}`);
     }
     const msg = parsed.data;
@@ -86,6 +90,10 @@ export class HostSockets {
         const ask = msg.ask === undefined ? undefined : { why: msg.ask, ttl_ms: this.d.approvalTtl() };
         this.d.lifecycle.apply(msg.run_id, { type: "rejected", attempt: msg.attempt, reason: msg.reason, ...(ask && { ask }) });
       }
+    } else if (msg.type === "finished") {
+      setHost(ws, { ...host, seen_at });
+      // An end that frees a place wakes dispatch after its commit (the lifecycle's afterCommit).
+      return this.finished(ws, host.host_id, msg);
     } else if (msg.type === "drain") {
       setHost(ws, { ...host, seen_at, credit: 0, draining: true });
     } else {
@@ -94,6 +102,29 @@ export class HostSockets {
       return;
     }
     await this.d.dispatch();
+  }
+
+  /**
+   * An attempt's end on the control socket: taken from the host holding its lease only, as on
+   * the output stream; any other is only acknowledged, so a resend after a reconnect is harmless.
+   * The answer goes out once the decision is durable (the output gate holds it until then).
+   */
+  private finished(ws: WebSocket, hostId: string, msg: HostFinished): void {
+    let bytes = 0;
+    for (const o of msg.output) bytes += fromBase64(o.data)?.byteLength ?? Infinity;
+    if (bytes > LIMITS.controlOutputBytes) return this.d.hosts.close(ws, 1008, `bad message: finished carries output that is not base64 or more than ${LIMITS.controlOutputBytes} bytes`);
+    const ack = { type: "finished", run_id: msg.run_id, attempt: msg.attempt } as const;
+    const row = this.d.store.row(msg.run_id);
+    if (row?.status === "running" && row.attempt === msg.attempt && row.host_id === hostId) {
+      // A run without an object keeps its output here, whole: what would pass its cap goes by the stream, which cuts it.
+      if (bytes && !row.has_object && this.d.store.pendingChanges(row.id).reduce((n, c) => n + outputBytes(c), bytes) > this.d.config().max_output_bytes) {
+        return this.d.hosts.send(ws, { ...ack, stream: true });
+      }
+      const { reason, exit_code, signal, error, result = null, result_error = null } = msg;
+      const end = { reason, exit_code, signal, error, result, result_error };
+      this.d.lifecycle.apply(row.id, { type: "ended", attempt: msg.attempt, end, started: { pid: msg.pid, host_id: hostId } }, Date.now(), msg.output);
+    }
+    this.d.hosts.send(ws, ack);
   }
 
   /** A host (re)connects: it keeps the attempts whose leases are still its own and is told to stop the rest. */

@@ -70,13 +70,13 @@ export class RunStore {
       queue.startRate?.key ?? null, queue.startRate?.limit ?? null, queue.startRate ? queue.startRate.window_s * 1000 : null,
     );
     if (run.concurrency) this.refreshKey(run.concurrency.key);
-    this.outbox(run, 1, events, maxOutput);
+    this.outbox(run, 1, events, maxOutput, 0);
     this.indexer?.markRun(run.id, 1);
     if (this.live) this.live.queued++;
   }
 
   /** Writes the run's new state; `readyAt` for a queued run, the lease fields for a running one. */
-  update(before: RunRow, run: RunRecord, events: RunEvent[], now: number, maxOutput: number, readyAt: number | null): void {
+  update(before: RunRow, run: RunRecord, events: RunEvent[], now: number, maxOutput: number, readyAt: number | null, output?: RunChange["output"]): void {
     const version = before.version + 1;
     const running = run.status === "running";
     this.sql.exec(
@@ -98,7 +98,7 @@ export class RunStore {
       );
     }
     if (run.concurrency && run.status !== before.status) this.refreshKey(run.concurrency.key);
-    this.outbox(run, version, events, maxOutput);
+    this.outbox(run, version, events, maxOutput, before.has_object, output);
     this.indexer?.markRun(run.id, version);
   }
 
@@ -115,10 +115,11 @@ export class RunStore {
     this.sql.exec("DELETE FROM key_room WHERE ckey = ? AND running = 0 AND queued = 0", key);
   }
 
-  private outbox(run: RunRecord, version: number, events: RunEvent[], maxOutput: number): void {
+  /** `owed`: the run has an object, which must hear the change. */
+  private outbox(run: RunRecord, version: number, events: RunEvent[], maxOutput: number, owed: number, output?: RunChange["output"]): void {
     const at = new Date().toISOString();
-    const change: RunChange = { version, run: publicRun(run), events: events.map((e) => ({ ...e, at })), max_output_bytes: maxOutput };
-    this.sql.exec("INSERT OR REPLACE INTO outbox (run_id, version, body) VALUES (?, ?, ?)", run.id, version, JSON.stringify(change));
+    const change: RunChange = { version, run: publicRun(run), events: events.map((e) => ({ ...e, at })), max_output_bytes: maxOutput, ...(output?.length && { output }) };
+    this.sql.exec("INSERT OR REPLACE INTO outbox (run_id, version, body, owed) VALUES (?, ?, ?, ?)", run.id, version, JSON.stringify(change), owed);
   }
 
   /** Changes of a run its object has not confirmed yet, oldest first. */
@@ -129,7 +130,7 @@ export class RunStore {
   /** Runs with an object that has changes waiting for it. */
   runsWithPendingChanges(limit: number): string[] {
     return this.sql
-      .exec<{ run_id: string }>("SELECT DISTINCT o.run_id FROM outbox o JOIN runs r ON r.id = o.run_id WHERE r.has_object = 1 LIMIT ?", limit)
+      .exec<{ run_id: string }>("SELECT DISTINCT run_id FROM outbox INDEXED BY outbox_owed WHERE owed = 1 LIMIT ?", limit)
       .toArray()
       .map((r) => r.run_id);
   }
@@ -140,6 +141,7 @@ export class RunStore {
 
   markHasObject(id: string): void {
     this.sql.exec("UPDATE runs SET has_object = 1 WHERE id = ? AND has_object = 0", id);
+    this.sql.exec("UPDATE outbox SET owed = 1 WHERE run_id = ? AND owed = 0", id);
   }
 
   /**

@@ -113,6 +113,12 @@ export const AGENT_SCHEMA = [
        COALESCE((SELECT h.climit FROM runs h WHERE h.ckey = k.ckey AND h.status = 'queued' ORDER BY h.priority DESC, h.seq LIMIT 1), 0),
        EXISTS (SELECT 1 FROM runs h WHERE h.ckey = k.ckey AND h.status = 'queued')
      FROM (SELECT DISTINCT ckey FROM runs WHERE ckey IS NOT NULL AND status IN ('queued', 'running')) k;`,
+  // A run gets an object only when something needs one (its host's output stream, a watcher); the
+  // changes of a run without one stay here as its event log. Only changes owed to an object are
+  // pushed, found by this index without reading the rest.
+  `ALTER TABLE outbox ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;
+   UPDATE outbox SET owed = 1 WHERE run_id IN (SELECT id FROM runs WHERE has_object = 1);
+   CREATE INDEX outbox_owed ON outbox (run_id) WHERE owed = 1;`,
 ];
 
 export interface Profile {

@@ -7,6 +7,8 @@ import { z } from "zod";
 import { HostId, RunId } from "./ids.js";
 import { JobSpec, LabelKey } from "./run.js";
 import { LIMITS } from "./limits.js";
+import { StreamEnd } from "./stream.js";
+import { STDERR, STDOUT } from "./frames.js";
 
 const Attempt = z.number().int().min(1);
 
@@ -61,7 +63,25 @@ export const HostCredit = z.object({ type: z.literal("credit"), n: z.number().in
  */
 export const HostReject = z.object({ type: z.literal("reject"), run_id: RunId, attempt: Attempt, reason: z.string().max(512), ask: z.string().max(512).optional() });
 
-export const HostMessage = z.discriminatedUnion("type", [HostHello, HostCredit, HostReject, HostDrain, HostBye]);
+/**
+ * An attempt that ended before it wrote anything or needed its output stream (protocol 3): its
+ * end report on the control socket, with the process's start, so a short silent job costs no
+ * stream and no object of its own. The edge answers `finished` once the decision is durable.
+ */
+export const HostFinished = StreamEnd.omit({ type: true, last_seq: true }).extend({
+  type: z.literal("finished"),
+  run_id: RunId,
+  attempt: Attempt,
+  pid: z.number().int().nullable(),
+  /** All the attempt wrote, in order, when that is at most LIMITS.controlOutputBytes. */
+  output: z
+    .array(z.object({ stream: z.union([z.literal(STDOUT), z.literal(STDERR)]), data: z.string().max(Math.ceil(LIMITS.controlOutputBytes / 3) * 4) }))
+    .max(64)
+    .default([]),
+});
+export type HostFinished = z.infer<typeof HostFinished>;
+
+export const HostMessage = z.discriminatedUnion("type", [HostHello, HostCredit, HostReject, HostDrain, HostBye, HostFinished]);
 export type HostMessage = z.infer<typeof HostMessage>;
 export type HostHello = z.infer<typeof HostHello>;
 
@@ -98,5 +118,14 @@ export const Assign = z.object({
 });
 export type Assign = z.infer<typeof Assign>;
 
-export const EdgeToHost = z.discriminatedUnion("type", [Welcome, Assign, Revoke, CancelAttempt]);
+/** The end report sent with `finished` is settled (used, or the run had moved on): the host can forget the attempt. */
+export const FinishedAck = z.object({
+  type: z.literal("finished"),
+  run_id: RunId,
+  attempt: Attempt,
+  /** Not taken here (its output would not fit what the run may store): send the output and the end on the output stream. */
+  stream: z.boolean().optional(),
+});
+
+export const EdgeToHost = z.discriminatedUnion("type", [Welcome, Assign, Revoke, CancelAttempt, FinishedAck]);
 export type EdgeToHost = z.infer<typeof EdgeToHost>;

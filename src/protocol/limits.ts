@@ -24,6 +24,8 @@ export const LIMITS = {
   slotsMax: 256,
   /** Largest batch frame a host may send; a SQLite row must stay well under 2 MB. */
   batchBytes: 1024 * 1024,
+  /** Output an attempt that ended before it opened its output stream may send with its end, on the control socket. */
+  controlOutputBytes: 8 * 1024,
   /** Chunks one batch frame may hold: a host has no reason to send more, and each is a row. */
   batchChunks: 1024,
   /** Messages one host socket may send in a second; a host batches, so it never needs near this many. */

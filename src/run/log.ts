@@ -5,6 +5,7 @@
 import type { Run } from "../protocol/run.js";
 import type { RunChange } from "../protocol/run-change.js";
 import type { Chunk } from "../protocol/frames.js";
+import { rowsOfChange } from "./change-rows.js";
 import { KIND_EVENT, KIND_OUTPUT, KIND_STATE } from "./schema.js";
 
 interface Head {
@@ -41,9 +42,16 @@ export class RunLog {
     for (const c of [...changes].sort((a, b) => a.version - b.version)) {
       if (head && c.version <= head.version) continue;
       const now = Date.now();
-      for (const e of c.events) this.sql.exec("INSERT INTO log (kind, attempt, stream, data, at) VALUES (?, ?, 0, ?, ?)", KIND_EVENT, c.run.attempt, JSON.stringify(e), now);
-      this.sql.exec("INSERT INTO log (kind, attempt, stream, data, at) VALUES (?, ?, 0, ?, ?)", KIND_STATE, c.run.attempt, JSON.stringify(c.run), now);
+      const rows = rowsOfChange(c);
       head = { run: c.run, version: c.version, max_output: c.max_output_bytes, stored: head?.stored ?? 0, truncated: head?.truncated ?? false };
+      // Output sent with the end counts against the cap as streamed output does.
+      this.head = head;
+      const output = rows.flatMap((r) => (r.kind === "output" ? [r] : []));
+      for (const r of rows) {
+        if (r.kind === "event") this.sql.exec("INSERT INTO log (kind, attempt, stream, data, at) VALUES (?, ?, 0, ?, ?)", KIND_EVENT, c.run.attempt, JSON.stringify(r.event), now);
+        else if (r.kind === "state") this.sql.exec("INSERT INTO log (kind, attempt, stream, data, at) VALUES (?, ?, 0, ?, ?)", KIND_STATE, c.run.attempt, JSON.stringify(c.run), now);
+        else if (r === output[0]) this.storeChunks(c.run.attempt, output, head);
+      }
       this.sql.exec(
         "INSERT INTO run (id, body, version, max_output, stored, truncated) VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, version = excluded.version, max_output = excluded.max_output",
         JSON.stringify(c.run), c.version, c.max_output_bytes, head.stored, head.truncated ? 1 : 0,
@@ -63,8 +71,7 @@ export class RunLog {
    * Stores the chunks that follow the last one stored, up to the run's output cap; past it they are
    * counted as received (so the host moves on) but not kept, and one event says so. Call inside a transaction.
    */
-  storeChunks(attempt: number, chunks: readonly Chunk[]): { last: number; stored: boolean } {
-    const head = this.state()!;
+  storeChunks(attempt: number, chunks: readonly Chunk[], head = this.state()!): { last: number; stored: boolean } {
     const before = this.lastSeq(attempt);
     let last = before;
     let stored = false;

@@ -7,6 +7,7 @@ import { STDOUT } from "../protocol/frames.js";
 import type { Run } from "../protocol/run.js";
 import type { RunChange } from "../protocol/run-change.js";
 import type { OutputEntry, RunEventEntry } from "../protocol/run-events.js";
+import { rowsOfChange, type ChangeRow } from "./change-rows.js";
 import { KIND_EVENT, KIND_OUTPUT, KIND_STATE } from "./schema.js";
 
 const stateEntry = (id: number, run: Run, at: string): RunEventEntry => ({ id, type: "state", at, status: run.status, attempt: run.attempt, reason: run.error });
@@ -58,11 +59,25 @@ export function outputAfter(sql: SqlStorage, after: number, maxBytes: number): {
  */
 export function eventsOfChanges(changes: readonly RunChange[], after: number, limit: number): RunEventEntry[] {
   const out: RunEventEntry[] = [];
-  let id = 0;
-  for (const c of [...changes].sort((a, b) => a.version - b.version)) {
-    for (const e of c.events) if (++id > after) out.push({ ...e, id });
-    const at = c.events[c.events.length - 1]?.at ?? c.run.created_at;
-    if (++id > after) out.push(stateEntry(id, c.run, at));
-  }
+  logOfChanges(changes, (id, row, c) => {
+    if (id <= after || row.kind === "output") return;
+    if (row.kind === "event") out.push({ ...row.event, id });
+    else out.push(stateEntry(id, c.run, c.events[c.events.length - 1]?.at ?? c.run.created_at));
+  });
   return out.slice(0, limit);
+}
+
+/** The output of a run that has no object yet: what its attempts sent with their ends, after the cursor. */
+export function outputOfChanges(changes: readonly RunChange[], after: number): OutputEntry[] {
+  const out: OutputEntry[] = [];
+  logOfChanges(changes, (id, row, c) => {
+    if (id > after && row.kind === "output") out.push({ id, attempt: c.run.attempt, stream: row.stream === STDOUT ? "stdout" : "stderr", data_base64: toBase64(row.data) });
+  });
+  return out;
+}
+
+/** Every log row the changes make, with the id the run's object will give it. */
+function logOfChanges(changes: readonly RunChange[], visit: (id: number, row: ChangeRow, c: RunChange) => void): void {
+  let id = 0;
+  for (const c of [...changes].sort((a, b) => a.version - b.version)) for (const row of rowsOfChange(c)) visit(++id, row, c);
 }

@@ -154,6 +154,13 @@ describe("decisions", () => {
     expect(t.ok && t.run.status).toBe("orphaned");
   });
 
+  it("an end that carries the process's start tells of the start first", () => {
+    const t = step(run("running"), { ...exit(0), started: { pid: 42, host_id: "h1" } } as LifeEvent, NOW);
+    expect(t.ok && t.events.map((e) => e.type)).toEqual(["process_started", "attempt_ended"]);
+    expect(t.ok && t.events[0]).toEqual({ type: "process_started", attempt: 1, pid: 42, host_id: "h1" });
+    expect(step(run("running"), exit(0), NOW)).toMatchObject({ ok: true, events: [{ type: "attempt_ended" }] });
+  });
+
   it("every final status sets ended_at and asks for the settled effect", () => {
     for (const [status, ev] of [["queued", EVENTS.cancel], ["running", exit(0)], ["running", EVENTS.expired]] as const) {
       const t = step(run(status, { retry: { ...DEFAULT_RETRY, max_attempts: 1 } }), ev!, NOW);

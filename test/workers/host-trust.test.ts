@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeBatch, STDOUT } from "../../src/protocol/frames.js";
 import { LIMITS } from "../../src/protocol/limits.js";
-import { CLOSE_LIMIT, CLOSE_PROTOCOL, PROTOCOL } from "../../src/protocol/version.js";
+import { CLOSE_LIMIT, CLOSE_PROTOCOL, PROTOCOL, PROTOCOL_MIN } from "../../src/protocol/version.js";
 import { call, freshWorkspace, workspaceToken } from "./helpers.js";
 import { connectHost, enroll, streamSocket } from "./hosts.js";
 import { openSocket } from "./sockets.js";
@@ -91,7 +91,7 @@ describe("host trust", () => {
       const host = await connectHost("ver", enrollToken, `v${protocol}`, { protocol });
       const closed = await host.closed;
       expect(closed.code).toBe(CLOSE_PROTOCOL);
-      expect(closed.reason).toMatch(new RegExp(`host protocol ${protocol} is not supported; this control plane speaks ${PROTOCOL}: upgrade`));
+      expect(closed.reason).toMatch(new RegExp(`host protocol ${protocol} is not supported; this control plane speaks ${PROTOCOL_MIN}-${PROTOCOL}: upgrade`));
     }
     // A hello with no version at all is the first protocol's.
     const old = await openSocket("/v1/agents/ver/connect", enrollToken);

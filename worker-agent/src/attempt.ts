@@ -5,7 +5,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { STDERR, STDOUT } from "../../src/protocol/frames.js";
-import type { Assign } from "../../src/protocol/host.js";
+import type { Assign, HostFinished } from "../../src/protocol/host.js";
+import type { StreamEnd } from "../../src/protocol/stream.js";
+import { LIMITS } from "../../src/protocol/limits.js";
 import type { EndReason } from "../../src/protocol/run.js";
 import { ClaudeStream } from "./claude-stream.js";
 import { readResult } from "./job-data.js";
@@ -27,10 +29,19 @@ export interface AttemptOptions {
   onDone(): void;
   /** The host's own credential, as it stands now: the output stream is opened with it, never with the job's token. */
   credential(): string;
+  /** Whether the edge takes an end on the control socket now (protocol 3); sends it there. False: it was not sent. */
+  finishOnControl(msg: HostFinished): boolean;
 }
 
 /** Leftovers holding the job's pipes open after it exited get this long before they are killed. */
 const LINGER_MS = 2000;
+/**
+ * A job that has written nothing by then gets its output stream anyway, so watchers hear of its
+ * start; one that ends silently before it needs none, and its end goes on the control socket.
+ */
+const STREAM_AFTER_MS = 50;
+/** An end report larger than this (a big result) goes on the output stream, not the control socket. */
+const CONTROL_END_BYTES = 32 * 1024;
 
 export class Attempt {
   readonly runId: string;
@@ -50,6 +61,9 @@ export class Attempt {
   private exited = false;
   private done = false;
   private readonly uplink: Uplink;
+  private streamTimer: NodeJS.Timeout | null = null;
+  /** The end sent on the control socket, until the edge answers it: sent again after a reconnect. */
+  private controlEnd: HostFinished | null = null;
 
   constructor(
     private readonly assign: Assign,
@@ -79,9 +93,9 @@ export class Attempt {
   start(): void {
     const { job } = this.assign;
     const plan = planLaunch(this.assign, this.opts.baseUrl, this.opts.log);
-    // Connecting first: spawn() blocks while it forks, and the socket's handshake can go on meanwhile.
-    this.uplink.open();
     if (!plan.ok) return this.spawnFailed(new Error(plan.error));
+    // Live input and a runner's events travel on the output stream: such a job has it from the start.
+    if (typeof job.stdin === "object" || job.runner === "claude") this.uplink.open();
     const { launch } = plan;
     this.resultFile = launch.resultFile;
     const guard = launch.guard;
@@ -113,7 +127,10 @@ export class Attempt {
     const push = (stream: typeof STDOUT | typeof STDERR, b: Buffer) => {
       if (stream === STDOUT) this.claude?.feed(b);
       this.uplink.push(stream, b);
+      // More than can go with the end on the control socket: it streams from now on.
+      if (!this.uplink.opened && this.uplink.unackedBytes > LIMITS.controlOutputBytes) this.uplink.open();
     };
+    this.streamTimer = setTimeout(() => this.uplink.open(), STREAM_AFTER_MS);
     child.stdout!.on("data", guard.output(STDOUT, push));
     child.stderr!.on("data", guard.output(STDERR, push));
     child.on("exit", () => {
@@ -214,7 +231,51 @@ export class Attempt {
     // The result before the directory goes; held-back output first, and nothing of the job left running.
     const result = this.claude ? this.claude.finish() : this.resultFile ? readResult(this.resultFile) : { result: null, result_error: null };
     this.guard?.finish();
-    this.uplink.end({ reason: this.reason ?? "exit", exit_code: code, signal, error: this.limitError, ...result });
+    this.report({ reason: this.reason ?? "exit", exit_code: code, signal, error: this.limitError, ...result });
+  }
+
+  /**
+   * The end report: on the output stream if it was opened (it follows the last chunk there), else
+   * on the control socket where the edge takes it, else on a stream opened for it now.
+   */
+  private report(end: Omit<StreamEnd, "type" | "last_seq">): void {
+    if (this.streamTimer) clearTimeout(this.streamTimer);
+    if (!this.uplink.opened) {
+      const output = this.uplink.unsent().map((o) => ({ stream: o.stream, data: o.data.toString("base64") }));
+      const msg: HostFinished = { type: "finished", run_id: this.runId, attempt: this.attempt, pid: this.child?.pid ?? null, ...end, output };
+      if (JSON.stringify(msg).length <= CONTROL_END_BYTES && this.opts.finishOnControl(msg)) {
+        this.controlEnd = msg;
+        return;
+      }
+    }
+    this.uplink.open();
+    this.uplink.end(end);
+  }
+
+  /**
+   * The control socket is back: an end sent on it and not answered goes again, or, if the edge no
+   * longer takes ends there, on the output stream.
+   */
+  resendEnd(): void {
+    const msg = this.controlEnd;
+    if (!msg || this.done) return;
+    if (!this.opts.finishOnControl(msg)) this.streamEnd();
+  }
+
+  /** The edge has the end sent on the control socket, or (`stream`) wants it on the output stream. */
+  finishedAcked(stream: boolean): void {
+    if (!this.controlEnd) return;
+    if (stream) return this.streamEnd();
+    this.uplink.close();
+    this.markDone();
+  }
+
+  /** The end sent on the control socket goes on the output stream instead, behind the output it held. */
+  private streamEnd(): void {
+    const { type: _t, run_id: _r, attempt: _a, pid: _p, output: _o, ...end } = this.controlEnd!;
+    this.controlEnd = null;
+    this.uplink.open();
+    this.uplink.end(end);
   }
 
   private spawnFailed(err: Error): void {
@@ -223,8 +284,7 @@ export class Attempt {
     this.clearTimers();
     this.guard?.dispose();
     this.opts.onExit();
-    this.uplink.open();
-    this.uplink.end({ reason: "spawn_failed", exit_code: null, signal: null, error: `could not start ${this.assign.job.argv[0]}: ${err.message}`.slice(0, 4000) });
+    this.report({ reason: "spawn_failed", exit_code: null, signal: null, error: `could not start ${this.assign.job.argv[0]}: ${err.message}`.slice(0, 4000) });
   }
 
   private setPaused(paused: boolean): void {
@@ -237,6 +297,7 @@ export class Attempt {
   }
 
   private clearTimers(): void {
+    if (this.streamTimer) clearTimeout(this.streamTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
   }

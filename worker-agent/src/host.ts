@@ -6,7 +6,7 @@
 import { hostname } from "node:os";
 import WebSocket from "ws";
 import { EdgeToHost, type Assign, type HostMessage, type HostPolicySummary } from "../../src/protocol/host.js";
-import { CLOSE_PROTOCOL, CLOSE_REVOKED, PROTOCOL } from "../../src/protocol/version.js";
+import { CLOSE_PROTOCOL, CLOSE_REVOKED, PROTOCOL, PROTOCOL_FINISHED } from "../../src/protocol/version.js";
 import { Attempt } from "./attempt.js";
 import { Backoff } from "./backoff.js";
 import { approvalNeeded } from "./launch.js";
@@ -56,6 +56,8 @@ export class Host {
   private lastHeard = Date.now();
   private readonly runners = availableRunners();
   private fenceCheck: NodeJS.Timeout | null = null;
+  /** The protocol the edge last welcomed this host with: from 3 on it takes ends on this socket. */
+  private edgeProtocol = 0;
 
   constructor(private readonly opts: HostOptions) {
     this.agent = agentOf(opts.token);
@@ -167,6 +169,8 @@ export class Host {
       switch (msg.type) {
         case "welcome":
           if (msg.credential) this.credential = msg.credential;
+          this.edgeProtocol = msg.protocol;
+          for (const a of this.attempts.values()) a.resendEnd();
           this.watchFence(msg.lease_ttl_ms);
           this.opts.log(`connected to agent ${msg.agent} as ${msg.host_id} with ${this.opts.slots} slot(s)`);
           this.startPinging(ws, msg.ping_ms);
@@ -179,6 +183,8 @@ export class Host {
           return this.find(msg.run_id, msg.attempt)?.cancel("cancelled", msg.reason);
         case "revoke":
           return this.find(msg.run_id, msg.attempt)?.revoke(msg.reason);
+        case "finished":
+          return this.find(msg.run_id, msg.attempt)?.finishedAcked(msg.stream === true);
       }
     });
     ws.on("error", (err) => this.opts.log(`connection: ${err.message}`));
@@ -244,6 +250,12 @@ export class Host {
       log: this.opts.log,
       reaper: this.reaper,
       credential: () => this.credential ?? this.opts.token,
+      finishOnControl: (m) => {
+        if (this.edgeProtocol < PROTOCOL_FINISHED) return false;
+        // Not connected: the end goes when the edge has welcomed this host again (resendEnd).
+        this.send(m);
+        return true;
+      },
       onExit: () => {
         this.send({ type: "credit", n: 1 });
         if (this.running === 0) for (const w of this.exitWaiters.splice(0)) w();

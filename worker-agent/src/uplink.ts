@@ -57,6 +57,7 @@ export class Uplink {
   private runEvents: Record<string, string | number | boolean | null>[] = [];
   private paused = false;
   private closed = false;
+  private everOpened = false;
   // A run's object still being created answers 503 for a moment: come back quickly at first.
   private readonly backoff = new Backoff(25, 10_000);
   private retry: NodeJS.Timeout | null = null;
@@ -76,9 +77,25 @@ export class Uplink {
     this.hello.pid = pid;
   }
 
+  /** Whether the stream was ever opened: an attempt that never needed it may end on the control socket instead. */
+  get opened(): boolean {
+    return this.everOpened;
+  }
+
+  /** Bytes written and not yet acknowledged (all of them, while the stream was never opened). */
+  get unackedBytes(): number {
+    return this.unacked;
+  }
+
+  /** What was written and not yet sent, in order: all of it, while the stream was never opened. */
+  unsent(): { stream: StreamNo; data: Buffer }[] {
+    return this.pending.map((p) => ({ stream: p.stream, data: Buffer.concat(p.parts) }));
+  }
+
   /** Connects, unless connected or connecting already. */
   open(): void {
     if (this.closed || this.ws) return;
+    this.everOpened = true;
     const ws = new WebSocket(this.url, { headers: { authorization: `Bearer ${this.credential()}` }, perMessageDeflate: false });
     this.ws = ws;
     ws.on("open", () => {

@@ -6,6 +6,7 @@
  */
 import type { AgentConfig } from "../../protocol/agent-config.js";
 import { isTerminal } from "../../protocol/run.js";
+import type { RunChange } from "../../protocol/run-change.js";
 import type { Hosts } from "../hosts.js";
 import type { RunRow, RunStore } from "../run-store.js";
 import type { Timers } from "../timers.js";
@@ -43,25 +44,27 @@ export class Lifecycle {
   constructor(private readonly d: LifecycleDeps) {}
 
   /** Decides and commits one event of a run; a refusal changes nothing and says why. */
-  apply(id: string, ev: LifeEvent, now = Date.now()): Transition {
+  apply(id: string, ev: LifeEvent, now = Date.now(), output?: RunChange["output"]): Transition {
     const row = this.d.store.row(id);
     if (!row) return { ok: false, why: `no run ${id}` };
     const before = JSON.parse(row.body) as RunRecord;
     const t = step(before, ev, now);
     if (!t.ok || t.run === before) return t;
-    this.commit(row, t, now);
+    this.commit(row, t, now, output);
     return t;
   }
 
-  /** Writes a decided transition; the caller may already be inside a transaction (dispatch). */
-  commit(row: RunRow, t: Extract<Transition, { ok: true }>, now: number): void {
+  /**
+   * Writes a decided transition; the caller may already be inside a transaction (dispatch).
+   * `output`: what the ended attempt sent with its end, carried to the run's log by the change.
+   */
+  commit(row: RunRow, t: Extract<Transition, { ok: true }>, now: number, output?: RunChange["output"]): void {
     const requeue = t.effects.find((e) => e.type === "requeue");
     const readyAt = requeue ? now + requeue.delay_ms : row.ready_at;
     const cfg = this.d.config();
     this.d.storage.transactionSync(() => {
-      this.d.store.update(row, t.run, t.events, now, cfg.max_output_bytes, readyAt);
+      this.d.store.update(row, t.run, t.events, now, cfg.max_output_bytes, readyAt, output);
       if (t.run.status === "running" && row.status !== "running") {
-        this.d.store.markHasObject(row.id);
         // A start of a start_rate key: the key's next run held back may go when this one leaves the window.
         if (typeof row.skey === "string") this.d.timers.set(`start_rate:${row.id}`, "start_rate", this.d.store.noteStart(row.skey, Number(row.swindow), now), {});
       }

@@ -78,6 +78,7 @@ export function step(run: RunRecord, ev: LifeEvent, now: number): Transition {
     case "ended": {
       const verdict = endVerdict(ev.end);
       const events: RunEvent[] = [{ type: "attempt_ended", attempt: ev.attempt, reason: ev.end.reason, exit_code: ev.end.exit_code, signal: ev.end.signal }];
+      if (ev.started) events.unshift({ type: "process_started", attempt: ev.attempt, pid: ev.started.pid, host_id: ev.started.host_id });
       // The result is the attempt's own: a retry that returns nothing has no result.
       if (ev.end.result_error) events.push({ type: "result_invalid", attempt: ev.attempt, reason: ev.end.result_error });
       const result = ev.end.result ? (JSON.parse(ev.end.result) as RunRecord["result"]) : null;

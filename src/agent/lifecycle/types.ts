@@ -24,7 +24,8 @@ export interface EndReport {
 
 export type LifeEvent =
   | { type: "assign"; attempt: number; host_id: string }
-  | { type: "ended"; attempt: number; end: EndReport }
+  /** `started`: the host reports the process's start with its end (a run that never opened its output stream). */
+  | { type: "ended"; attempt: number; end: EndReport; started?: { pid: number | null; host_id: string } }
   | { type: "lost"; attempt: number; why: string }
   | { type: "expired"; attempt: number }
   /** `ask`: the host's policy does not allow the job, and its owner asks a person (`ttl_ms` to answer). */

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { agentStub, runStub } from "../../env.js";
 import { BATCH_OUTPUT_BYTES, BatchQuery, EventsQuery, type RunBatch } from "../../protocol/run-events.js";
-import { eventsOfChanges } from "../../run/read-log.js";
+import { eventsOfChanges, outputOfChanges } from "../../run/read-log.js";
 import { requires } from "../access.js";
 import { type AppEnv } from "../auth.js";
 import { notFound, ProblemError } from "../problem.js";
@@ -37,7 +37,8 @@ runEvents.get("/:run/batch", requires({ scopes: ["runs:read"], also: ["job"] }),
     ? await runStub(c.env, ws, id).batch(found.changes, q.log_cursor, q.event_cursor, BATCH_OUTPUT_BYTES, BATCH_EVENTS)
     : (() => {
         const events = eventsOfChanges(found.changes, q.event_cursor, BATCH_EVENTS + 1);
-        return { output: [], events: events.slice(0, BATCH_EVENTS), more: events.length > BATCH_EVENTS };
+        // At most LIMITS.controlOutputBytes per attempt: all of it fits one answer.
+        return { output: outputOfChanges(found.changes, q.log_cursor), events: events.slice(0, BATCH_EVENTS), more: events.length > BATCH_EVENTS };
       })();
   const { run } = found;
   const body: RunBatch = {

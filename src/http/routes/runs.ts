@@ -4,6 +4,8 @@ import { agentStub, CLAIMS_HEADER, runStub } from "../../env.js";
 import { fromBase64 } from "../../protocol/base64.js";
 import { agentOfRun, RunId } from "../../protocol/ids.js";
 import { LIMITS } from "../../protocol/limits.js";
+import type { RunChange } from "../../protocol/run-change.js";
+import { outputOfChanges } from "../../run/read-log.js";
 import { ATTEMPT_HEADER, RUN_HEADER } from "../../run/run-do.js";
 import { SSE_HEADERS } from "../../run/sse.js";
 import type { Context } from "hono";
@@ -64,10 +66,20 @@ runs.get("/:run/output", READ, async (c) => {
   const ws = await runAccess(c, id, agent, "runs:read");
   const found = await agentStub(c.env, ws, agent).runObject(id, false);
   if (!found) throw notFound(`run ${id}`);
-  // A run that never started has no object and no output; reading it makes none.
-  const body = found.has_object ? await runStub(c.env, ws, id).output(found.changes, q.stream ?? null, q.attempt ?? null) : null;
+  // A run without an object has only what its attempts sent with their ends; reading it makes none.
+  const body = found.has_object ? await runStub(c.env, ws, id).output(found.changes, q.stream ?? null, q.attempt ?? null) : heldOutput(found.changes, found.run.attempt, q);
   return new Response(body, { headers: { "content-type": "application/octet-stream" } });
 });
+
+/** The output bytes of one attempt of a run without an object, as its object would give them. */
+function heldOutput(changes: RunChange[], current: number, q: z.infer<typeof OutputQuery>): Uint8Array | null {
+  const parts = outputOfChanges(changes, 0).filter((o) => o.attempt === (q.attempt ?? current) && (!q.stream || o.stream === q.stream));
+  if (!parts.length) return null;
+  const bytes = parts.map((o) => fromBase64(o.data_base64)!);
+  const out = new Uint8Array(bytes.reduce((n, b) => n + b.byteLength, 0));
+  bytes.reduce((at, b) => (out.set(b, at), at + b.byteLength), 0);
+  return out;
+}
 
 runs.get("/:run/watch", READ, async (c) => {
   const { id, agent } = runParam(c.req.param("run"));
