@@ -36,10 +36,12 @@ export interface AttemptOptions {
 /** Leftovers holding the job's pipes open after it exited get this long before they are killed. */
 const LINGER_MS = 2000;
 /**
- * A job that has written nothing by then gets its output stream anyway, so watchers hear of its
- * start; one that ends silently before it needs none, and its end goes on the control socket.
+ * A job still running this long after its start gets its output stream, so watchers hear of its
+ * start; one that ends before needs none, and its end goes on the control socket. Its first output
+ * waits at most OUTPUT_HOLD_MS for the end to go with it: a moment of a live line's latency, once.
  */
-const STREAM_AFTER_MS = 50;
+const SILENT_STREAM_MS = 250;
+const OUTPUT_HOLD_MS = 20;
 /** An end report larger than this (a big result) goes on the output stream, not the control socket. */
 const CONTROL_END_BYTES = 32 * 1024;
 
@@ -62,6 +64,8 @@ export class Attempt {
   private done = false;
   private readonly uplink: Uplink;
   private streamTimer: NodeJS.Timeout | null = null;
+  /** Output came while the stream was not open: it opens soon, unless the end comes first. */
+  private outputHeld = false;
   /** The end sent on the control socket, until the edge answers it: sent again after a reconnect. */
   private controlEnd: HostFinished | null = null;
 
@@ -127,10 +131,15 @@ export class Attempt {
     const push = (stream: typeof STDOUT | typeof STDERR, b: Buffer) => {
       if (stream === STDOUT) this.claude?.feed(b);
       this.uplink.push(stream, b);
+      if (this.uplink.opened) return;
       // More than can go with the end on the control socket: it streams from now on.
-      if (!this.uplink.opened && this.uplink.unackedBytes > LIMITS.controlOutputBytes) this.uplink.open();
+      if (this.uplink.unackedBytes > LIMITS.controlOutputBytes) return this.openStream();
+      if (!this.outputHeld) {
+        this.outputHeld = true;
+        this.openStreamIn(OUTPUT_HOLD_MS);
+      }
     };
-    this.streamTimer = setTimeout(() => this.uplink.open(), STREAM_AFTER_MS);
+    this.openStreamIn(SILENT_STREAM_MS);
     child.stdout!.on("data", guard.output(STDOUT, push));
     child.stderr!.on("data", guard.output(STDERR, push));
     child.on("exit", () => {
@@ -147,6 +156,16 @@ export class Attempt {
       if (!this.reason) this.limitError = wall.error;
       this.cancel("timed_out", wall.error ?? "timeout");
     }, wall.ms);
+  }
+
+  private openStreamIn(ms: number): void {
+    if (this.streamTimer) clearTimeout(this.streamTimer);
+    this.streamTimer = setTimeout(() => this.openStream(), ms);
+  }
+
+  private openStream(): void {
+    if (this.streamTimer) clearTimeout(this.streamTimer);
+    this.uplink.open();
   }
 
   /** Live input: each delivery written once, in order, however often the edge sends it. */
