@@ -19,10 +19,10 @@ export const INDEX_TIMER = "index";
 /** The agent's own row; run ids are never empty. */
 const AGENT_KEY = "";
 /**
- * How long a flush waits for more marks to ride along. Short: under load marks coalesce anyway,
- * behind the one flush in flight.
+ * How long a flush waits for more marks to ride along: a run's few changes in a moment (submit,
+ * start, end) and the agent's own row become one write each, for a few tens of ms of index lag.
  */
-const COALESCE_MS = 2;
+const COALESCE_MS = 50;
 /** The alarm flushes by then at the latest, should the flush after the turn not happen or fail. */
 const BACKSTOP_MS = 1_000;
 const RETRY_MS = 1_000;
