@@ -415,7 +415,12 @@ export class AgentDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     closeBack(ws, code);
+    this.hosts.forget();
     this.sockets.closed(ws);
+  }
+
+  override async webSocketError(): Promise<void> {
+    this.hosts.forget();
   }
 
   private dispatch(): Promise<void> {

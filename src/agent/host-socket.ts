@@ -14,7 +14,7 @@ import { fromBase64 } from "../protocol/base64.js";
 import { outputBytes } from "../protocol/run-change.js";
 import type { AgentConfig } from "../protocol/agent-config.js";
 import type { Enrollment } from "./enrollment.js";
-import { authOf, hostOf, setHost, type Hosts, type SocketAuth } from "./hosts.js";
+import { authOf, hostOf, setAuth, setHost, touchHost, type Hosts } from "./hosts.js";
 import { LEASE_MARGIN_MS, TimerKey, type Lifecycle } from "./lifecycle/apply.js";
 import type { RunStore } from "./run-store.js";
 import type { Profile } from "./schema.js";
@@ -91,9 +91,11 @@ export class HostSockets {
         this.d.lifecycle.apply(msg.run_id, { type: "rejected", attempt: msg.attempt, reason: msg.reason, ...(ask && { ask }) });
       }
     } else if (msg.type === "finished") {
-      setHost(ws, { ...host, seen_at });
-      // An end that frees a place wakes dispatch after its commit (the lifecycle's afterCommit).
-      return this.finished(ws, host.host_id, msg);
+      if (msg.credit && !host.draining) setHost(ws, { ...host, seen_at, credit: Math.min(host.slots, host.credit + msg.credit) });
+      else touchHost(ws, host, seen_at);
+      // An end that frees a place wakes dispatch after its commit (the lifecycle's afterCommit); a credit alone does not.
+      this.finished(ws, host.host_id, msg);
+      if (!msg.credit) return;
     } else if (msg.type === "drain") {
       setHost(ws, { ...host, seen_at, credit: 0, draining: true });
     } else {
@@ -192,7 +194,7 @@ export class HostSockets {
       runners: msg.runners,
       labels: msg.labels,
     });
-    ws.serializeAttachment({ auth: auth satisfies SocketAuth, host: hostOf(ws) });
+    setAuth(ws, auth);
     this.d.hostsChanged();
     this.d.hosts.send(ws, {
       type: "welcome",

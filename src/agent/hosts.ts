@@ -33,12 +33,38 @@ interface HostSocket {
 
 const HOST_TAG = "host";
 
+/**
+ * Each socket's attachment as last written, so reading it costs no deserialization: it is read
+ * on every message and for every host at each assignment. After a wake from hibernation the
+ * sockets are new objects and the first read fills this from the attachment again.
+ */
+const attached = new WeakMap<WebSocket, HostSocket>();
+
+function attachmentOf(ws: WebSocket): HostSocket | null {
+  let a = attached.get(ws);
+  if (!a) {
+    a = (ws.deserializeAttachment() as HostSocket | null) ?? undefined;
+    if (a) attached.set(ws, a);
+  }
+  return a ?? null;
+}
+
+function attach(ws: WebSocket, a: HostSocket): void {
+  ws.serializeAttachment(a);
+  attached.set(ws, a);
+}
+
 export function hostOf(ws: WebSocket): HostInfo | undefined {
-  return (ws.deserializeAttachment() as HostSocket | null)?.host;
+  return attachmentOf(ws)?.host;
 }
 
 export function authOf(ws: WebSocket): SocketAuth | undefined {
-  return (ws.deserializeAttachment() as HostSocket | null)?.auth;
+  return attachmentOf(ws)?.auth;
+}
+
+/** Who the socket now speaks for, once its hello is taken. */
+export function setAuth(ws: WebSocket, auth: SocketAuth): void {
+  attach(ws, { auth, host: hostOf(ws) });
 }
 
 /** Whether a host's labels include every one of `wanted`, each with its value. */
@@ -48,7 +74,16 @@ export function hasLabels(labels: Record<string, string> | undefined, wanted: Re
 
 export function setHost(ws: WebSocket, host: HostInfo): void {
   const auth = authOf(ws);
-  if (auth) ws.serializeAttachment({ auth, host } satisfies HostSocket);
+  if (auth) attach(ws, { auth, host });
+}
+
+/**
+ * Notes that the host was heard from. The attachment is written again only a second after it
+ * last was: the lease check reads the later of this and the last ping, which the runtime keeps.
+ */
+export function touchHost(ws: WebSocket, host: HostInfo, now: number): void {
+  if (now - host.seen_at >= 1_000) return setHost(ws, { ...host, seen_at: now });
+  host.seen_at = now;
 }
 
 export class Hosts {
@@ -61,12 +96,22 @@ export class Hosts {
   accept(auth: SocketAuth): Response {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], [HOST_TAG]);
-    pair[1].serializeAttachment({ auth } satisfies HostSocket);
+    attach(pair[1], { auth });
+    this.sockets = null;
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
+  /** The runtime's list, kept until a socket comes or goes: asking for it costs a copy of every socket. */
+  private sockets: WebSocket[] | null = null;
+
   all(): WebSocket[] {
-    return this.ctx.getWebSockets(HOST_TAG);
+    this.sockets ??= this.ctx.getWebSockets(HOST_TAG);
+    return this.sockets.filter((ws) => ws.readyState === WebSocket.READY_STATE_OPEN);
+  }
+
+  /** A socket closed: the list is read again. */
+  forget(): void {
+    this.sockets = null;
   }
 
   socketOf(hostId: string, except?: WebSocket): WebSocket | undefined {

@@ -73,6 +73,8 @@ export const HostFinished = StreamEnd.omit({ type: true, last_seq: true }).exten
   run_id: RunId,
   attempt: Attempt,
   pid: z.number().int().nullable(),
+  /** Slots freed since the last credit (this attempt's among them): a credit message saved. */
+  credit: z.number().int().min(1).max(LIMITS.slotsMax).optional(),
   /** All the attempt wrote, in order, when that is at most LIMITS.controlOutputBytes. */
   output: z
     .array(z.object({ stream: z.union([z.literal(STDOUT), z.literal(STDERR)]), data: z.string().max(Math.ceil(LIMITS.controlOutputBytes / 3) * 4) }))

@@ -35,6 +35,8 @@ export interface HostOptions {
  * margin before it gives them to another host. A partition then never runs a job twice.
  */
 const FENCE_AFTER = 0.5;
+/** How long a freed slot waits for an end report to ride on (see oweCredit). */
+const CREDIT_HOLD_MS = 2;
 const FENCE_GRACE = 0.25;
 
 export class Host {
@@ -58,6 +60,8 @@ export class Host {
   private fenceCheck: NodeJS.Timeout | null = null;
   /** The protocol the edge last welcomed this host with: from 3 on it takes ends on this socket. */
   private edgeProtocol = 0;
+  private creditOwed = 0;
+  private creditTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: HostOptions) {
     this.agent = agentOf(opts.token);
@@ -253,11 +257,13 @@ export class Host {
       finishOnControl: (m) => {
         if (this.edgeProtocol < PROTOCOL_FINISHED) return false;
         // Not connected: the end goes when the edge has welcomed this host again (resendEnd).
-        this.send(m);
+        const credit = this.creditOwed;
+        if (credit && this.ws?.readyState === WebSocket.OPEN) this.takeCredit();
+        this.send(credit ? { ...m, credit } : m);
         return true;
       },
       onExit: () => {
-        this.send({ type: "credit", n: 1 });
+        this.oweCredit();
         if (this.running === 0) for (const w of this.exitWaiters.splice(0)) w();
       },
       onDone: () => {
@@ -267,6 +273,26 @@ export class Host {
     });
     this.attempts.set(key, attempt);
     attempt.start();
+  }
+
+  /**
+   * A slot is free: said in a moment, so that the end report of a job that ends as it exits
+   * carries it, and slots freed together go in one message.
+   */
+  private oweCredit(): void {
+    this.creditOwed++;
+    this.creditTimer ??= setTimeout(() => {
+      const n = this.takeCredit();
+      if (n) this.send({ type: "credit", n });
+    }, CREDIT_HOLD_MS);
+  }
+
+  private takeCredit(): number {
+    const n = this.creditOwed;
+    this.creditOwed = 0;
+    if (this.creditTimer) clearTimeout(this.creditTimer);
+    this.creditTimer = null;
+    return n;
   }
 
   private send(msg: HostMessage): void {
