@@ -29,6 +29,15 @@ describe("a job on a real host", () => {
     expect(failed.ended_at).not.toBeNull();
   });
 
+  it("refuses an argument with a NUL byte, which an exec would cut, whichever way the host starts the job", async () => {
+    // The first run takes the process the host made ahead; the second one has none ready yet or the next.
+    for (const argv of [["echo", "a\u0000b"], ["printf", "%s", "x"], ["echo", "c\u0000d"]]) {
+      const run = await s.client.wait((await s.client.submit(s.agent, { argv })).id);
+      if (argv[0] === "printf") expect(run.status).toBe("succeeded");
+      else expect(run).toMatchObject({ status: "failed", error: expect.stringMatching(/could not start echo: .*null bytes/) });
+    }
+  });
+
   it("reports the signal that killed the process", async () => {
     const run = await s.client.submit(s.agent, { argv: ["sh", "-c", "kill -TERM $$"] });
     expect(await s.client.wait(run.id)).toMatchObject({ status: "failed", exit_code: null, signal: "SIGTERM" });

@@ -176,10 +176,15 @@ describe("working directories", () => {
     const steady = s.hosts.at(-1)!;
     await hostFor("crashy", flags);
     await Promise.all([sleepOn("steady"), sleepOn("crashy")]);
-    expect(readdirSync(workDir)).toHaveLength(2);
-    await s.hosts.at(-1)!.stop("SIGKILL");
+    const crashy = s.hosts.at(-1)!;
+    // Each host's: the running job's, and the one made ahead for its next job.
+    const owners = () => readdirSync(workDir).map((d) => d.split("-")[0]).sort();
+    expect(owners()).toEqual([String(steady.child.pid), String(steady.child.pid), String(crashy.child.pid), String(crashy.child.pid)].sort());
+    const steadyDirs = readdirSync(workDir).filter((d) => d.startsWith(`${steady.child.pid}-`)).sort();
+    await crashy.stop("SIGKILL");
     await hostFor("after-crash", flags);
-    expect(readdirSync(workDir).map((d) => d.split("-")[0])).toEqual([String(steady.child.pid)]);
+    const after = s.hosts.at(-1)!;
+    expect(readdirSync(workDir).filter((d) => !d.startsWith(`${after.child.pid}-`)).sort()).toEqual(steadyDirs);
   });
 });
 

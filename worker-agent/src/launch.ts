@@ -15,7 +15,7 @@ import { Containment } from "./procs.js";
 import { Redactor } from "./redactor.js";
 import { bwrapArgs, SANDBOX_HOME } from "./sandbox.js";
 import { jobDataEnv } from "./job-data.js";
-import { WarmSandbox, type Warm } from "./warm-sandbox.js";
+import { unfitForWarm, WarmProcess, type Warm } from "./warm-process.js";
 import { createWorkdir, type Workdir } from "./workdir.js";
 
 export interface HostSafety {
@@ -24,7 +24,7 @@ export interface HostSafety {
   isolation: Isolation;
   workRoot: string;
   /** The next job's sandbox, made ahead where jobs run sandboxed. */
-  warm?: WarmSandbox | null;
+  warm?: WarmProcess | null;
 }
 
 /** Set once by main before any job comes; until then nothing may run. */
@@ -32,10 +32,13 @@ let safety: HostSafety = { policy: { ...DEFAULT_POLICY, security: "deny" }, allo
 
 export function configureHostSafety(s: HostSafety, log?: Logger): void {
   safety = s;
-  if (s.isolation.kind === "bubblewrap" && s.policy.sandbox !== "off" && existsSync("/usr/bin/env") && log) {
-    safety.warm = new WarmSandbox(s.isolation.detail, s.policy, s.workRoot, log);
-    safety.warm.make();
-  }
+  if (!existsSync("/usr/bin/env") || !existsSync("/bin/sh") || !log) return;
+  const sandboxed = s.isolation.kind === "bubblewrap" && s.policy.sandbox !== "off";
+  // Outside the sandbox, `env` execs the path it was given under that name; under an allowlist the
+  // judged real file must be what runs, under the name the job called it by: a fork for each job there.
+  if (!sandboxed && s.policy.security !== "full") return;
+  safety.warm = new WarmProcess({ bwrap: sandboxed ? s.isolation.detail : null, policy: s.policy, workRoot: s.workRoot }, log);
+  safety.warm.make();
 }
 
 /** At the host's end: the sandbox made ahead goes. */
@@ -83,7 +86,7 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   const refusal = hostRefusal(policy, isolation);
   if (refusal) return { ok: false, error: `refused by host policy: ${refusal}` };
   const sandboxed = isolation.kind === "bubblewrap" && policy.sandbox !== "off";
-  let warm = sandboxed ? (safety.warm?.take() ?? undefined) : undefined;
+  let warm = safety.warm?.take() ?? undefined;
   let workdir: Workdir;
   try {
     workdir = warm?.workdir ?? createWorkdir(safety.workRoot, assign.run_id, assign.attempt);
@@ -111,7 +114,7 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
     return { ok: false, error: verdict.error };
   }
   // env would take a path with "=" in it for a variable: such a job gets a sandbox made for it.
-  if (warm && verdict.path.includes("=")) (warm.discard(), (warm = undefined));
+  if (warm && (verdict.path.includes("=") || unfitForWarm(verdict.path, rest, env))) (warm.discard(), (warm = undefined));
   const marker = [`TETHER_RUN_ID=${assign.run_id}`, `TETHER_ATTEMPT=${assign.attempt}`];
   const guard = new JobGuard(policy, new Containment(sandboxed, marker), secrets, workdir, log);
   const launch: Launch = warm

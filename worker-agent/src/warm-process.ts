@@ -1,9 +1,10 @@
 /**
- * One sandbox made ahead of the job that will use it. Making bubblewrap's namespaces and mounts
- * takes several milliseconds, most of a job's start; a host whose jobs run sandboxed keeps one
- * made, with its directory bound at /job and a shell that waits on fd 3 for the command. A job
- * takes it, and the next is made after: the job starts as soon as the shell execs its command.
- * Only the command arrives late; the sandbox is the one every job gets (the host's policy).
+ * One process made ahead of the job that will become it. Forking tether-agent costs a few
+ * milliseconds, more the larger it is, and bubblewrap's namespaces and mounts more again: most
+ * of a job's start. A host keeps one made, a shell (in the sandbox, if jobs run in one) in a
+ * directory of its own, waiting on fd 3 for the command. A job takes it, and the next is made
+ * after: the job starts as soon as the shell execs its command. Only the command arrives late;
+ * the rest is what every job on the host gets (its policy).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Writable } from "node:stream";
@@ -26,15 +27,25 @@ export interface Warm {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export class WarmSandbox {
+/** The waiting shell as the host runs it: `bwrap` set, inside the sandbox; otherwise as it is. */
+export interface WarmShape {
+  bwrap: string | null;
+  policy: Policy;
+  workRoot: string;
+}
+
+/** A command the shell could not be handed as it is: the exec would cut it at a NUL byte. */
+export function unfitForWarm(path: string, args: string[], env: Record<string, string>): boolean {
+  return [path, ...args, ...Object.keys(env), ...Object.values(env)].some((s) => s.includes("\0"));
+}
+
+export class WarmProcess {
   private ready: Warm | null = null;
   private made = 0;
   private closed = false;
 
   constructor(
-    private readonly bwrap: string,
-    private readonly policy: Policy,
-    private readonly workRoot: string,
+    private readonly shape: WarmShape,
     private readonly log: Logger,
   ) {}
 
@@ -54,12 +65,14 @@ export class WarmSandbox {
   make(): void {
     if (this.closed || this.ready) return;
     let workdir: Workdir;
+    const { bwrap, policy, workRoot } = this.shape;
     try {
-      workdir = createWorkdir(this.workRoot, "sandbox", ++this.made);
+      workdir = createWorkdir(workRoot, "warm", ++this.made);
     } catch (err) {
-      return this.log(`no directory for a sandbox made ahead: ${(err as Error).message}`);
+      return this.log(`no directory for a process made ahead: ${(err as Error).message}`);
     }
-    const child = spawn(this.bwrap, bwrapArgs({ policy: this.policy, workdir: workdir.dir, command: "/bin/sh", args: ["-c", STUB] }), {
+    const [command, args] = bwrap ? [bwrap, bwrapArgs({ policy, workdir: workdir.dir, command: "/bin/sh", args: ["-c", STUB] })] : ["/bin/sh", ["-c", STUB]];
+    const child = spawn(command, args, {
       detached: true,
       env: { PATH: "/usr/bin:/bin" },
       cwd: workdir.dir,
