@@ -7,7 +7,7 @@
  * A job that both clears its environment and leaves its tree between two looks can still get
  * away; in the sandbox nothing can (the PID namespace ends with its first process).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { signalGroup } from "./process-group.js";
 
 export interface Proc {
@@ -20,16 +20,62 @@ export interface Proc {
   rssPages: number;
 }
 
-function readStat(pid: number): Proc | null {
-  let text: string;
+// A scan reads a file or two per process on the machine, for every job: one buffer for all of
+// them, and no fstat (procfs sizes are 0), since allocating and statting were most of its cost.
+let buf = Buffer.allocUnsafe(4096);
+const NL = 0x0a;
+
+/** A /proc file into `buf` from `at` on, grown as needed: its end, or -1 if it cannot be read. */
+function readProc(path: string, at: number, line: boolean): number {
+  let fd: number;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "latin1");
+    fd = openSync(path, "r");
   } catch {
-    return null; // gone meanwhile
+    return -1; // gone meanwhile, or not ours to read
   }
+  try {
+    let end = at;
+    for (;;) {
+      if (end === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, end);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, end, buf.length - end, null);
+      end += n;
+      // A one-line file comes whole in one read: no second read to learn that it ended.
+      if (!n || (line && buf[end - 1] === NL)) return end;
+    }
+  } catch {
+    return -1;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const fields = new Float64Array(22);
+
+/** The process's stat line, or null if it is gone. */
+export function readStat(pid: number): Proc | null {
+  const end = readProc(`/proc/${pid}/stat`, 0, true);
   // The command name is in parentheses and may hold anything, parentheses too: fields follow the last ')'.
-  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), start: Number(f[19]), rssPages: Number(f[21]) };
+  const close = end > 0 ? buf.lastIndexOf(0x29, end - 1) : -1;
+  if (close < 0) return null;
+  // After ") " the state, a letter; the numbers from ppid on, counted from the state as field 0.
+  let field = 1;
+  let value = 0;
+  let negative = false;
+  for (let i = close + 4; i < end && field < fields.length; i++) {
+    const c = buf[i]!;
+    if (c === 0x20 || c === NL) {
+      fields[field++] = negative ? -value : value;
+      value = 0;
+      negative = false;
+    } else if (c === 0x2d) negative = true;
+    else value = value * 10 + c - 0x30;
+  }
+  if (field < fields.length) return null;
+  return { pid, ppid: fields[1]!, pgrp: fields[2]!, session: fields[3]!, start: fields[19]!, rssPages: fields[21]! };
 }
 
 export function listProcs(): Proc[] {
@@ -41,20 +87,22 @@ export function listProcs(): Proc[] {
     return out; // no procfs: only the process group can be reached
   }
   for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
+    const c = name.charCodeAt(0);
+    if (c < 0x30 || c > 0x39) continue; // not a process
     const p = readStat(Number(name));
     if (p) out.push(p);
   }
   return out;
 }
 
-function hasMarker(pid: number, marker: string[]): boolean {
-  try {
-    const env = "\0" + readFileSync(`/proc/${pid}/environ`, "latin1");
-    return marker.every((m) => env.includes(`\0${m}\0`));
-  } catch {
-    return false;
-  }
+/** Whether the environment the process started with holds every one of `marker`. */
+function hasMarker(pid: number, marker: readonly Buffer[]): boolean {
+  // A NUL before the first entry, so each is matched whole, as "\0NAME=value\0".
+  buf[0] = 0;
+  const end = readProc(`/proc/${pid}/environ`, 1, false);
+  if (end < 0) return false;
+  const env = buf.subarray(0, end);
+  return marker.every((m) => env.includes(m));
 }
 
 export class Containment {
@@ -66,10 +114,14 @@ export class Containment {
    *   reparented to the namespace's init, itself a child of the root).
    * @param marker `NAME=value` entries only this attempt's processes have in their environment.
    */
+  private readonly marker: Buffer[];
+
   constructor(
     readonly sandboxed: boolean,
-    private readonly marker: string[],
-  ) {}
+    marker: string[],
+  ) {
+    this.marker = marker.map((m) => Buffer.from(`\0${m}\0`, "latin1"));
+  }
 
   attach(pid: number): void {
     this.root = pid;
@@ -86,7 +138,11 @@ export class Containment {
     if (!this.root) return [];
     const all = listProcs();
     const children = new Map<number, Proc[]>();
-    for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+    for (const p of all) {
+      const siblings = children.get(p.ppid);
+      if (siblings) siblings.push(p);
+      else children.set(p.ppid, [p]);
+    }
     const found = new Map<number, Proc>();
     const visit = (p: Proc) => {
       if (found.has(p.pid) || p.pid === process.pid) return;
