@@ -18,6 +18,10 @@ export interface Proc {
   /** Clock ticks after boot: tells a process from a later one with the same pid. */
   start: number;
   rssPages: number;
+  /** Exited, every thread of it, not yet reaped: it starts nothing more, and its environment is gone. */
+  zombie: boolean;
+  /** A kernel thread: no job's, and its environment may not be ours to read. */
+  kernel: boolean;
 }
 
 // A scan reads a file or two per process on the machine, for every job: one buffer for all of
@@ -54,6 +58,7 @@ function readProc(path: string, at: number, line: boolean): number {
 }
 
 const fields = new Float64Array(22);
+const PF_KTHREAD = 0x200000;
 
 /** The process's stat line, or null if it is gone. */
 export function readStat(pid: number): Proc | null {
@@ -75,47 +80,74 @@ export function readStat(pid: number): Proc | null {
     else value = value * 10 + c - 0x30;
   }
   if (field < fields.length) return null;
-  return { pid, ppid: fields[1]!, pgrp: fields[2]!, session: fields[3]!, start: fields[19]!, rssPages: fields[21]! };
+  // A leader that exited before its other threads shows "Z" too, but counts itself and those.
+  const state = buf[close + 2];
+  const dead = (state === 0x5a || state === 0x58) && fields[17]! <= 1;
+  return { pid, ppid: fields[1]!, pgrp: fields[2]!, session: fields[3]!, start: fields[19]!, rssPages: fields[21]!, zombie: dead, kernel: (fields[6]! & PF_KTHREAD) !== 0 };
 }
 
-export function listProcs(): Proc[] {
-  const out: Proc[] = [];
+export interface Listing {
+  procs: Proc[];
+  /** Every pid listed (but those skipped), with those gone before their stat could be read. */
+  pids: number[];
+  vanished: number;
+}
+
+/** The machine's processes, but those in `skip`; null without procfs (only the process group can be reached). */
+export function listProcs(skip?: ReadonlySet<number>): Listing | null {
   let names: string[];
   try {
     names = readdirSync("/proc");
   } catch {
-    return out; // no procfs: only the process group can be reached
+    return null;
   }
+  const out: Listing = { procs: [], pids: [], vanished: 0 };
   for (const name of names) {
     const c = name.charCodeAt(0);
     if (c < 0x30 || c > 0x39) continue; // not a process
-    const p = readStat(Number(name));
-    if (p) out.push(p);
+    const pid = Number(name);
+    if (skip?.has(pid)) continue;
+    out.pids.push(pid);
+    const p = readStat(pid);
+    if (p) out.procs.push(p);
+    else out.vanished++;
   }
   return out;
 }
 
-/** Whether the environment the process started with holds every one of `marker`. */
-function hasMarker(pid: number, marker: readonly Buffer[]): boolean {
+/** Whether the environment the process started with holds every one of `marker`; null if it cannot be read. */
+function hasMarker(pid: number, marker: readonly Buffer[]): boolean | null {
   // A NUL before the first entry, so each is matched whole, as "\0NAME=value\0".
   buf[0] = 0;
   const end = readProc(`/proc/${pid}/environ`, 1, false);
-  if (end < 0) return false;
+  if (end < 0) return null;
   const env = buf.subarray(0, end);
-  return marker.every((m) => env.includes(m));
+  const marked = marker.every((m) => env.includes(m));
+  // A huge environment is rare: its buffer is not kept for the life of the host.
+  if (buf.length > 65536) buf = Buffer.allocUnsafe(4096);
+  return marked;
 }
 
+/**
+ * Once the root is reaped, a look that finds nothing of the job alive is the last one needed:
+ * only a live process of the job can start another, and none was left. In the sandbox the kernel sees
+ * to that (the PID namespace went with bwrap). Outside it, the look must have read every process
+ * that may be the job's: one that exited between the listing and its read (gone, or a zombie
+ * whose environment is gone) may have forked first, and its child be missing from the listing;
+ * so may one forked while /proc was being listed. A second listing, its new pids only, shows those.
+ */
 export class Containment {
   private root = 0;
   private rootStart = 0;
+  /** Nothing of the job is left, nor can be: no more looks. */
+  private over = false;
+  private readonly marker: Buffer[];
 
   /**
    * @param sandboxed the root is bwrap: everything of the job is in its tree (orphans are
    *   reparented to the namespace's init, itself a child of the root).
    * @param marker `NAME=value` entries only this attempt's processes have in their environment.
    */
-  private readonly marker: Buffer[];
-
   constructor(
     readonly sandboxed: boolean,
     marker: string[],
@@ -133,10 +165,27 @@ export class Containment {
     this.root = 0;
   }
 
-  /** The job's live processes; `thorough` also looks for runaways by their environment (slower). */
+  /** The job's processes, zombies too; `thorough` also looks for runaways by their environment (slower). */
   members(thorough = false): Proc[] {
-    if (!this.root) return [];
-    const all = listProcs();
+    if (!this.root || this.over) return [];
+    const list = listProcs();
+    if (!list) return [];
+    const { found, unsure } = this.find(list.procs, thorough);
+    if (this.rootStart && found.every((p) => p.zombie) && (this.sandboxed || (thorough && !unsure && this.confirm(list)))) this.over = true;
+    return found;
+  }
+
+  /** A thorough look found nothing alive: whether it cannot have missed anything (see the class). */
+  private confirm(first: Listing): boolean {
+    if (first.vanished) return false;
+    const again = listProcs(new Set(first.pids));
+    if (!again || again.vanished) return false;
+    const { found, unsure } = this.find(again.procs, true);
+    return found.every((p) => p.zombie) && !unsure;
+  }
+
+  /** The job's processes in `all`, and how many others may be the job's but could not be read. */
+  private find(all: Proc[], thorough: boolean): { found: Proc[]; unsure: number } {
     const children = new Map<number, Proc[]>();
     for (const p of all) {
       const siblings = children.get(p.ppid);
@@ -149,16 +198,24 @@ export class Containment {
       found.set(p.pid, p);
       for (const c of children.get(p.pid) ?? []) visit(c);
     };
-    // Nothing started before the job is the job's: that also keeps a reused pid out.
-    const mayBeOurs = (p: Proc) => p.start >= this.rootStart && p.pid !== process.pid && p.pid !== process.ppid;
+    // Nothing started before the job is the job's; the root is known by its start too, since once
+    // reaped its pid may be someone else's.
+    const mayBeOurs = (p: Proc) => p.start >= this.rootStart && !p.kernel && p.pid !== process.pid && p.pid !== process.ppid;
     for (const p of all) {
       if (!mayBeOurs(p)) continue;
-      if (p.pid === this.root || (!this.sandboxed && (p.session === this.root || p.pgrp === this.root))) visit(p);
+      if ((p.pid === this.root && p.start === this.rootStart) || (!this.sandboxed && (p.session === this.root || p.pgrp === this.root))) visit(p);
     }
+    let unsure = 0;
     if (thorough && !this.sandboxed) {
-      for (const p of all) if (!found.has(p.pid) && mayBeOurs(p) && hasMarker(p.pid, this.marker)) visit(p);
+      for (const p of all) {
+        // This process's children are the roots of jobs (no process can make itself one): not this job's.
+        if (found.has(p.pid) || !mayBeOurs(p) || p.ppid === process.pid) continue;
+        const marked = p.zombie ? null : hasMarker(p.pid, this.marker);
+        if (marked) visit(p);
+        else if (marked === null) unsure++;
+      }
     }
-    return [...found.values()];
+    return { found: [...found.values()], unsure };
   }
 
   /**
@@ -171,7 +228,8 @@ export class Containment {
     if (!this.sandboxed) signalGroup(this.root, sig);
     const rounds = sig === "SIGKILL" ? 4 : 1;
     for (let i = 0; i < rounds; i++) {
-      const targets = this.members(true).filter((p) => sig === "SIGKILL" || !this.sandboxed || p.pid !== this.root);
+      // A zombie takes no signal: counted live, it only made for more rounds.
+      const targets = this.members(true).filter((p) => !p.zombie && (sig === "SIGKILL" || !this.sandboxed || p.pid !== this.root));
       if (sig === "SIGKILL" && this.sandboxed) signalGroup(this.root, sig);
       let live = 0;
       for (const p of targets) {
