@@ -29,9 +29,16 @@ export interface HostSafety {
 
 /** Set once by main before any job comes; until then nothing may run. */
 let safety: HostSafety = { policy: { ...DEFAULT_POLICY, security: "deny" }, allowed: new Map(), isolation: { kind: "none", detail: "not configured" }, workRoot: "" };
+/**
+ * This process's environment, copied once: each job's is built from it, and process.env goes
+ * through the runtime for every name read (most of a job's environment's cost). Nothing
+ * changes it after start.
+ */
+let hostEnv: NodeJS.ProcessEnv = {};
 
 export function configureHostSafety(s: HostSafety, log?: Logger): void {
   safety = s;
+  hostEnv = { ...process.env };
   if (s.isolation.kind === "bubblewrap" && s.policy.sandbox !== "off" && existsSync("/usr/bin/env") && log) {
     safety.warm = new WarmSandbox(s.isolation.detail, s.policy, s.workRoot, log);
     safety.warm.make();
@@ -92,7 +99,7 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   }
   const home = sandboxed ? SANDBOX_HOME : workdir.dir;
   const { env, secrets } = jobEnvironment({
-    host: process.env,
+    host: hostEnv,
     run: assign.job.env,
     secrets: assign.secrets,
     policy,
