@@ -208,8 +208,9 @@ export class Containment {
     let unsure = 0;
     if (thorough && !this.sandboxed) {
       for (const p of all) {
-        // This process's children are the roots of jobs (no process can make itself one): not this job's.
-        if (found.has(p.pid) || !mayBeOurs(p) || p.ppid === process.pid) continue;
+        // This process's children are the roots of jobs, not this job's: no process can make
+        // itself one, unless this process is a PID namespace's init (a container's), heir to orphans.
+        if (found.has(p.pid) || !mayBeOurs(p) || (p.ppid === process.pid && process.pid !== 1)) continue;
         const marked = p.zombie ? null : hasMarker(p.pid, this.marker);
         if (marked) visit(p);
         else if (marked === null) unsure++;
