@@ -130,11 +130,12 @@ function hasMarker(pid: number, marker: readonly Buffer[]): boolean | null {
 
 /**
  * Once the root is reaped, a look that finds nothing of the job alive is the last one needed:
- * only a live process of the job can start another, and none was left. In the sandbox the kernel sees
- * to that (the PID namespace went with bwrap). Outside it, the look must have read every process
- * that may be the job's: one that exited between the listing and its read (gone, or a zombie
- * whose environment is gone) may have forked first, and its child be missing from the listing;
- * so may one forked while /proc was being listed. A second listing, its new pids only, shows those.
+ * only a live process of the job can start another. In the sandbox the kernel sees to that (the
+ * PID namespace went with bwrap). Outside it, a second listing of /proc follows the look: what
+ * was alive when it was made was either in the first, and read alive by the look, or is new, and
+ * is read then. So the look is the last if nothing that may be the job's went unread: a new
+ * process gone or a zombie by its read (it may have forked first), an environment not ours to
+ * read. (A process forked while /proc is being listed may be missed by that listing, as by any.)
  */
 export class Containment {
   private root = 0;
@@ -170,22 +171,24 @@ export class Containment {
     if (!this.root || this.over) return [];
     const list = listProcs();
     if (!list) return [];
-    const { found, unsure } = this.find(list.procs, thorough);
+    const { found, unsure } = this.find(list.procs, thorough, false);
     if (this.rootStart && found.every((p) => p.zombie) && (this.sandboxed || (thorough && !unsure && this.confirm(list)))) this.over = true;
     return found;
   }
 
-  /** A thorough look found nothing alive: whether it cannot have missed anything (see the class). */
+  /** A thorough look found nothing alive: whether it was the last one needed (see the class). */
   private confirm(first: Listing): boolean {
-    if (first.vanished) return false;
     const again = listProcs(new Set(first.pids));
     if (!again || again.vanished) return false;
-    const { found, unsure } = this.find(again.procs, true);
-    return found.every((p) => p.zombie) && !unsure;
+    const { found, unsure } = this.find(again.procs, true, true);
+    return !found.length && !unsure;
   }
 
-  /** The job's processes in `all`, and how many others may be the job's but could not be read. */
-  private find(all: Proc[], thorough: boolean): { found: Proc[]; unsure: number } {
+  /**
+   * The job's processes in `all`, and how many others may be the job's but could not be read:
+   * their environment, or, if `strict`, a zombie's (gone with it).
+   */
+  private find(all: Proc[], thorough: boolean, strict: boolean): { found: Proc[]; unsure: number } {
     const children = new Map<number, Proc[]>();
     for (const p of all) {
       const siblings = children.get(p.ppid);
@@ -211,7 +214,11 @@ export class Containment {
         // This process's children are the roots of jobs, not this job's: no process can make
         // itself one, unless this process is a PID namespace's init (a container's), heir to orphans.
         if (found.has(p.pid) || !mayBeOurs(p) || (p.ppid === process.pid && process.pid !== 1)) continue;
-        const marked = p.zombie ? null : hasMarker(p.pid, this.marker);
+        if (p.zombie) {
+          if (strict) unsure++;
+          continue;
+        }
+        const marked = hasMarker(p.pid, this.marker);
         if (marked) visit(p);
         else if (marked === null) unsure++;
       }
@@ -225,13 +232,14 @@ export class Containment {
    * rounds, so what forked meanwhile goes too.
    */
   signal(sig: NodeJS.Signals): void {
-    if (!this.root) return;
-    if (!this.sandboxed) signalGroup(this.root, sig);
     const rounds = sig === "SIGKILL" ? 4 : 1;
-    for (let i = 0; i < rounds; i++) {
+    for (let i = 0; i < rounds && this.root; i++) {
+      const found = this.members(true);
+      // Nothing of the job is left, its group included, whose id is free for another from now on.
+      if (this.over) return;
+      if (this.sandboxed ? sig === "SIGKILL" : i === 0) signalGroup(this.root, sig);
       // A zombie takes no signal: counted live, it only made for more rounds.
-      const targets = this.members(true).filter((p) => !p.zombie && (sig === "SIGKILL" || !this.sandboxed || p.pid !== this.root));
-      if (sig === "SIGKILL" && this.sandboxed) signalGroup(this.root, sig);
+      const targets = found.filter((p) => !p.zombie && (sig === "SIGKILL" || !this.sandboxed || p.pid !== this.root));
       let live = 0;
       for (const p of targets) {
         try {
