@@ -1,11 +1,12 @@
-/** tether-agent's reading of /proc, against real processes (Linux only). */
+/** tether-agent's reading of /proc and its finding of a job's processes, against real processes (Linux only). */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Containment, listProcs, readStat } from "../../worker-agent/src/procs.js";
+import { listProcs, readStat } from "../../worker-agent/src/procfs.js";
+import { Containment } from "../../worker-agent/src/procs.js";
 
 const linux = process.platform === "linux";
 const dir = mkdtempSync(join(tmpdir(), "procs-test-"));
