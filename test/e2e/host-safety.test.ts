@@ -139,6 +139,20 @@ describe("containment", () => {
       expect(r.out).toBe("started\n");
       expect(survivors(marker)).toEqual([]);
     });
+
+    it(`${agent}: runaways deaf to SIGTERM are killed when the run ends, one holding its output too`, async () => {
+      const marker = `deaf-${randomBytes(6).toString("hex")}`;
+      const script = [
+        `setsid sh -c 'trap "" TERM; sleep 1000; : ${marker}-a' >/dev/null 2>&1 &`,
+        `(sh -c 'trap "" TERM; sleep 1000; : ${marker}-b' & ) >/dev/null 2>&1`,
+        `setsid sh -c 'trap "" TERM; sleep 1000; : ${marker}-c' &`,
+        "echo started",
+      ].join("\n");
+      const r = await run(agent, ["sh", "-c", script]);
+      expect(r.end.status).toBe("succeeded");
+      expect(r.out).toBe("started\n");
+      expect(survivors(marker)).toEqual([]);
+    });
   }
 
   it("a fork bomb is stopped by max_processes, and the run says so", async () => {

@@ -54,7 +54,8 @@ function findProgram(name: string, path: string | undefined, cwd: string): { pat
   const candidates = name.includes("/") ? [resolve(cwd, name)] : (path ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter).map((dir) => join(isAbsolute(dir) ? dir : resolve(cwd, dir || "."), name));
   for (const candidate of candidates) {
     try {
-      if (!statSync(candidate).isFile()) continue;
+      // Most candidates are missing: no exception made for each.
+      if (!statSync(candidate, { throwIfNoEntry: false })?.isFile()) continue;
       accessSync(candidate, constants.X_OK);
       return { path: candidate, real: realpathSync(candidate) };
     } catch {

@@ -29,9 +29,16 @@ export interface HostSafety {
 
 /** Set once by main before any job comes; until then nothing may run. */
 let safety: HostSafety = { policy: { ...DEFAULT_POLICY, security: "deny" }, allowed: new Map(), isolation: { kind: "none", detail: "not configured" }, workRoot: "" };
+/**
+ * This process's environment, copied once: each job's is built from it, and process.env goes
+ * through the runtime for every name read (most of a job's environment's cost). Nothing
+ * changes it after start.
+ */
+let hostEnv: NodeJS.ProcessEnv = {};
 
 export function configureHostSafety(s: HostSafety, log?: Logger): void {
   safety = s;
+  hostEnv = { ...process.env };
   if (!existsSync("/usr/bin/env") || !existsSync("/bin/sh") || !log) return;
   const sandboxed = s.isolation.kind === "bubblewrap" && s.policy.sandbox !== "off";
   // Outside the sandbox, `env` execs the path it was given under that name; under an allowlist the
@@ -95,7 +102,7 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   }
   const home = sandboxed ? SANDBOX_HOME : workdir.dir;
   const { env, secrets } = jobEnvironment({
-    host: process.env,
+    host: hostEnv,
     run: assign.job.env,
     secrets: assign.secrets,
     policy,

@@ -7,59 +7,24 @@
  * A job that both clears its environment and leaves its tree between two looks can still get
  * away; in the sandbox nothing can (the PID namespace ends with its first process).
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { signalGroup } from "./process-group.js";
+import { hasMarker, listProcs, readStat, type Listing, type Proc } from "./procfs.js";
 
-export interface Proc {
-  pid: number;
-  ppid: number;
-  pgrp: number;
-  session: number;
-  /** Clock ticks after boot: tells a process from a later one with the same pid. */
-  start: number;
-  rssPages: number;
-}
-
-function readStat(pid: number): Proc | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "latin1");
-  } catch {
-    return null; // gone meanwhile
-  }
-  // The command name is in parentheses and may hold anything, parentheses too: fields follow the last ')'.
-  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), start: Number(f[19]), rssPages: Number(f[21]) };
-}
-
-export function listProcs(): Proc[] {
-  const out: Proc[] = [];
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return out; // no procfs: only the process group can be reached
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const p = readStat(Number(name));
-    if (p) out.push(p);
-  }
-  return out;
-}
-
-function hasMarker(pid: number, marker: string[]): boolean {
-  try {
-    const env = "\0" + readFileSync(`/proc/${pid}/environ`, "latin1");
-    return marker.every((m) => env.includes(`\0${m}\0`));
-  } catch {
-    return false;
-  }
-}
-
+/**
+ * Once the root is reaped, a look that finds nothing of the job alive is the last one needed:
+ * only a live process of the job can start another. In the sandbox the kernel sees to that (the
+ * PID namespace went with bwrap). Outside it, a second listing of /proc follows the look: what
+ * was alive when it was made was either in the first, and read alive by the look, or is new, and
+ * is read then. So the look is the last if nothing that may be the job's went unread: a new
+ * process gone or a zombie by its read (it may have forked first), an environment not ours to
+ * read. (A process forked while /proc is being listed may be missed by that listing, as by any.)
+ */
 export class Containment {
   private root = 0;
   private rootStart = 0;
+  /** Nothing of the job is left, nor can be: no more looks. */
+  private over = false;
+  private readonly marker: Buffer[];
 
   /**
    * @param sandboxed the root is bwrap: everything of the job is in its tree (orphans are
@@ -68,8 +33,10 @@ export class Containment {
    */
   constructor(
     readonly sandboxed: boolean,
-    private readonly marker: string[],
-  ) {}
+    marker: string[],
+  ) {
+    this.marker = marker.map((m) => Buffer.from(`\0${m}\0`, "latin1"));
+  }
 
   attach(pid: number): void {
     this.root = pid;
@@ -81,28 +48,64 @@ export class Containment {
     this.root = 0;
   }
 
-  /** The job's live processes; `thorough` also looks for runaways by their environment (slower). */
+  /** The job's processes, zombies too; `thorough` also looks for runaways by their environment (slower). */
   members(thorough = false): Proc[] {
-    if (!this.root) return [];
-    const all = listProcs();
+    if (!this.root || this.over) return [];
+    const list = listProcs();
+    if (!list) return [];
+    const { found, unsure } = this.find(list.procs, thorough, false);
+    if (this.rootStart && found.every((p) => p.zombie) && (this.sandboxed || (thorough && !unsure && this.confirm(list)))) this.over = true;
+    return found;
+  }
+
+  /** A thorough look found nothing alive: whether it was the last one needed (see the class). */
+  private confirm(first: Listing): boolean {
+    const again = listProcs(new Set(first.pids));
+    if (!again || again.vanished) return false;
+    const { found, unsure } = this.find(again.procs, true, true);
+    return !found.length && !unsure;
+  }
+
+  /**
+   * The job's processes in `all`, and how many others may be the job's but could not be read:
+   * their environment, or, if `strict`, a zombie's (gone with it).
+   */
+  private find(all: Proc[], thorough: boolean, strict: boolean): { found: Proc[]; unsure: number } {
     const children = new Map<number, Proc[]>();
-    for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+    for (const p of all) {
+      const siblings = children.get(p.ppid);
+      if (siblings) siblings.push(p);
+      else children.set(p.ppid, [p]);
+    }
     const found = new Map<number, Proc>();
     const visit = (p: Proc) => {
       if (found.has(p.pid) || p.pid === process.pid) return;
       found.set(p.pid, p);
       for (const c of children.get(p.pid) ?? []) visit(c);
     };
-    // Nothing started before the job is the job's: that also keeps a reused pid out.
-    const mayBeOurs = (p: Proc) => p.start >= this.rootStart && p.pid !== process.pid && p.pid !== process.ppid;
+    // Nothing started before the job is the job's; the root is known by its start too, since once
+    // reaped its pid may be someone else's.
+    const mayBeOurs = (p: Proc) => p.start >= this.rootStart && !p.kernel && p.pid !== process.pid && p.pid !== process.ppid;
     for (const p of all) {
       if (!mayBeOurs(p)) continue;
-      if (p.pid === this.root || (!this.sandboxed && (p.session === this.root || p.pgrp === this.root))) visit(p);
+      if ((p.pid === this.root && p.start === this.rootStart) || (!this.sandboxed && (p.session === this.root || p.pgrp === this.root))) visit(p);
     }
+    let unsure = 0;
     if (thorough && !this.sandboxed) {
-      for (const p of all) if (!found.has(p.pid) && mayBeOurs(p) && hasMarker(p.pid, this.marker)) visit(p);
+      for (const p of all) {
+        // This process's children are the roots of jobs, not this job's: no process can make
+        // itself one, unless this process is a PID namespace's init (a container's), heir to orphans.
+        if (found.has(p.pid) || !mayBeOurs(p) || (p.ppid === process.pid && process.pid !== 1)) continue;
+        if (p.zombie) {
+          if (strict) unsure++;
+          continue;
+        }
+        const marked = hasMarker(p.pid, this.marker);
+        if (marked) visit(p);
+        else if (marked === null) unsure++;
+      }
     }
-    return [...found.values()];
+    return { found: [...found.values()], unsure };
   }
 
   /**
@@ -111,12 +114,14 @@ export class Containment {
    * rounds, so what forked meanwhile goes too.
    */
   signal(sig: NodeJS.Signals): void {
-    if (!this.root) return;
-    if (!this.sandboxed) signalGroup(this.root, sig);
     const rounds = sig === "SIGKILL" ? 4 : 1;
-    for (let i = 0; i < rounds; i++) {
-      const targets = this.members(true).filter((p) => sig === "SIGKILL" || !this.sandboxed || p.pid !== this.root);
-      if (sig === "SIGKILL" && this.sandboxed) signalGroup(this.root, sig);
+    for (let i = 0; i < rounds && this.root; i++) {
+      const found = this.members(true);
+      // Nothing of the job is left, its group included, whose id is free for another from now on.
+      if (this.over) return;
+      if (this.sandboxed ? sig === "SIGKILL" : i === 0) signalGroup(this.root, sig);
+      // A zombie takes no signal: counted live, it only made for more rounds.
+      const targets = found.filter((p) => !p.zombie && (sig === "SIGKILL" || !this.sandboxed || p.pid !== this.root));
       let live = 0;
       for (const p of targets) {
         try {

@@ -3,7 +3,7 @@
  * no one else may enter (0700), and it is gone after the run: nothing one job leaves is seen by
  * the next, and no job starts in tether-agent's own directory with its config and keys.
  */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -73,6 +73,14 @@ export function createWorkdir(root: string, runId: string, attempt: number): Wor
     remove() {
       if (removed) return;
       removed = true;
+      // Most jobs leave both directories empty: two rmdirs, where rmSync would look into each first.
+      try {
+        rmdirSync(tmp);
+        rmdirSync(dir);
+        return;
+      } catch {
+        /* something in them, or changed: see below */
+      }
       rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
     },
   };
