@@ -52,29 +52,35 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Decides every assignment the free slots allow in one synchronous turn (one durable batch),
+   * then signs their tokens together: the host hears of each once the batch is durable, and
+   * whatever else the object has to do waits for one signing, not one per assignment.
+   */
   private async pass(): Promise<void> {
     const p = this.profile();
     if (!p) return;
-    for (const ws of this.hosts.withCredit()) {
+    const decided: Decided[] = [];
+    const max = this.maxConcurrent();
+    hosts: for (const ws of this.hosts.withCredit()) {
       for (;;) {
-        // Re-read each time: a credit message may have landed while a token was being signed.
         const host = hostOf(ws);
         if (!host || host.credit <= 0 || host.draining) break;
-        const now = Date.now();
+        if (max !== null && this.store.runningCount() >= max) break hosts;
         // An approved run goes only to a host whose owner asks: one with ask = "off" would refuse it again.
-        if (this.maxConcurrent() !== null && this.store.runningCount() >= this.maxConcurrent()!) return;
-        const row = this.store.nextQueued(now, { runners: host.runners, labels: host.labels, takesApproved: (host.policy?.ask ?? "off") !== "off" });
+        const row = this.store.nextQueued(Date.now(), { runners: host.runners, labels: host.labels, takesApproved: (host.policy?.ask ?? "off") !== "off" });
         if (!row) break;
         const run = JSON.parse(row.body) as RunRecord;
         // Only a run that prefers labels looks at the other hosts.
         const target = Object.keys(run.prefer ?? {}).length ? preferredHost(run, ws, this.hosts.withCredit()) : ws;
-        await this.assign(target, hostOf(target)!, row, run, p);
+        decided.push(this.decide(target, hostOf(target)!, row, run));
       }
     }
+    await Promise.all(decided.map((d) => this.deliver(d, p)));
   }
 
-  /** Gives the run to the host: one transaction, then the job's token is signed and the host told. */
-  private async assign(ws: WebSocket, host: HostInfo, row: RunRow, run: RunRecord, p: Profile): Promise<void> {
+  /** Gives the run to the host: its transaction, and the host's slot taken. */
+  private decide(ws: WebSocket, host: HostInfo, row: RunRow, run: RunRecord): Decided {
     const now = Date.now();
     const attempt = row.attempt + 1;
     const t = step(run, { type: "assign", attempt, host_id: host.host_id }, now);
@@ -83,13 +89,14 @@ export class Dispatcher {
     // The run's object, if it comes to need one, pulls the change when the host opens the output stream.
     this.lifecycle.commit(row, t, now);
     setHost(ws, { ...host, credit: host.credit - 1 });
+    return { ws, row, attempt, approved: t.run.approval?.state === "approved" };
+  }
+
+  /** Signs the job's token, opens its secrets and tells the host. */
+  private async deliver({ ws, row, attempt, approved }: Decided, p: Profile): Promise<void> {
     const job = JSON.parse(row.job) as QueuedJob;
-    const job_token = await signToken(
-      signingKeys(this.env),
-      { kind: "job", ws: p.workspace, agent: p.name, run: row.id, attempt },
-      Math.ceil(job.timeout_ms / 1000) + JOB_TOKEN_GRACE_S,
-    );
-    const approved = t.run.approval?.state === "approved";
+    const token = signToken(signingKeys(this.env), { kind: "job", ws: p.workspace, agent: p.name, run: row.id, attempt }, Math.ceil(job.timeout_ms / 1000) + JOB_TOKEN_GRACE_S);
+    token.catch(() => undefined); // its failure surfaces where it is awaited below, not as an unhandled rejection meanwhile
     let secrets: Record<string, string> | undefined;
     try {
       secrets = job.secrets?.length ? await this.reveal(job.secrets) : undefined;
@@ -101,6 +108,13 @@ export class Dispatcher {
       if (back) setHost(ws, { ...back, credit: Math.min(back.slots, back.credit + 1) });
       return;
     }
-    this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token, job, ...(approved && { approved }), ...(secrets && { secrets }) });
+    this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token: await token, job, ...(approved && { approved }), ...(secrets && { secrets }) });
   }
+}
+
+interface Decided {
+  ws: WebSocket;
+  row: RunRow;
+  attempt: number;
+  approved: boolean;
 }
