@@ -6,7 +6,7 @@
 import { signingKeys } from "../auth/keys.js";
 import { signToken, type EnrollClaims, type HostClaims } from "../auth/tokens.js";
 import type { Env } from "../env.js";
-import { HostMessage, type HostFinished, type HostHello } from "../protocol/host.js";
+import { HOST_MESSAGES, HostMessage, type HostFinished, type HostHello } from "../protocol/host.js";
 import { LIMITS } from "../protocol/limits.js";
 import { CLOSE_LIMIT, CLOSE_PROTOCOL, CLOSE_REVOKED, PROTOCOL, protocolProblem } from "../protocol/version.js";
 import { MessageRate } from "../sockets.js";
@@ -65,13 +65,12 @@ export class HostSockets {
     } catch {
       return this.d.hosts.close(ws, 1007, "a message is not JSON");
     }
-    const parsed = HostMessage.safeParse(json);
-    if (!parsed.success) {
-      // A message type from a newer host is ignored; a known one that is malformed is a fault.
-      const type = (json as { type?: unknown } | null)?.type;
-      if (typeof type === "string" && !["hello", "credit", "reject", "drain", "bye", "finished"].includes(type)) return;
-      return this.d.hosts.close(ws, 1008, `bad message: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-    }
+    const type = (json as { type?: unknown } | null)?.type;
+    // A message type from a newer host is ignored; a known one that is malformed is a fault.
+    const schema = typeof type === "string" && Object.hasOwn(HOST_MESSAGES, type) ? HOST_MESSAGES[type as HostMessage["type"]] : null;
+    if (typeof type === "string" && !schema) return;
+    const parsed = (schema ?? HostMessage).safeParse(json);
+    if (!parsed.success) return this.d.hosts.close(ws, 1008, `bad message: ${parsed.error.issues[0]?.message ?? "invalid"}`);
     const msg = parsed.data;
     const host = hostOf(ws);
     const seen_at = Date.now();

@@ -84,6 +84,16 @@ export const HostFinished = StreamEnd.omit({ type: true, last_seq: true }).exten
 export type HostFinished = z.infer<typeof HostFinished>;
 
 export const HostMessage = z.discriminatedUnion("type", [HostHello, HostCredit, HostReject, HostDrain, HostBye, HostFinished]);
+
+/** Each message's schema by its type: the edge parses a message with its own schema only (every job sends two). */
+export const HOST_MESSAGES: Record<HostMessage["type"], z.ZodType<HostMessage>> = {
+  hello: HostHello,
+  credit: HostCredit,
+  reject: HostReject,
+  drain: HostDrain,
+  bye: HostBye,
+  finished: HostFinished,
+};
 export type HostMessage = z.infer<typeof HostMessage>;
 export type HostHello = z.infer<typeof HostHello>;
 
