@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TetherClient, TetherError } from "../../src/client/sdk.js";
 import { workspaceToken } from "../../src/local/stack.js";
 import { collect, groupAlive, groupMembers, outputOf, startStack, waitFor, type Stack } from "./harness.js";
+import { startHostAgent } from "../../src/local/hosts.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -27,6 +28,29 @@ describe("a job on a real host", () => {
     expect(failed).toMatchObject({ status: "failed", exit_code: 3, error: "exited with code 3" });
     expect(failed.started_at).not.toBeNull();
     expect(failed.ended_at).not.toBeNull();
+  });
+
+  it("a short job's output comes with its end, reads the same before and after a watcher, and past the cap goes by the stream", async () => {
+    const quick = await s.client.wait((await s.client.submit(s.agent, { argv: ["sh", "-c", "echo out; echo err >&2"] })).id);
+    expect(quick.status).toBe("succeeded");
+    const events = [];
+    for await (const e of s.client.events(quick.id)) events.push(e);
+    expect(events.map((e) => e.type)).toContain("process_started");
+    expect(Buffer.from(await s.client.output(quick.id)).toString()).toBe("out\nerr\n");
+    // A watcher, which makes the run's object, hears the same.
+    const watched = await collect(s.client, quick.id);
+    expect(outputOf(watched.events, "stdout").toString()).toBe("out\n");
+    expect(outputOf(watched.events, "stderr").toString()).toBe("err\n");
+
+    // 3,000 bytes at once with a cap of 1,024: the end cannot carry them, the stream cuts them.
+    const capped = `capped-${Date.now()}`;
+    const { host_token } = await s.client.createAgent(capped, { max_output_bytes: 1024 });
+    const host = startHostAgent({ url: s.url, hostToken: host_token, stdio: "pipe", slots: 1 });
+    s.hosts.push(host);
+    await host.connected;
+    const big = await s.client.wait((await s.client.submit(capped, { argv: ["sh", "-c", "head -c 3000 /dev/zero | tr '\\0' a"] })).id);
+    expect(big.status).toBe("succeeded");
+    expect(Buffer.from(await s.client.output(big.id)).toString()).toBe("a".repeat(1024));
   });
 
   it("refuses an argument with a NUL byte, which an exec would cut, whichever way the host starts the job", async () => {

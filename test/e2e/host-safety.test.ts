@@ -125,34 +125,26 @@ describe("the environment", () => {
 });
 
 describe("containment", () => {
+  const escapes = [
+    { what: "nothing a job starts outlives the run, setsid and double fork included", prefix: "escape", trap: "" },
+    { what: "runaways deaf to SIGTERM are killed when the run ends, one holding its output too", prefix: "deaf", trap: 'trap "" TERM; ' },
+  ];
   for (const agent of ["plain", "boxed"]) {
-    it(`${agent}: nothing a job starts outlives the run, setsid and double fork included`, async () => {
-      const marker = `escape-${randomBytes(6).toString("hex")}`;
-      const script = [
-        `setsid sh -c 'sleep 1000; : ${marker}-a' >/dev/null 2>&1 &`,
-        `(sh -c 'sleep 1000; : ${marker}-b' & ) >/dev/null 2>&1`,
-        `setsid sh -c 'sleep 1000; : ${marker}-c' &`, // this one holds the output pipes open
-        "echo started",
-      ].join("\n");
-      const r = await run(agent, ["sh", "-c", script]);
-      expect(r.end.status).toBe("succeeded");
-      expect(r.out).toBe("started\n");
-      expect(survivors(marker)).toEqual([]);
-    });
-
-    it(`${agent}: runaways deaf to SIGTERM are killed when the run ends, one holding its output too`, async () => {
-      const marker = `deaf-${randomBytes(6).toString("hex")}`;
-      const script = [
-        `setsid sh -c 'trap "" TERM; sleep 1000; : ${marker}-a' >/dev/null 2>&1 &`,
-        `(sh -c 'trap "" TERM; sleep 1000; : ${marker}-b' & ) >/dev/null 2>&1`,
-        `setsid sh -c 'trap "" TERM; sleep 1000; : ${marker}-c' &`,
-        "echo started",
-      ].join("\n");
-      const r = await run(agent, ["sh", "-c", script]);
-      expect(r.end.status).toBe("succeeded");
-      expect(r.out).toBe("started\n");
-      expect(survivors(marker)).toEqual([]);
-    });
+    for (const { what, prefix, trap } of escapes) {
+      it(`${agent}: ${what}`, async () => {
+        const marker = `${prefix}-${randomBytes(6).toString("hex")}`;
+        const script = [
+          `setsid sh -c '${trap}sleep 1000; : ${marker}-a' >/dev/null 2>&1 &`,
+          `(sh -c '${trap}sleep 1000; : ${marker}-b' & ) >/dev/null 2>&1`,
+          `setsid sh -c '${trap}sleep 1000; : ${marker}-c' &`, // this one holds the output pipes open
+          "echo started",
+        ].join("\n");
+        const r = await run(agent, ["sh", "-c", script]);
+        expect(r.end.status).toBe("succeeded");
+        expect(r.out).toBe("started\n");
+        expect(survivors(marker)).toEqual([]);
+      });
+    }
   }
 
   it("a fork bomb is stopped by max_processes, and the run says so", async () => {
