@@ -20,7 +20,8 @@ export async function call(token: string | null, method: string, path: string, b
     headers: h,
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
-  const text = await res.text();
+  // Bytes, then text: output answers are octet-streams, and reading those with text() makes the runtime warn.
+  const text = new TextDecoder().decode(await res.arrayBuffer());
   let json: any = null;
   try {
     json = JSON.parse(text);
