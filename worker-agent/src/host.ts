@@ -35,9 +35,9 @@ export interface HostOptions {
  * margin before it gives them to another host. A partition then never runs a job twice.
  */
 const FENCE_AFTER = 0.5;
+const FENCE_GRACE = 0.25;
 /** How long a freed slot waits for an end report to ride on (see oweCredit). */
 const CREDIT_HOLD_MS = 2;
-const FENCE_GRACE = 0.25;
 
 export class Host {
   private ws: WebSocket | null = null;
@@ -174,6 +174,8 @@ export class Host {
         case "welcome":
           if (msg.credential) this.credential = msg.credential;
           this.edgeProtocol = msg.protocol;
+          // The hello said which slots are free: a credit owed from before would count one twice.
+          this.takeCredit();
           for (const a of this.attempts.values()) a.resendEnd();
           this.watchFence(msg.lease_ttl_ms);
           this.opts.log(`connected to agent ${msg.agent} as ${msg.host_id} with ${this.opts.slots} slot(s)`);
