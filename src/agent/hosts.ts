@@ -49,9 +49,13 @@ function attachmentOf(ws: WebSocket): HostSocket | null {
   return a ?? null;
 }
 
+/** When each socket's attachment last had its host's seen_at written. */
+const seenWritten = new WeakMap<WebSocket, number>();
+
 function attach(ws: WebSocket, a: HostSocket): void {
   ws.serializeAttachment(a);
   attached.set(ws, a);
+  if (a.host) seenWritten.set(ws, a.host.seen_at);
 }
 
 export function hostOf(ws: WebSocket): HostInfo | undefined {
@@ -82,7 +86,7 @@ export function setHost(ws: WebSocket, host: HostInfo): void {
  * last was: the lease check reads the later of this and the last ping, which the runtime keeps.
  */
 export function touchHost(ws: WebSocket, host: HostInfo, now: number): void {
-  if (now - host.seen_at >= 1_000) return setHost(ws, { ...host, seen_at: now });
+  if (now - (seenWritten.get(ws) ?? 0) >= 1_000) return setHost(ws, { ...host, seen_at: now });
   host.seen_at = now;
 }
 
