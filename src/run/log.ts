@@ -44,8 +44,8 @@ export class RunLog {
       const now = Date.now();
       const rows = rowsOfChange(c);
       head = { run: c.run, version: c.version, max_output: c.max_output_bytes, stored: head?.stored ?? 0, truncated: head?.truncated ?? false };
-      // Output sent with the end counts against the cap as streamed output does.
-      this.head = head;
+      // Output sent with the end is stored as streamed output is, against the same cap; its rows are
+      // consecutive, so they go together where the first of them stands.
       const output = rows.flatMap((r) => (r.kind === "output" ? [r] : []));
       for (const r of rows) {
         if (r.kind === "event") this.sql.exec("INSERT INTO log (kind, attempt, stream, data, at) VALUES (?, ?, 0, ?, ?)", KIND_EVENT, c.run.attempt, JSON.stringify(r.event), now);

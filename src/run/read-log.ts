@@ -69,9 +69,14 @@ export function eventsOfChanges(changes: readonly RunChange[], after: number, li
 
 /** The output of a run that has no object yet: what its attempts sent with their ends, after the cursor. */
 export function outputOfChanges(changes: readonly RunChange[], after: number): OutputEntry[] {
-  const out: OutputEntry[] = [];
+  return heldOutputRows(changes, after).map(({ data, ...o }) => ({ ...o, data_base64: toBase64(data) }));
+}
+
+/** The same as bytes. */
+export function heldOutputRows(changes: readonly RunChange[], after: number): { id: number; attempt: number; stream: "stdout" | "stderr"; data: Uint8Array }[] {
+  const out: { id: number; attempt: number; stream: "stdout" | "stderr"; data: Uint8Array }[] = [];
   logOfChanges(changes, (id, row, c) => {
-    if (id > after && row.kind === "output") out.push({ id, attempt: c.run.attempt, stream: row.stream === STDOUT ? "stdout" : "stderr", data_base64: toBase64(row.data) });
+    if (id > after && row.kind === "output") out.push({ id, attempt: c.run.attempt, stream: row.stream === STDOUT ? "stdout" : "stderr", data: row.data });
   });
   return out;
 }

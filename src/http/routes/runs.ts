@@ -5,7 +5,7 @@ import { fromBase64 } from "../../protocol/base64.js";
 import { agentOfRun, RunId } from "../../protocol/ids.js";
 import { LIMITS } from "../../protocol/limits.js";
 import type { RunChange } from "../../protocol/run-change.js";
-import { outputOfChanges } from "../../run/read-log.js";
+import { heldOutputRows } from "../../run/read-log.js";
 import { ATTEMPT_HEADER, RUN_HEADER } from "../../run/run-do.js";
 import { SSE_HEADERS } from "../../run/sse.js";
 import type { Context } from "hono";
@@ -73,9 +73,10 @@ runs.get("/:run/output", READ, async (c) => {
 
 /** The output bytes of one attempt of a run without an object, as its object would give them. */
 function heldOutput(changes: RunChange[], current: number, q: z.infer<typeof OutputQuery>): Uint8Array | null {
-  const parts = outputOfChanges(changes, 0).filter((o) => o.attempt === (q.attempt ?? current) && (!q.stream || o.stream === q.stream));
-  if (!parts.length) return null;
-  const bytes = parts.map((o) => fromBase64(o.data_base64)!);
+  const bytes = heldOutputRows(changes, 0)
+    .filter((o) => o.attempt === (q.attempt ?? current) && (!q.stream || o.stream === q.stream))
+    .map((o) => o.data);
+  if (!bytes.length) return null;
   const out = new Uint8Array(bytes.reduce((n, b) => n + b.byteLength, 0));
   bytes.reduce((at, b) => (out.set(b, at), at + b.byteLength), 0);
   return out;
