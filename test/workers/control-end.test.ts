@@ -11,7 +11,7 @@ import { runStub } from "../../src/env.js";
 import { STDERR, STDOUT } from "../../src/protocol/frames.js";
 import { LIMITS } from "../../src/protocol/limits.js";
 import { call } from "./helpers.js";
-import { enroll, streamSocket } from "./hosts.js";
+import { connectHost, enroll, streamSocket } from "./hosts.js";
 import { E, newAgent, submit, type Agent } from "./index-helpers.js";
 
 const b64 = (s: string) => btoa(s);
@@ -89,6 +89,23 @@ describe("an attempt's end on the control socket", () => {
     h.sock.send(finished(run.id, 1, [], 9));
     expect(await h.sock.next()).toEqual({ type: "finished", run_id: run.id, attempt: 1 });
     expect((await call(a.t, "GET", `/v1/runs/${run.id}`)).json).toMatchObject({ status: "succeeded", exit_code: 0 });
+  });
+
+  it("an end resent after the host lost its socket is taken once: one start, one end, one copy of the output", async () => {
+    const a = await newAgent("resend");
+    const { h, run } = await assigned(a);
+    const end = finished(run.id, 1, [{ stream: STDOUT, data: b64("once\n") }]);
+    // Sent, and the socket gone before the answer was read: the host cannot know whether it was taken.
+    h.sock.send(end);
+    h.sock.sock.close(1000);
+    const back = await connectHost(a.name, h.credential, "h", { running: [{ run_id: run.id, attempt: 1, exited: true }] });
+    expect(await back.next()).toMatchObject({ type: "welcome" });
+    back.send(end);
+    expect(await back.next()).toEqual({ type: "finished", run_id: run.id, attempt: 1 });
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}`)).json).toMatchObject({ status: "succeeded", attempt: 1 });
+    const events = (await call(a.t, "GET", `/v1/runs/${run.id}/events`)).json.events;
+    expect(types(events).filter((t) => t === "process_started" || t === "attempt_ended")).toEqual(["process_started", "attempt_ended"]);
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}/output`)).text).toBe("once\n");
   });
 
   it("more output than the message may carry is a protocol fault; more than the run may store goes to the stream", async () => {
