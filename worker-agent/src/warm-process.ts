@@ -27,6 +27,22 @@ export interface Warm {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** A name the shell can export; any other goes through env, which takes any name. */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * What the waiting shell runs to become the job with exactly `env`. Exporting in the shell and
+ * exec'ing the program saves the exec of env (a fifth of the job's start), once the shell's own
+ * PATH and PWD are gone; env -i stays for a name the shell could not export, or a program
+ * that would need a PATH lookup.
+ */
+export function becomeJob(path: string, args: string[], env: Record<string, string>): string {
+  const assignments = Object.entries(env).map(([k, v]) => quote(`${k}=${v}`));
+  const command = [quote(path), ...args.map(quote)].join(" ");
+  if (!path.startsWith("/") || !Object.keys(env).every((k) => SHELL_NAME.test(k))) return `exec /usr/bin/env -i ${assignments.join(" ")} ${command}`;
+  return `unset PATH PWD; ${assignments.length ? `export ${assignments.join(" ")}; ` : ""}exec ${command}`;
+}
+
 /** The waiting shell as the host runs it: `bwrap` set, inside the sandbox; otherwise as it is. */
 export interface WarmShape {
   bwrap: string | null;
@@ -83,11 +99,9 @@ export class WarmProcess {
       child,
       workdir,
       start(path, args, env) {
-        // env -i: the job's environment is exactly the one given, nothing of the shell's.
-        const assignments = Object.entries(env).map(([k, v]) => quote(`${k}=${v}`));
         const fd3 = child.stdio[3] as Writable;
         fd3.on("error", () => undefined);
-        fd3.end(`exec /usr/bin/env -i ${assignments.join(" ")} ${quote(path)} ${args.map(quote).join(" ")}`);
+        fd3.end(becomeJob(path, args, env));
       },
       discard() {
         try {
