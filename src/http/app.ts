@@ -19,6 +19,7 @@ import { schedules } from "./routes/schedules.js";
 import { secrets } from "./routes/secrets.js";
 import { tokens } from "./routes/tokens.js";
 import { securityHeaders } from "./security-headers.js";
+import { smallAnswersUnencoded } from "./small-answers.js";
 import { urlLimit } from "./url-limit.js";
 
 export { errorResponse };
@@ -28,6 +29,7 @@ const table = new MethodTable(app.routes);
 
 // Outermost first: the headers land on every answer, errors and refusals included, and no
 // request reaches a route (or the token check) until its URL, method and body are in bounds.
+app.use(smallAnswersUnencoded());
 app.use(securityHeaders());
 app.use(cors(table));
 app.use(catchAll());
