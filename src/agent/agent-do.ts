@@ -135,7 +135,6 @@ export class AgentDO extends DurableObject<Env> {
       timers: this.timers,
       workspace: () => this.profiles.owner()?.workspace ?? null,
       agent: () => this.indexRow(),
-      waitUntil: (p) => ctx.waitUntil(p),
     });
     this.store.indexer = this.index;
     this.schedules = new Schedules(ctx.storage, env, this.timers, { profile: () => this.profile(), submit: async (job, opts) => orNull(await this.submit(job, opts)), runStatus: (id) => this.store.record(id)?.status ?? null });
