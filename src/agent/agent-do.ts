@@ -23,6 +23,7 @@ import { Enrollment } from "./enrollment.js";
 import { HostSockets } from "./host-socket.js";
 import { hostOf, Hosts } from "./hosts.js";
 import { INDEX_TIMER, IndexOutbox } from "./index-outbox.js";
+import { RunWaiters, type Waited } from "./run-waiters.js";
 import { Lifecycle } from "./lifecycle/apply.js";
 import { OUTBOX_TIMER, Outbox } from "./outbox.js";
 import { ProfileStore } from "./profile.js";
@@ -69,6 +70,7 @@ export class AgentDO extends DurableObject<Env> {
   /** Runs whose changes go back to their object in the answer to its own call (endAttempt). */
   private readonly replying = new Set<string>();
   private readonly index: IndexOutbox;
+  private readonly waiters = new RunWaiters();
   private readonly rate = new SubmitRate();
   private readonly submitter: Submitter;
 
@@ -95,6 +97,7 @@ export class AgentDO extends DurableObject<Env> {
       config: () => this.profiles.config(),
       afterCommit: (run, row, t) => {
         const now = Date.now();
+        if (isTerminal(run.status)) this.waiters.settle(run.id, publicRun(run));
         if (t.effects.some((e) => e.type === "settled")) {
           this.retention.soon(now);
           ctx.waitUntil(this.schedules.runSettled(run.id));
@@ -242,6 +245,15 @@ export class AgentDO extends DurableObject<Env> {
     if (!this.ready) return null;
     const r = this.store.record(id);
     return r ? publicRun(r) : null;
+  }
+
+  /** The run once it has ended, or after `timeoutMs` as it is then; null: no such run; `full`: too many clients wait. */
+  async waitRun(id: string, timeoutMs: number): Promise<Waited | null> {
+    if (!this.ready) return null;
+    const r = this.store.record(id);
+    if (!r) return null;
+    if (isTerminal(r.status) || timeoutMs <= 0) return { run: publicRun(r) };
+    return this.waiters.wait(id, timeoutMs, () => publicRun(this.store.record(id) ?? r));
   }
 
   /** Idempotent: a run that already ended is returned unchanged; a queued one ends now, a running one is told to stop. */

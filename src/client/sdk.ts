@@ -397,14 +397,18 @@ export class TetherClient {
    */
   async wait(runId: string, opts: AbortSignal | { signal?: AbortSignal } = {}): Promise<Run> {
     const signal = opts instanceof AbortSignal ? opts : opts.signal;
-    let run: Run | null = null;
     try {
-      for await (const ev of this.watch(runId, { output: false, ...(signal && { signal }) })) if (ev.type === "state") run = ev.run;
+      // Each ask is held by the edge until the run ends or a while has passed: ask until it has ended.
+      for (;;) {
+        signal?.throwIfAborted();
+        const res = await this.request("GET", `/v1/runs/${enc(runId)}/wait`, undefined, signal);
+        const run = (await res.json()) as Run;
+        if (isTerminal(run.status)) return run;
+      }
     } catch (err) {
       if (signal?.aborted) await this.cancel(runId).catch(() => undefined);
       throw err;
     }
-    return run ?? this.get(runId);
   }
 
   // ---- the wire
@@ -431,7 +435,7 @@ export class TetherClient {
     return (await res.json()) as T;
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.opts.token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
     // Reads, deletes and cancels are safe to send again, and so is a submit that carries an
@@ -442,7 +446,7 @@ export class TetherClient {
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       try {
-        res = await this.doFetch(`${this.base}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+        res = await this.doFetch(`${this.base}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }), ...(signal && { signal }) });
       } catch (err) {
         // A kept-alive connection the server closed as it was reused, a network that dropped:
         // what is safe to repeat is repeated.

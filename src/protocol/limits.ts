@@ -36,4 +36,10 @@ export const LIMITS = {
   maxOutputBytes: 1024 * 1024 * 1024,
   /** Live watchers of one run. */
   watchersPerRun: 100,
+  /** Clients waiting for one run to end (GET /v1/runs/:run/wait), and for any run of one agent. */
+  waitersPerRun: 100,
+  waitersPerAgent: 10_000,
+  /** How long a wait is held before it answers the run as it is; the default when none is asked. */
+  waitMaxS: 60,
+  waitDefaultS: 30,
 } as const;

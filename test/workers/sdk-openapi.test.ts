@@ -92,7 +92,7 @@ const ROWS: Record<Method, Row> = {
     for await (const ev of c.watch(RUN, { output: false })) out.push(ev);
     return out;
   }),
-  wait: other("GET /v1/runs/:run/watch", (c) => c.wait(RUN)),
+  wait: json("wait", "GET /v1/runs/:run/wait", A.RunOut, (c) => c.wait(RUN)),
 
   putSecret: other("PUT /v1/agents/:agent/secrets/:name", (c) => c.putSecret("builder", "GITHUB_TOKEN", "ghp_exampleexample")),
   listSecrets: json("listSecrets", "GET /v1/agents/:agent/secrets", A.SecretListOut, (c) => c.listSecrets("builder"), "secrets"),

@@ -126,6 +126,7 @@ export const EXAMPLES: Record<string, Example> = {
 
   "GET /v1/runs": { answer: { runs: [runSummary], next_cursor: "eyJjIjoiMjAyNi0wMy0wOFQwOTowMDowMC4wMDBaIn0" } },
   "GET /v1/runs/:run": { answer: run },
+  "GET /v1/runs/:run/wait": { answer: run },
   "GET /v1/runs/:run/events": { answer: { events, next_after: 3 } },
   "GET /v1/runs/:run/batch": {
     answer: {

@@ -14,7 +14,7 @@ import { PutSecretBody } from "../../protocol/secret.js";
 import { CreateScheduleBody, ListQuery as ScheduleListQuery, PatchScheduleBody, PreviewQuery } from "../../schedules/input.js";
 import { CreateAgentBody, UpdateAgentBody } from "../routes/agents.js";
 import { IdTokenBody } from "../routes/identity.js";
-import { InputBody, OutputQuery, StreamQuery, WatchQuery } from "../routes/runs.js";
+import { InputBody, OutputQuery, StreamQuery, WaitQuery, WatchQuery } from "../routes/runs.js";
 import { CreateTokenBody } from "../routes/tokens.js";
 
 /** What a success answers: JSON (the default), raw bytes, an event stream, a socket, or nothing. */
@@ -65,6 +65,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "GET /v1/runs/:run/batch": { tag: "runs", summary: "Events and output since two cursors, in one answer", query: BatchQuery, ok: [200, "json", "{events, output, cursors}"], errors: [404] },
   "GET /v1/runs/:run/children": { tag: "runs", summary: "Runs this run's job submitted", ok: [200, "json", "{runs}"], errors: [404] },
   "GET /v1/runs/:run/output": { tag: "runs", summary: "The run's output, exact bytes", query: OutputQuery, ok: [200, "bytes", "the output bytes"], errors: [404] },
+  "GET /v1/runs/:run/wait": { tag: "runs", summary: "The run once it has ended, or as it is after timeout_s (default 30, at most 60): ask again until it has ended", query: WaitQuery, ok: [200, "json", RUN], errors: [404, 429] },
   "GET /v1/runs/:run/watch": { tag: "runs", summary: "Live events and output (Server-Sent Events; resumes by Last-Event-ID)", query: WatchQuery, ok: [200, "sse", "an event stream"], errors: [404] },
   "POST /v1/runs/:run/cancel": { tag: "runs", summary: "Cancel a run", ok: [202, "json", RUN], errors: [404, 409] },
   "POST /v1/runs/:run/input": { tag: "runs", summary: "Send input to a run's stdin (stdin mode pipe)", body: InputBody, ok: [200, "json", "{state, seq} or {state: rejected, reason}"], errors: [404, 409] },

@@ -25,6 +25,7 @@ export const RESPONSES: Record<string, z.ZodType> = {
 
   "GET /v1/runs": A.RunPageOut,
   "GET /v1/runs/:run": A.RunOut,
+  "GET /v1/runs/:run/wait": A.RunOut,
   "GET /v1/runs/:run/events": A.EventPageOut,
   "GET /v1/runs/:run/batch": A.RunBatchOut,
   "GET /v1/runs/:run/children": A.RunListOut,

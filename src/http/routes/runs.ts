@@ -27,6 +27,7 @@ export const OutputQuery = z.strictObject({
   attempt: z.coerce.number().int().min(1).optional(),
 });
 export const WatchQuery = z.strictObject({ output: z.enum(["true", "false"]).optional() });
+export const WaitQuery = z.strictObject({ timeout_s: z.coerce.number().int().min(0).max(LIMITS.waitMaxS).optional() });
 export const StreamQuery = z.strictObject({ attempt: z.coerce.number().int().min(1) });
 const EventId = z.coerce.number().int().min(0);
 
@@ -99,6 +100,20 @@ runs.get("/:run/watch", READ, async (c) => {
     return problemResponse({ type: "urn:tether:problem:too-many-watchers", title: "Too many requests", status: 429, detail }, { "retry-after": "5" });
   }
   return new Response(body, { headers: SSE_HEADERS });
+});
+
+// Waiting for the end is the run's agent's: it costs the run no object, where a watch makes one.
+runs.get("/:run/wait", READ, async (c) => {
+  const { id, agent } = runParam(c.req.param("run"));
+  const q = parseOr400(WaitQuery, c.req.query(), "the query is invalid");
+  const ws = await runAccess(c, id, agent, "runs:read");
+  const waited = await agentStub(c.env, ws, agent).waitRun(id, (q.timeout_s ?? LIMITS.waitDefaultS) * 1000);
+  if (!waited) throw notFound(`run ${id}`);
+  if ("full" in waited) {
+    const detail = `run ${id} (or its agent) has as many clients waiting as it may (${LIMITS.waitersPerRun} a run, ${LIMITS.waitersPerAgent} an agent); retry when one has gone`;
+    return problemResponse({ type: "urn:tether:problem:too-many-waiters", title: "Too many requests", status: 429, detail }, { "retry-after": "5" });
+  }
+  return c.json(waited.run);
 });
 
 runs.post("/:run/cancel", WRITE, async (c) => {

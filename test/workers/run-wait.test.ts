@@ -1,0 +1,66 @@
+/**
+ * GET /v1/runs/:run/wait: held by the run's agent until the run ends or its timeout passes. It
+ * costs the run no object (a watch makes one), answers what GET /v1/runs/:run answers, and is
+ * refused like any read to a token that does not reach the run.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { runStub } from "../../src/env.js";
+import { call, tokenFor } from "./helpers.js";
+import { enroll } from "./hosts.js";
+import { E, newAgent, submit, type Agent } from "./index-helpers.js";
+
+const tables = (a: Agent, id: string) =>
+  runInDurableObject(runStub(E, a.ws, id), (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").one().n);
+
+describe("waiting for a run to end", () => {
+  it("answers once the run ends, with the run as GET answers it, and makes it no object", async () => {
+    const a = await newAgent("waits");
+    const h = await enroll(a.name, a.enrollToken, "h", { slots: 1 });
+    const run = await submit(a, { argv: ["echo", "hi"] });
+    expect(await h.sock.next()).toMatchObject({ type: "assign", run_id: run.id });
+    const waited = call(a.t, "GET", `/v1/runs/${run.id}/wait?timeout_s=20`);
+    let answered = false;
+    void waited.then(() => (answered = true));
+    // Still running: the wait is held.
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}`)).json.status).toBe("running");
+    expect(answered).toBe(false);
+    h.sock.send({ type: "finished", run_id: run.id, attempt: 1, pid: 9, reason: "exit", exit_code: 3, signal: null, error: null, output: [] });
+    const r = await waited;
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ id: run.id, status: "failed", exit_code: 3 });
+    expect(r.json).toEqual((await call(a.t, "GET", `/v1/runs/${run.id}`)).json);
+    expect(await tables(a, run.id)).toBe(0);
+  });
+
+  it("answers an ended run at once, and a live one as it is after its timeout", async () => {
+    const a = await newAgent("waits-timeout");
+    const run = await submit(a, { argv: ["true"] });
+    const now = await call(a.t, "GET", `/v1/runs/${run.id}/wait?timeout_s=0`);
+    expect(now.json).toMatchObject({ id: run.id, status: "queued" });
+    const later = await call(a.t, "GET", `/v1/runs/${run.id}/wait?timeout_s=1`);
+    expect(later.json).toMatchObject({ id: run.id, status: "queued" });
+    // Several waiters on one run all hear its end.
+    const waits = [1, 2, 3].map(() => call(a.t, "GET", `/v1/runs/${run.id}/wait?timeout_s=20`));
+    expect((await call(a.t, "POST", `/v1/runs/${run.id}/cancel`)).status).toBe(202);
+    for (const w of await Promise.all(waits)) expect(w.json).toMatchObject({ id: run.id, status: "cancelled" });
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}/wait`)).json.status).toBe("cancelled");
+  });
+
+  it("refuses a bad timeout, an unknown run and a job token of another run, changing nothing", async () => {
+    const a = await newAgent("waits-bad");
+    const run = await submit(a, { argv: ["true"] });
+    for (const q of ["timeout_s=61", "timeout_s=-1", "timeout_s=x", "other=1"]) {
+      const r = await call(a.t, "GET", `/v1/runs/${run.id}/wait?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.type).toContain("application/problem+json");
+    }
+    const unknown = run.id.slice(0, -4) + "0000";
+    expect((await call(a.t, "GET", `/v1/runs/${unknown}/wait?timeout_s=0`)).status).toBe(404);
+    const other = await submit(a, { argv: ["true"] });
+    const job = await tokenFor({ kind: "job", ws: a.ws, agent: a.name, run: other.id, attempt: 1 });
+    expect((await call(job, "GET", `/v1/runs/${run.id}/wait?timeout_s=0`)).status).toBe(403);
+    expect((await call(job, "GET", `/v1/runs/${other.id}/wait?timeout_s=0`)).json.status).toBe("queued");
+    expect(await tables(a, run.id)).toBe(0);
+  });
+});
