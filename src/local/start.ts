@@ -29,10 +29,12 @@ async function main(): Promise<void> {
   }
   const lock = taken.lock;
   let plane: Plane | undefined;
+  let stopPlane: (() => Promise<void>) | undefined;
   let host: SupervisedHost | undefined;
   let stopping = false;
   const finish = async (code: number) => {
-    await plane?.stop();
+    // The plane's process too when it is still starting: the lock is not released while it runs.
+    await stopPlane?.();
     lock.release();
     process.exit(code);
   };
@@ -63,8 +65,13 @@ async function main(): Promise<void> {
 
   const signingKey = localSigningKeys(join(dir, "signing-keys.json"));
   const port = await choosePort(process.env.PORT);
-  plane = await startPlaneProcess(join(dir, "state"), signingKey, port.port);
-  if (stopping) return void (await plane.stop());
+  const planeProcess = startPlaneProcess(join(dir, "state"), signingKey, port.port);
+  stopPlane = planeProcess.stop;
+  plane = await planeProcess.ready.catch((err: Error) => {
+    if (stopping) return undefined; // stopped while starting, by finish
+    throw err;
+  });
+  if (!plane || stopping) return;
   lock.update({ url: plane.url, proxyUrl: plane.proxyUrl });
   const note = fallbackNote(port, plane.proxyUrl);
   if (note) say(note);
@@ -109,39 +116,41 @@ Ctrl-C stops it: running jobs may finish first, and a second Ctrl-C cancels them
 interface Plane {
   url: string;
   proxyUrl: string;
-  stop(): Promise<void>;
 }
 
-/** Starts dist/plane.mjs in its own process group and resolves once it says where it listens. */
-function startPlaneProcess(persistDir: string, signingKey: string, port: number): Promise<Plane> {
+/**
+ * Starts dist/plane.mjs in its own process group; `ready` resolves once it says where it
+ * listens. `stop` stops it at any time, while it starts too.
+ */
+function startPlaneProcess(persistDir: string, signingKey: string, port: number): { ready: Promise<Plane>; stop(): Promise<void> } {
   const child = spawn(process.execPath, [join(repoRoot(), "dist", "plane.mjs")], {
     detached: true,
     stdio: ["pipe", "pipe", "inherit"],
     env: { ...process.env, TETHER_PERSIST_DIR: persistDir, TETHER_SIGNING_KEYS: signingKey, TETHER_PORT: String(port) },
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return new Promise((resolve, reject) => {
+  const ready = new Promise<Plane>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (b: Buffer) => {
       out += b.toString();
       const line = out.split("\n")[0];
       if (out.includes("\n")) {
-        const { url, proxyUrl } = JSON.parse(line!) as { url: string; proxyUrl: string };
-        resolve({
-          url,
-          proxyUrl,
-          stop: async () => {
-            child.kill("SIGTERM");
-            // wrangler's dispose has been seen to hang with workerd gone; the state is on disk either way.
-            const killer = setTimeout(() => killGroup(child.pid!), PLANE_STOP_MS);
-            await exited;
-            clearTimeout(killer);
-          },
-        });
+        const { url, proxyUrl } = JSON.parse(line!) as Plane;
+        resolve({ url, proxyUrl });
       }
     });
     child.once("exit", (code) => reject(new Error(`the control plane exited (${code}) before it was ready`)));
   });
+  return {
+    ready,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      // wrangler's dispose has been seen to hang with workerd gone; the state is on disk either way.
+      const killer = setTimeout(() => killGroup(child.pid!), PLANE_STOP_MS);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
 }
 
 function killGroup(pgid: number): void {

@@ -28,6 +28,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Stacks started and not yet stopped, in this test process. */
+let live = 0;
+
 export async function startStack(
   opts: {
     slots?: number;
@@ -41,7 +44,8 @@ export async function startStack(
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "tether-e2e-"));
   const key = newLocalKeySet();
-  let plane = await startControlPlane({ persistDir: join(dir, "state"), signingKey: key });
+  const plane = await startControlPlane({ persistDir: join(dir, "state"), signingKey: key });
+  live++;
   const token = await workspaceToken(key, "e2e");
   const agent = opts.agent ?? "e2e";
   const stack: Stack = {
@@ -63,16 +67,19 @@ export async function startStack(
     },
     async restartPlane() {
       if (!opts.restartable) throw new Error("start the stack with { restartable: true } to restart it");
-      const port = Number(new URL(plane.proxyUrl).port);
-      await plane.stop();
-      plane = await startControlPlane({ persistDir: join(dir, "state"), signingKey: key, port });
-      stack.plane = plane;
+      const port = Number(new URL(stack.plane.proxyUrl).port);
+      await stack.plane.stop();
+      stack.plane = await startControlPlane({ persistDir: join(dir, "state"), signingKey: key, port });
     },
     async stop() {
       await Promise.all(stack.hosts.map((h) => h.stop("SIGKILL")));
       for (const pgid of stack.strays) killGroup(pgid);
-      await plane.stop();
+      // stack.plane, not the first plane: a test may have put a restarted one there (crash-points
+      // does), and one left running outlives the test run as orphaned workerd processes.
+      await stack.plane.stop();
+      live--;
       rmSync(dir, { recursive: true, force: true });
+      if (!live) await waitFor("no workerd process of this test's planes to be left", () => workerdProcesses().length === 0, 5_000);
     },
   };
   stack.hostToken = (await stack.client.createAgent(agent, opts.agentConfig)).host_token;

@@ -3,7 +3,7 @@
  * way a terminal does (its whole process group), used through the built CLI.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -122,6 +122,26 @@ function running(pid: number): boolean {
   return stat !== "" && !stat.startsWith("Z");
 }
 
+async function waitUntil(ok: () => boolean, ms = 20_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 25))) {
+    if (Date.now() > deadline) throw new Error("timed out");
+  }
+}
+
+/** Processes running in `dir` (the control plane's and workerd's included): Linux's /proc. */
+function runningIn(dir: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/cwd`) === dir && running(Number(p));
+      } catch {
+        return false; // gone, or not ours to read
+      }
+    })
+    .map(Number);
+}
+
 /** A pid that belonged to a process and now belongs to none. */
 async function deadPid(): Promise<number> {
   const p = spawn(process.execPath, ["-e", ""]);
@@ -225,6 +245,18 @@ describe("npm start", () => {
     await s.until(/cancelling 1 running job\(s\) \(agent_stop\)/);
     expect(await s.exited).toBe(0);
     expect(running(jobPid)).toBe(false);
+    expect(existsSync(join(d, ".tether", "start.lock"))).toBe(false);
+  });
+
+  it("Ctrl-C while it starts stops the control plane too, before it exits and frees the state", async () => {
+    const d = tempDir();
+    const s = start(d);
+    // The control plane's process is up and workerd is starting: well before the host is.
+    await waitUntil(() => spawnSync("pgrep", ["-P", String(s.child.pid), "-f", "plane.mjs"]).status === 0);
+    await new Promise((r) => setTimeout(r, 1500));
+    process.kill(-s.child.pid!, "SIGINT");
+    expect(await s.exited).toBe(0);
+    expect(runningIn(d)).toEqual([]);
     expect(existsSync(join(d, ".tether", "start.lock"))).toBe(false);
   });
 
