@@ -25,6 +25,13 @@ export interface Warm {
   discard(): void;
 }
 
+/**
+ * How long after a job takes the process made ahead the next is made. Forking tether-agent
+ * while the job execs slowed the job's start on two cores (3.7 ms from the command's write to
+ * the job's first act, against 2.4 ms with this wait).
+ */
+const MAKE_AFTER_MS = 5;
+
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** A name the shell can export; any other goes through env, which takes any name. */
@@ -65,11 +72,11 @@ export class WarmProcess {
     private readonly log: Logger,
   ) {}
 
-  /** The sandbox made ahead, if it is still alive; the next is made once this turn is done. */
+  /** The sandbox made ahead, if it is still alive; the next is made a moment later. */
   take(): Warm | null {
     const warm = this.ready;
     this.ready = null;
-    setImmediate(() => this.make());
+    setTimeout(() => this.make(), MAKE_AFTER_MS);
     if (!warm || warm.child.exitCode !== null || warm.child.signalCode !== null) {
       if (warm) warm.workdir.remove();
       return null;
