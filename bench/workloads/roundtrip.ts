@@ -1,4 +1,4 @@
-/** 2. Round trip: submit `true`, then a watcher opened on it sees the job end. Sequential. */
+/** 2. Round trip: submit `true`, then the client waits until it hears the job end. Sequential. */
 import type { Ctx } from "../context.js";
 import type { Measured } from "../figures.js";
 import { jobs } from "../jobs.js";
