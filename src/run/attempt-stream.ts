@@ -86,8 +86,11 @@ export class AttemptStreams {
       if (this.started || this.pulled.size) this.write(() => undefined);
     }, HELLO_FLUSH_MS);
     send(ws, { type: "ack", seq: known });
-    // What live input the job has not yet been given goes to the attempt that runs it now.
-    const current = this.d.log.state()?.run.attempt;
+    // What live input the job has not yet been given goes to the attempt that runs it now: as
+    // the changes just pulled say, since the log learns them only when they are written (an
+    // object made for input to a queued run still holds attempt 0 here).
+    const newest = grant.changes.reduce<RunChange | null>((a, c) => (a && a.version >= c.version ? a : c), null);
+    const current = newest?.run.attempt ?? this.d.log.state()?.run.attempt;
     if (current === undefined || current === sock.attempt) this.d.inputFor(sock.attempt, (m) => send(ws, m));
   }
 
