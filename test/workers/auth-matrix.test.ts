@@ -74,6 +74,8 @@ const ROWS: Record<string, Row> = {
   "GET /v1/runs/:run": { req: (f) => ({ path: `/v1/runs/${f.run}` }), need: ["runs:read"], ok: 200, kinds: { job: 200 }, ...READ_ELSEWHERE },
   "GET /v1/runs/:run/children": { req: (f) => ({ path: `/v1/runs/${f.run}/children` }), need: ["runs:read"], ok: 200, kinds: { job: 200 }, ...READ_ELSEWHERE },
   "GET /v1/runs/:run/output": { req: (f) => ({ path: `/v1/runs/${f.run}/output` }), need: ["runs:read"], ok: 200, kinds: { job: 200 }, ...READ_ELSEWHERE },
+  // timeout_s=0: a live run is answered as it is, at once.
+  "GET /v1/runs/:run/wait": { req: (f) => ({ path: `/v1/runs/${f.run}/wait?timeout_s=0` }), need: ["runs:read"], ok: 200, kinds: { job: 200 }, ...READ_ELSEWHERE },
   // A watch of a live run never ends; a run that does not exist answers at once.
   "GET /v1/runs/:run/watch": { req: (f) => ({ path: `/v1/runs/${f.missingRun}/watch` }), need: ["runs:read"], ok: 404, kinds: { job: 403 } },
   "POST /v1/runs/:run/cancel": { req: (f) => ({ path: `/v1/runs/${f.missingRun}/cancel` }), need: ["runs:write"], ok: 404, kinds: { job: 403 } },
