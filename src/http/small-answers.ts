@@ -19,6 +19,7 @@ export function smallAnswersUnencoded(): MiddlewareHandler {
     const bytes = await res.arrayBuffer();
     const headers = new Headers(res.headers);
     if (bytes.byteLength <= SMALL_ANSWER_BYTES) headers.set("content-encoding", "identity");
+    // Cleared first: Hono's setter would copy the old answer's headers onto the new one.
     c.res = undefined;
     c.res = new Response(bytes, { status: res.status, statusText: res.statusText, headers });
   };
