@@ -397,11 +397,24 @@ export class TetherClient {
    */
   async wait(runId: string, opts: AbortSignal | { signal?: AbortSignal } = {}): Promise<Run> {
     const signal = opts instanceof AbortSignal ? opts : opts.signal;
+    // Asks in a row that failed though the request's own retries: a wait outlives a restart of
+    // the control plane as a watch does, and any answer starts the count again.
+    let failures = 0;
     try {
       // Each ask is held by the edge until the run ends or a while has passed: ask until it has ended.
       for (;;) {
         signal?.throwIfAborted();
-        const res = await this.request("GET", `/v1/runs/${enc(runId)}/wait`, undefined, signal);
+        let res: Response;
+        try {
+          res = await this.request("GET", `/v1/runs/${enc(runId)}/wait`, undefined, signal);
+        } catch (err) {
+          // A network error, or load (429, 503) not asking for a wait longer than the caller allows.
+          const passing = !(err instanceof TetherError) || ((err.status === 429 || err.status === 503) && (err.retryAfterS ?? 0) <= this.retry.maxRetryAfterS);
+          if (signal?.aborted || !passing || ++failures > WATCH_RECONNECTS) throw err;
+          await this.retry.sleep(this.backoff(failures - 1));
+          continue;
+        }
+        failures = 0;
         const run = (await res.json()) as Run;
         if (isTerminal(run.status)) return run;
       }
@@ -501,7 +514,7 @@ function retryAfterS(res: Response): number | null {
 const enc = encodeURIComponent;
 /** Node's environment, or nothing where there is no process (a browser, a Worker). */
 const processEnv = (): Record<string, string | undefined> => (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
-/** Reconnects of a watch in a row with no event between them before it gives up. */
+/** Reconnects of a watch in a row with no event between them, or failed asks of a wait, before it gives up. */
 const WATCH_RECONNECTS = 20;
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -217,3 +217,24 @@ describe("watch", () => {
     await expect((async () => { for await (const _ of b.client.watch("r")) void _; })()).rejects.toMatchObject({ status: 404 });
   });
 });
+
+describe("wait", () => {
+  const run = (status: string) => json({ id: "r", status });
+
+  it("asks again while the run lives, and through a control plane that goes away for longer than one request's retries", async () => {
+    // tries: 2, so each ask fails after two sends; the wait itself goes on.
+    const down = Array.from({ length: 6 }, networkError);
+    const { client, calls } = fake([run("running"), ...down, problem(503, "overloaded"), problem(503, "overloaded"), run("succeeded")], { tries: 2 });
+    expect(await client.wait("r")).toMatchObject({ status: "succeeded" });
+    expect(calls.every((c) => c.method === "GET" && c.url === "http://plane.test/v1/runs/r/wait")).toBe(true);
+    expect(calls).toHaveLength(10);
+  });
+
+  it("gives up on a refusal other than load, on load that asks for a wait past the maximum, and after so many failed asks in a row", async () => {
+    await expect(fake([problem(404 as number, "run r not found")]).client.wait("r")).rejects.toMatchObject({ status: 404 });
+    await expect(fake([problem(503, "overloaded", { "retry-after": "3600" })]).client.wait("r")).rejects.toMatchObject({ status: 503, retryAfterS: 3600 });
+    const { client, calls } = fake(Array.from({ length: 100 }, networkError), { tries: 1 });
+    await expect(client.wait("r")).rejects.toThrow(/fetch failed/);
+    expect(calls).toHaveLength(21);
+  });
+});
