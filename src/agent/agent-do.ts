@@ -29,13 +29,16 @@ import { OUTBOX_TIMER, Outbox } from "./outbox.js";
 import { ProfileStore } from "./profile.js";
 import { Retention, RETENTION_TIMER } from "./retention.js";
 import type { Refused, SubmitOptions, Submitted } from "./run-plan.js";
-import { publicRun, RunStore } from "./run-store.js";
+import { ObjectState, publicRun, RunStore } from "./run-store.js";
 import { AGENT_SCHEMA, type Profile } from "./schema.js";
 import { agentStatus } from "./status.js";
 import { Timers } from "./timers.js";
 
 const Attempt = z.object({ attempt: z.number().int() });
 const Anything = z.unknown();
+
+/** Where a run's output and events are read: its object, its object if it has one yet, or the agent's changes. */
+export type RunObject = "exists" | "maybe" | "none";
 
 /** What a host may do on a run's output stream, as the run's object asks it. */
 export interface StreamGrant {
@@ -69,6 +72,12 @@ export class AgentDO extends DurableObject<Env> {
   private readonly secrets: AgentSecrets;
   /** Runs whose changes go back to their object in the answer to its own call (endAttempt). */
   private readonly replying = new Set<string>();
+  /**
+   * Running attempts ("run#attempt") whose output stream was opened since this object started:
+   * their end must come on the stream, behind their output. Memory only, as what it guards is
+   * only a host that would report on the control socket after streaming.
+   */
+  private readonly streamed = new Set<string>();
   private readonly index: IndexOutbox;
   private readonly waiters = new RunWaiters();
   private readonly rate = new SubmitRate();
@@ -98,12 +107,13 @@ export class AgentDO extends DurableObject<Env> {
       afterCommit: (run, row, t) => {
         const now = Date.now();
         if (isTerminal(run.status)) this.waiters.settle(run.id, publicRun(run));
+        if (row.status === "running" && run.status !== "running") this.streamed.delete(`${run.id}#${row.attempt}`);
         if (t.effects.some((e) => e.type === "settled")) {
           this.retention.soon(now);
           ctx.waitUntil(this.schedules.runSettled(run.id));
         }
         // A run without an object has no watcher and no stream to tell: its changes wait here until one is made.
-        if (row.has_object) {
+        if (row.has_object === ObjectState.EXISTS) {
           this.outbox.backstop(now);
           // What watchers and the attempt's stream must hear now. An end its run's object reported hears its changes in the reply: no push for it.
           if ((run.status !== "running" || run.cancel_requested) && !this.replying.has(run.id)) ctx.waitUntil(this.outbox.push(run.id).catch(() => undefined));
@@ -126,6 +136,7 @@ export class AgentDO extends DurableObject<Env> {
       approvalTtl: () => this.profiles.config().approval_timeout_ms,
       dispatch: () => this.dispatch(),
       hostsChanged: () => this.index.markAgent(),
+      streamed: (id, attempt) => this.streamed.has(`${id}#${attempt}`),
     });
     this.retention = new Retention(env, this.sql, this.store, this.timers, () => this.profiles.owner()?.workspace ?? null, () => this.profiles.config().retention_days, () => this.profiles.config().idempotency_ttl_s);
     this.submitter = new Submitter({
@@ -298,15 +309,16 @@ export class AgentDO extends DurableObject<Env> {
    * For reads of a run's output and events: the run, and the changes its object has not confirmed.
    * `create` gives a run that has no object yet one (a watcher needs it); otherwise none is made.
    */
-  async runObject(id: string, create: boolean): Promise<{ run: Run; has_object: boolean; changes: RunChange[] } | null> {
+  async runObject(id: string, create: boolean): Promise<{ run: Run; object: RunObject; changes: RunChange[] } | null> {
     if (!this.ready) return null;
     const row = this.store.row(id);
     if (!row) return null;
-    if (create && !row.has_object) {
+    if (create && row.has_object !== ObjectState.EXISTS) {
       this.store.markHasObject(id);
       this.outbox.backstop(Date.now());
     }
-    return { run: publicRun(JSON.parse(row.body)), has_object: create || row.has_object === 1, changes: this.store.pendingChanges(id) };
+    const object = create || row.has_object === ObjectState.EXISTS ? "exists" : row.has_object === ObjectState.MAYBE ? "maybe" : "none";
+    return { run: publicRun(JSON.parse(row.body)), object, changes: this.store.pendingChanges(id) };
   }
 
   /** A host opens an attempt's output stream: only the host that was given that attempt may. */
@@ -315,11 +327,14 @@ export class AgentDO extends DurableObject<Env> {
     if (!this.ready) return no(`no run ${id}`);
     if (!this.enrollment.valid(hostId, gen)) return no(`the credential of host ${hostId} was revoked or replaced`);
     if (this.store.hostOfAttempt(id, attempt) !== hostId) return no(`attempt ${attempt} of ${id} was not given to host ${hostId}`);
-    // The run has an object from now on: its changes are owed to it, and the backstop cleans them up once it has them.
-    if (this.store.row(id)?.has_object === 0) {
+    // The run has an object from now on. An attempt's start said it may (MAYBE), at no cost; its
+    // end says it does, in the end's own commit. A run that had none (its object was found
+    // missing) is marked now.
+    if (this.store.row(id)?.has_object === ObjectState.NONE) {
       this.store.markHasObject(id);
       this.outbox.backstop(Date.now());
     }
+    this.streamed.add(`${id}#${attempt}`);
     return { ok: true, why: "", changes: this.store.pendingChanges(id) };
   }
 
@@ -327,6 +342,12 @@ export class AgentDO extends DurableObject<Env> {
   async endAttempt(id: string, attempt: number, hostId: string, gen: number, end: StreamEnd): Promise<StreamGrant> {
     const grant = await this.openStream(id, attempt, hostId, gen);
     if (!grant.ok) return grant;
+    this.streamed.delete(`${id}#${attempt}`);
+    // Its changes are owed to its object from now on; the backstop cleans them up once it has them.
+    if (this.store.row(id)!.has_object !== ObjectState.EXISTS) {
+      this.store.markHasObject(id);
+      this.outbox.backstop(Date.now());
+    }
     const row = this.store.row(id)!;
     // An attempt the edge already ended (lost, timed out) keeps that decision; the report is only acknowledged.
     if (row.status === "running" && row.attempt === attempt && row.host_id === hostId) {

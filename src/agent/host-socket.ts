@@ -16,7 +16,7 @@ import type { AgentConfig } from "../protocol/agent-config.js";
 import type { Enrollment } from "./enrollment.js";
 import { authOf, hostOf, setAuth, setHost, touchHost, type Hosts } from "./hosts.js";
 import { LEASE_MARGIN_MS, TimerKey, type Lifecycle } from "./lifecycle/apply.js";
-import type { RunStore } from "./run-store.js";
+import { ObjectState, type RunStore } from "./run-store.js";
 import type { Profile } from "./schema.js";
 import type { Timers } from "./timers.js";
 
@@ -34,6 +34,8 @@ export interface HostSocketDeps {
   dispatch(): Promise<void>;
   /** A host came or went: the agent's row in the workspace index counts them. */
   hostsChanged(): void;
+  /** Whether this attempt's output stream was opened (as far as this object has heard). */
+  streamed(id: string, attempt: number): boolean;
 }
 
 export class HostSockets {
@@ -117,8 +119,10 @@ export class HostSockets {
     const ack = { type: "finished", run_id: msg.run_id, attempt: msg.attempt } as const;
     const row = this.d.store.row(msg.run_id);
     if (row?.status === "running" && row.attempt === msg.attempt && row.host_id === hostId) {
+      // An attempt that opened its output stream ends there, behind its output.
+      if (this.d.streamed(row.id, msg.attempt)) return this.d.hosts.send(ws, { ...ack, stream: true });
       // A run without an object keeps its output here, whole: what would pass its cap goes by the stream, which cuts it.
-      if (bytes && !row.has_object && this.d.store.pendingChanges(row.id).reduce((n, c) => n + outputBytes(c), bytes) > this.d.config().max_output_bytes) {
+      if (bytes && row.has_object !== ObjectState.EXISTS && this.d.store.pendingChanges(row.id).reduce((n, c) => n + outputBytes(c), bytes) > this.d.config().max_output_bytes) {
         return this.d.hosts.send(ws, { ...ack, stream: true });
       }
       const { reason, exit_code, signal, error, result = null, result_error = null } = msg;

@@ -20,12 +20,22 @@ export interface RunRow {
   body: string;
   job: string;
   version: number;
-  has_object: number;
+  /** Whether the run's object exists: see ObjectState. */
+  has_object: ObjectState;
   ended_at: number | null;
   renewed_at: number | null;
   missing_since: number | null;
   [k: string]: SqlStorageValue;
 }
+
+/**
+ * What the agent knows of the run's object. MAYBE is an attempt that has started and may open its
+ * output stream, which makes the object: written with the assignment, it costs no commit of its
+ * own; the attempt's end says which it was (an end on the control socket: NONE; on the stream:
+ * EXISTS). Reads of a MAYBE run ask its object without making it.
+ */
+export const ObjectState = { NONE: 0, EXISTS: 1, MAYBE: 2 } as const;
+export type ObjectState = (typeof ObjectState)[keyof typeof ObjectState];
 
 export function publicRun(r: RunRecord): Run {
   const { host_id: _h, rejects: _r, depth: _d, ...run } = r;
@@ -75,15 +85,22 @@ export class RunStore {
     if (this.live) this.live.queued++;
   }
 
-  /** Writes the run's new state; `readyAt` for a queued run, the lease fields for a running one. */
-  update(before: RunRow, run: RunRecord, events: RunEvent[], now: number, maxOutput: number, readyAt: number | null, output?: RunChange["output"]): void {
+  /**
+   * Writes the run's new state; `readyAt` for a queued run, the lease fields for a running one.
+   * `unstreamed`: the attempt ended without opening its output stream, so it made no object.
+   */
+  update(before: RunRow, run: RunRecord, events: RunEvent[], now: number, maxOutput: number, readyAt: number | null, output?: RunChange["output"], unstreamed = false): void {
     const version = before.version + 1;
     const running = run.status === "running";
+    const object =
+      before.has_object === ObjectState.NONE && running && before.status !== "running" ? ObjectState.MAYBE
+      : before.has_object === ObjectState.MAYBE && unstreamed ? ObjectState.NONE
+      : before.has_object;
     this.sql.exec(
       `UPDATE runs SET status = ?, ready_at = ?, host_id = ?, attempt = ?, body = ?, version = ?, ended_at = ?,
-         renewed_at = ?, missing_since = NULL WHERE id = ?`,
+         renewed_at = ?, missing_since = NULL, has_object = ? WHERE id = ?`,
       run.status, run.status === "queued" ? readyAt : null, run.host_id, run.attempt, JSON.stringify(run), version,
-      run.ended_at ? now : null, running ? now : null, run.id,
+      run.ended_at ? now : null, running ? now : null, object, run.id,
     );
     if (this.live && run.status !== before.status) {
       if (isLive(before.status)) this.live[before.status]--;
@@ -98,7 +115,7 @@ export class RunStore {
       );
     }
     if (run.concurrency && run.status !== before.status) this.refreshKey(run.concurrency.key);
-    this.outbox(run, version, events, maxOutput, before.has_object, output);
+    this.outbox(run, version, events, maxOutput, before.has_object === ObjectState.EXISTS ? 1 : 0, output);
     this.indexer?.markRun(run.id, version);
   }
 
@@ -140,7 +157,7 @@ export class RunStore {
   }
 
   markHasObject(id: string): void {
-    this.sql.exec("UPDATE runs SET has_object = 1 WHERE id = ? AND has_object = 0", id);
+    this.sql.exec("UPDATE runs SET has_object = 1 WHERE id = ? AND has_object != 1", id);
     this.sql.exec("UPDATE outbox SET owed = 1 WHERE run_id = ? AND owed = 0", id);
   }
 

@@ -72,8 +72,12 @@ export class RunDO extends DurableObject<Env> {
     return r.version;
   }
 
-  /** Output bytes of one attempt (default: the current one), optionally of one stream. */
-  async output(changes: RunChange[], stream: "stdout" | "stderr" | null, attempt: number | null): Promise<ReadableStream<Uint8Array>> {
+  /**
+   * Output bytes of one attempt (default: the current one), optionally of one stream.
+   * `ifMade`: null when the object was never made (its run may have one; reading makes none).
+   */
+  async output(changes: RunChange[], stream: "stdout" | "stderr" | null, attempt: number | null, ifMade = false): Promise<ReadableStream<Uint8Array> | null> {
+    if (ifMade && !this.ready) return null;
     if (changes.length) await this.apply(changes);
     const which = attempt ?? this.log.state()?.run.attempt ?? 0;
     const streams = stream === null ? [STDOUT, STDERR] : [stream === "stdout" ? STDOUT : STDERR];
@@ -168,19 +172,22 @@ export class RunDO extends DurableObject<Env> {
   }
 
   /** Live input that waits for the job, oldest first. */
-  async waitingInput(changes: RunChange[]): Promise<{ seq: number; bytes: number; eof: boolean }[]> {
+  async waitingInput(changes: RunChange[], ifMade = false): Promise<{ seq: number; bytes: number; eof: boolean }[] | null> {
+    if (ifMade && !this.ready) return null;
     await this.apply(changes);
     return this.stdin.waiting();
   }
 
   /** Events after the cursor, oldest first (for polling clients). */
-  async events(changes: RunChange[], after: number, limit: number): Promise<RunEventEntry[]> {
+  async events(changes: RunChange[], after: number, limit: number, ifMade = false): Promise<RunEventEntry[] | null> {
+    if (ifMade && !this.ready) return null;
     await this.apply(changes);
     return eventsAfter(this.sql, after, limit);
   }
 
   /** Output after one cursor and events after another, bounded, for one batch answer. */
-  async batch(changes: RunChange[], logCursor: number, eventCursor: number, maxBytes: number, maxEvents: number): Promise<{ output: OutputEntry[]; events: RunEventEntry[]; more: boolean }> {
+  async batch(changes: RunChange[], logCursor: number, eventCursor: number, maxBytes: number, maxEvents: number, ifMade = false): Promise<{ output: OutputEntry[]; events: RunEventEntry[]; more: boolean } | null> {
+    if (ifMade && !this.ready) return null;
     await this.apply(changes);
     const { output, more } = outputAfter(this.sql, logCursor, maxBytes);
     const events = eventsAfter(this.sql, eventCursor, maxEvents + 1);

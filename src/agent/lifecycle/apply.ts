@@ -50,7 +50,8 @@ export class Lifecycle {
     const before = JSON.parse(row.body) as RunRecord;
     const t = step(before, ev, now);
     if (!t.ok || t.run === before) return t;
-    this.commit(row, t, now, output);
+    // An end that carries the process's start came on the control socket: its attempt made no object.
+    this.commit(row, t, now, output, ev.type === "ended" && ev.started !== undefined);
     return t;
   }
 
@@ -58,12 +59,12 @@ export class Lifecycle {
    * Writes a decided transition; the caller may already be inside a transaction (dispatch).
    * `output`: what the ended attempt sent with its end, carried to the run's log by the change.
    */
-  commit(row: RunRow, t: Extract<Transition, { ok: true }>, now: number, output?: RunChange["output"]): void {
+  commit(row: RunRow, t: Extract<Transition, { ok: true }>, now: number, output?: RunChange["output"], unstreamed = false): void {
     const requeue = t.effects.find((e) => e.type === "requeue");
     const readyAt = requeue ? now + requeue.delay_ms : row.ready_at;
     const cfg = this.d.config();
     this.d.storage.transactionSync(() => {
-      this.d.store.update(row, t.run, t.events, now, cfg.max_output_bytes, readyAt, output);
+      this.d.store.update(row, t.run, t.events, now, cfg.max_output_bytes, readyAt, output, unstreamed);
       if (t.run.status === "running" && row.status !== "running") {
         // A start of a start_rate key: the key's next run held back may go when this one leaves the window.
         if (typeof row.skey === "string") this.d.timers.set(`start_rate:${row.id}`, "start_rate", this.d.store.noteStart(row.skey, Number(row.swindow), now), {});

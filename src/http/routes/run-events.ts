@@ -12,6 +12,7 @@ import { type AppEnv } from "../auth.js";
 import { notFound, ProblemError } from "../problem.js";
 import { parseOr400 } from "../validate.js";
 import { runAccess, runParam } from "./runs.js";
+import { fromObject } from "./run-object.js";
 
 export const runEvents = new Hono<AppEnv>();
 
@@ -23,7 +24,7 @@ runEvents.get("/:run/events", requires({ scopes: ["runs:read"], also: ["job"] })
   const ws = await runAccess(c, id, agent, "runs:read");
   const found = await agentStub(c.env, ws, agent).runObject(id, false);
   if (!found) throw notFound(`run ${id}`);
-  const events = found.has_object ? await runStub(c.env, ws, id).events(found.changes, q.after, q.limit) : eventsOfChanges(found.changes, q.after, q.limit);
+  const events = (await fromObject(found.object, (ifMade) => runStub(c.env, ws, id).events(found.changes, q.after, q.limit, ifMade))) ?? eventsOfChanges(found.changes, q.after, q.limit);
   return c.json({ events, next_after: events[events.length - 1]?.id ?? q.after });
 });
 
@@ -33,13 +34,13 @@ runEvents.get("/:run/batch", requires({ scopes: ["runs:read"], also: ["job"] }),
   const ws = await runAccess(c, id, agent, "runs:read");
   const found = await agentStub(c.env, ws, agent).runObject(id, false);
   if (!found) throw notFound(`run ${id}`);
-  const read = found.has_object
-    ? await runStub(c.env, ws, id).batch(found.changes, q.log_cursor, q.event_cursor, BATCH_OUTPUT_BYTES, BATCH_EVENTS)
-    : (() => {
-        const events = eventsOfChanges(found.changes, q.event_cursor, BATCH_EVENTS + 1);
-        // At most LIMITS.controlOutputBytes per attempt: all of it fits one answer.
-        return { output: outputOfChanges(found.changes, q.log_cursor), events: events.slice(0, BATCH_EVENTS), more: events.length > BATCH_EVENTS };
-      })();
+  const read =
+    (await fromObject(found.object, (ifMade) => runStub(c.env, ws, id).batch(found.changes, q.log_cursor, q.event_cursor, BATCH_OUTPUT_BYTES, BATCH_EVENTS, ifMade))) ??
+    (() => {
+      const events = eventsOfChanges(found.changes, q.event_cursor, BATCH_EVENTS + 1);
+      // At most LIMITS.controlOutputBytes per attempt: all of it fits one answer.
+      return { output: outputOfChanges(found.changes, q.log_cursor), events: events.slice(0, BATCH_EVENTS), more: events.length > BATCH_EVENTS };
+    })();
   const { run } = found;
   const body: RunBatch = {
     run,

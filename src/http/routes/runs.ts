@@ -12,6 +12,7 @@ import type { Context } from "hono";
 import { requires } from "../access.js";
 import { type AppEnv } from "../auth.js";
 import { notFound, ProblemError, problemResponse } from "../problem.js";
+import { fromObject } from "./run-object.js";
 import { jsonBody, parseOr400 } from "../validate.js";
 
 export const runs = new Hono<AppEnv>();
@@ -68,7 +69,7 @@ runs.get("/:run/output", READ, async (c) => {
   const found = await agentStub(c.env, ws, agent).runObject(id, false);
   if (!found) throw notFound(`run ${id}`);
   // A run without an object has only what its attempts sent with their ends; reading it makes none.
-  const body = found.has_object ? await runStub(c.env, ws, id).output(found.changes, q.stream ?? null, q.attempt ?? null) : heldOutput(found.changes, found.run.attempt, q);
+  const body = (await fromObject(found.object, (ifMade) => runStub(c.env, ws, id).output(found.changes, q.stream ?? null, q.attempt ?? null, ifMade))) ?? heldOutput(found.changes, found.run.attempt, q);
   return new Response(body, { headers: { "content-type": "application/octet-stream" } });
 });
 
@@ -154,7 +155,7 @@ runs.get("/:run/input", READ, async (c) => {
   const ws = await runAccess(c, id, agent, "runs:read");
   const found = await agentStub(c.env, ws, agent).runObject(id, false);
   if (!found) throw notFound(`run ${id}`);
-  return c.json({ waiting: found.has_object ? await runStub(c.env, ws, id).waitingInput(found.changes) : [] });
+  return c.json({ waiting: (await fromObject(found.object, (ifMade) => runStub(c.env, ws, id).waitingInput(found.changes, ifMade))) ?? [] });
 });
 
 /** An attempt's output stream, opened by the host that was given the attempt, with its own credential. */
