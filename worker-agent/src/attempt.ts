@@ -4,6 +4,7 @@
  * a grace period, then SIGKILL.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Writable } from "node:stream";
 import { STDERR, STDOUT } from "../../src/protocol/frames.js";
 import type { Assign, HostFinished } from "../../src/protocol/host.js";
 import type { StreamEnd } from "../../src/protocol/stream.js";
@@ -49,6 +50,8 @@ export class Attempt {
   readonly runId: string;
   readonly attempt: number;
   private child: ChildProcess | null = null;
+  /** The job's stdin: the child's own, or the one a process made ahead kept for it. */
+  private stdin: Writable | null = null;
   /** The host policy's hold on the job: its processes, limits, output filter, directory. */
   private guard: JobGuard | null = null;
   /** Which policy limit ended the job, for the end report. */
@@ -105,17 +108,21 @@ export class Attempt {
     const guard = launch.guard;
     this.guard = guard;
     let child: ChildProcess;
+    let stdin: Writable;
     try {
       if (launch.warm) {
         child = launch.warm.child;
+        stdin = launch.warm.stdin;
         launch.warm.start(launch.command, launch.args, launch.env);
       } else {
         child = spawn(launch.command, launch.args, { detached: true, env: launch.env, cwd: launch.cwd, ...(launch.argv0 && { argv0: launch.argv0 }), stdio: ["pipe", "pipe", "pipe"] });
+        stdin = child.stdin!;
       }
     } catch (err) {
       return this.spawnFailed(err as Error);
     }
     this.child = child;
+    this.stdin = stdin;
     if (child.pid) guard.attach(child.pid, (error) => this.limit(error));
     this.uplink.setPid(child.pid ?? null);
     if (child.pid) this.opts.reaper.watch(child.pid);
@@ -123,9 +130,9 @@ export class Attempt {
       if (!child.pid) this.spawnFailed(err);
     });
     if (!child.pid) return; // 'error' follows
-    child.stdin!.on("error", () => {}); // a job that ignores its stdin may close it early
+    stdin.on("error", () => {}); // a job that ignores its stdin may close it early
     // A pipe stays open for live input; anything else is all the stdin there is.
-    if (typeof job.stdin !== "object") child.stdin!.end(job.stdin ?? "");
+    if (typeof job.stdin !== "object") stdin.end(job.stdin ?? "");
     // A runner's output is read as it goes by, for its events and its result.
     if (job.runner === "claude") this.claude = new ClaudeStream((e) => this.uplink.event(e));
     const push = (stream: typeof STDOUT | typeof STDERR, b: Buffer) => {
@@ -170,7 +177,7 @@ export class Attempt {
 
   /** Live input: each delivery written once, in order, however often the edge sends it. */
   private input(seq: number, data: Buffer, eof: boolean): void {
-    const stdin = this.child?.stdin;
+    const stdin = this.stdin;
     if (seq <= this.inputSeq) return this.uplink.inputAck(this.inputSeq);
     if (seq !== this.inputSeq + 1 || !stdin || stdin.writableEnded) return;
     this.inputSeq = seq;

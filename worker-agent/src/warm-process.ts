@@ -2,9 +2,9 @@
  * One process made ahead of the job that will become it. Forking tether-agent costs a few
  * milliseconds, more the larger it is, and bubblewrap's namespaces and mounts more again: most
  * of a job's start. A host keeps one made, a shell (in the sandbox, if jobs run in one) in a
- * directory of its own, waiting on fd 3 for the command. A job takes it, and the next is made
- * after: the job starts as soon as the shell execs its command. Only the command arrives late;
- * the rest is what every job on the host gets (its policy).
+ * directory of its own, waiting for the command on its stdin, the script it reads. A job takes
+ * it, and the next is made after: the job starts as soon as the shell execs its command. Only
+ * the command arrives late; the rest is what every job on the host gets (its policy).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Writable } from "node:stream";
@@ -13,11 +13,26 @@ import type { Policy } from "./policy.js";
 import { bwrapArgs } from "./sandbox.js";
 import { createWorkdir, type Workdir } from "./workdir.js";
 
-/** Reads the command from fd 3 to its end, closes it, and becomes the job. */
-const STUB = 'cmd=$(cat <&3) && exec 3<&- && eval "$cmd"';
+/**
+ * The shell reads its script from stdin, in large reads and with no process of its own: reading
+ * the command with `$(cat)` forked and exec'd cat on the job's path (0.4 ms of a 2.8 ms start).
+ * The job's stdin waits on fd 3.
+ */
+export const WARM_SHELL_ARGS = ["-s"];
+
+/**
+ * The one line the waiting shell reads: fd 3 becomes the job's stdin, then the shell becomes
+ * the job. The shell parses a whole line before it runs any of it, so nothing after the line is
+ * read from the old stdin, however the line arrives.
+ */
+export function warmScript(path: string, args: string[], env: Record<string, string>): string {
+  return `exec 0<&3 3<&-; ${becomeJob(path, args, env)}\n`;
+}
 
 export interface Warm {
   child: ChildProcess;
+  /** The job's stdin, once it runs (the child's own is the shell's script). */
+  stdin: Writable;
   workdir: Workdir;
   /** Hands the job's program, arguments and whole environment to the waiting shell. */
   start(path: string, args: string[], env: Record<string, string>): void;
@@ -94,7 +109,7 @@ export class WarmProcess {
     } catch (err) {
       return this.log(`no directory for a process made ahead: ${(err as Error).message}`);
     }
-    const [command, args] = bwrap ? [bwrap, bwrapArgs({ policy, workdir: workdir.dir, command: "/bin/sh", args: ["-c", STUB] })] : ["/bin/sh", ["-c", STUB]];
+    const [command, args] = bwrap ? [bwrap, bwrapArgs({ policy, workdir: workdir.dir, command: "/bin/sh", args: WARM_SHELL_ARGS })] : ["/bin/sh", WARM_SHELL_ARGS];
     const child = spawn(command, args, {
       detached: true,
       env: { PATH: "/usr/bin:/bin" },
@@ -102,13 +117,13 @@ export class WarmProcess {
       stdio: ["pipe", "pipe", "pipe", "pipe"],
     });
     child.on("error", () => undefined);
+    child.stdin!.on("error", () => undefined);
     const warm: Warm = {
       child,
+      stdin: child.stdio[3] as Writable,
       workdir,
       start(path, args, env) {
-        const fd3 = child.stdio[3] as Writable;
-        fd3.on("error", () => undefined);
-        fd3.end(becomeJob(path, args, env));
+        child.stdin!.end(warmScript(path, args, env));
       },
       discard() {
         try {
