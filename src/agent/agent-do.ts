@@ -317,7 +317,7 @@ export class AgentDO extends DurableObject<Env> {
       this.store.markHasObject(id);
       this.outbox.backstop(Date.now());
     }
-    const object = create || row.has_object === ObjectState.EXISTS ? "exists" : row.has_object === ObjectState.MAYBE ? "maybe" : "none";
+    const object = create || row.has_object === ObjectState.EXISTS ? "exists" : row.has_object === ObjectState.NONE ? "none" : "maybe";
     return { run: publicRun(JSON.parse(row.body)), object, changes: this.store.pendingChanges(id) };
   }
 
@@ -328,8 +328,8 @@ export class AgentDO extends DurableObject<Env> {
     if (!this.enrollment.valid(hostId, gen)) return no(`the credential of host ${hostId} was revoked or replaced`);
     if (this.store.hostOfAttempt(id, attempt) !== hostId) return no(`attempt ${attempt} of ${id} was not given to host ${hostId}`);
     // The run has an object from now on. An attempt's start said it may (MAYBE), at no cost; its
-    // end says it does, in the end's own commit. A run that had none (its object was found
-    // missing) is marked now.
+    // end says it does, in the end's own commit. A run marked as having none (an attempt started
+    // before runs were marked at their start) is marked now.
     if (this.store.row(id)?.has_object === ObjectState.NONE) {
       this.store.markHasObject(id);
       this.outbox.backstop(Date.now());

@@ -32,9 +32,11 @@ export interface RunRow {
  * What the agent knows of the run's object. MAYBE is an attempt that has started and may open its
  * output stream, which makes the object: written with the assignment, it costs no commit of its
  * own; the attempt's end says which it was (an end on the control socket: NONE; on the stream:
- * EXISTS). Reads of a MAYBE run ask its object without making it.
+ * EXISTS). An attempt that ended without saying (its host lost, its deadline passed) leaves
+ * MAYBE_EARLIER, which no later attempt's end clears. Reads of a run that may have an object ask
+ * it without making it; retention and deletion purge it.
  */
-export const ObjectState = { NONE: 0, EXISTS: 1, MAYBE: 2 } as const;
+export const ObjectState = { NONE: 0, EXISTS: 1, MAYBE: 2, MAYBE_EARLIER: 3 } as const;
 export type ObjectState = (typeof ObjectState)[keyof typeof ObjectState];
 
 export function publicRun(r: RunRecord): Run {
@@ -94,7 +96,7 @@ export class RunStore {
     const running = run.status === "running";
     const object =
       before.has_object === ObjectState.NONE && running && before.status !== "running" ? ObjectState.MAYBE
-      : before.has_object === ObjectState.MAYBE && unstreamed ? ObjectState.NONE
+      : before.has_object === ObjectState.MAYBE && !running && before.status === "running" ? (unstreamed ? ObjectState.NONE : ObjectState.MAYBE_EARLIER)
       : before.has_object;
     this.sql.exec(
       `UPDATE runs SET status = ?, ready_at = ?, host_id = ?, attempt = ?, body = ?, version = ?, ended_at = ?,
@@ -300,7 +302,7 @@ export class RunStore {
     return { ...this.live };
   }
 
-  /** Ended before `cutoff`: removed with their attempts and outbox; those with an object are returned for its purge. */
+  /** Ended before `cutoff`: removed with their attempts and outbox; those that have or may have an object are returned for its purge. */
   removeEndedBefore(cutoff: number, limit: number): { removed: number; purge: string[] } {
     const rows = this.sql.exec<{ id: string; has_object: number }>("SELECT id, has_object FROM runs WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ?", cutoff, limit).toArray();
     for (const r of rows) this.remove(r.id);

@@ -73,6 +73,25 @@ describe("a run's object", () => {
     expect(await tables(a, run.id)).toBe(0);
   });
 
+  it("an attempt that may have streamed keeps its output readable after a later attempt ends on the control socket", async () => {
+    const a = await newAgent("retried");
+    expect((await call(a.t, "PATCH", `/v1/agents/${a.name}`, { config: { retry: { max_attempts: 2, delay_ms: 0 } } })).status).toBe(200);
+    const { h, run } = await streaming(a, "first\n");
+    h.sock.send({ type: "bye" });
+    expect((await h.sock.closed).code).toBe(1000);
+    expect(await known(a, run.id)).toBe(3);
+    const b = await enroll(a.name, a.enrollToken, "b", { slots: 1 });
+    expect(await b.sock.next()).toMatchObject({ type: "assign", run_id: run.id, attempt: 2 });
+    b.sock.send({ type: "finished", run_id: run.id, attempt: 2, pid: 8, reason: "exit", exit_code: 0, signal: null, error: null, output: [{ stream: STDOUT, data: btoa("second\n") }] });
+    expect(await b.sock.next()).toEqual({ type: "finished", run_id: run.id, attempt: 2 });
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}`)).json).toMatchObject({ status: "succeeded", attempt: 2 });
+    expect(await known(a, run.id)).toBe(3);
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}/output?attempt=1`)).text).toBe("first\n");
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}/output`)).text).toBe("second\n");
+    expect((await call(a.t, "DELETE", `/v1/runs/${run.id}`)).status).toBe(204);
+    expect(await tables(a, run.id)).toBe(0);
+  });
+
   it("an attempt whose stream is open ends on it: an end on the control socket is sent back there", async () => {
     const a = await newAgent("twoways");
     const { h, run, s } = await streaming(a, "out\n");
