@@ -313,42 +313,44 @@ export class AgentDO extends DurableObject<Env> {
     if (!this.ready) return null;
     const row = this.store.row(id);
     if (!row) return null;
-    if (create && row.has_object !== ObjectState.EXISTS) {
-      this.store.markHasObject(id);
-      this.outbox.backstop(Date.now());
-    }
+    if (create && row.has_object !== ObjectState.EXISTS) this.markObject(id);
     const object = create || row.has_object === ObjectState.EXISTS ? "exists" : row.has_object === ObjectState.NONE ? "none" : "maybe";
     return { run: publicRun(JSON.parse(row.body)), object, changes: this.store.pendingChanges(id) };
   }
 
-  /** A host opens an attempt's output stream: only the host that was given that attempt may. */
+  /** Why this host may not stream this attempt, or null: only the host that was given it may. */
+  private streamRefusal(id: string, attempt: number, hostId: string, gen: number): string | null {
+    if (!this.ready) return `no run ${id}`;
+    if (!this.enrollment.valid(hostId, gen)) return `the credential of host ${hostId} was revoked or replaced`;
+    if (this.store.hostOfAttempt(id, attempt) !== hostId) return `attempt ${attempt} of ${id} was not given to host ${hostId}`;
+    return null;
+  }
+
+  /** Records that the run has an object, to which its changes are owed from now on; the backstop cleans them up once it has them. */
+  private markObject(id: string): void {
+    this.store.markHasObject(id);
+    this.outbox.backstop(Date.now());
+  }
+
+  /** A host opens an attempt's output stream. */
   async openStream(id: string, attempt: number, hostId: string, gen: number): Promise<StreamGrant> {
-    const no = (why: string): StreamGrant => ({ ok: false, why, changes: [] });
-    if (!this.ready) return no(`no run ${id}`);
-    if (!this.enrollment.valid(hostId, gen)) return no(`the credential of host ${hostId} was revoked or replaced`);
-    if (this.store.hostOfAttempt(id, attempt) !== hostId) return no(`attempt ${attempt} of ${id} was not given to host ${hostId}`);
+    const why = this.streamRefusal(id, attempt, hostId, gen);
+    if (why) return { ok: false, why, changes: [] };
     // The run has an object from now on. An attempt's start said it may (MAYBE), at no cost; its
     // end says it does, in the end's own commit. A run marked as having none (an attempt started
     // before runs were marked at their start) is marked now.
-    if (this.store.row(id)?.has_object === ObjectState.NONE) {
-      this.store.markHasObject(id);
-      this.outbox.backstop(Date.now());
-    }
+    if (this.store.row(id)?.has_object === ObjectState.NONE) this.markObject(id);
     this.streamed.add(`${id}#${attempt}`);
     return { ok: true, why: "", changes: this.store.pendingChanges(id) };
   }
 
   /** An attempt's end report, after its last byte of output was stored: decides the run's next state. */
   async endAttempt(id: string, attempt: number, hostId: string, gen: number, end: StreamEnd): Promise<StreamGrant> {
-    const grant = await this.openStream(id, attempt, hostId, gen);
-    if (!grant.ok) return grant;
+    const why = this.streamRefusal(id, attempt, hostId, gen);
+    if (why) return { ok: false, why, changes: [] };
     this.streamed.delete(`${id}#${attempt}`);
-    // Its changes are owed to its object from now on; the backstop cleans them up once it has them.
-    if (this.store.row(id)!.has_object !== ObjectState.EXISTS) {
-      this.store.markHasObject(id);
-      this.outbox.backstop(Date.now());
-    }
     const row = this.store.row(id)!;
+    if (row.has_object !== ObjectState.EXISTS) this.markObject(id);
     // An attempt the edge already ended (lost, timed out) keeps that decision; the report is only acknowledged.
     if (row.status === "running" && row.attempt === attempt && row.host_id === hostId) {
       const { reason, exit_code, signal, error, result = null, result_error = null } = end;

@@ -4,7 +4,7 @@
  * the object without making it, so they see what was streamed, and a run that never streamed
  * still has none.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { agentStub, runStub } from "../../src/env.js";
 import { encodeBatch, STDOUT } from "../../src/protocol/frames.js";
@@ -57,6 +57,26 @@ describe("a run's object", () => {
     expect(await s.next()).toEqual({ type: "ended" });
     expect(await known(a, run.id)).toBe(1);
     expect((await call(a.t, "GET", `/v1/runs/${run.id}`)).json.status).toBe("succeeded");
+  });
+
+  it("a restart between the stream's first batch and the end loses nothing: the output reads, and the end is taken once", async () => {
+    const a = await newAgent("restarted");
+    const { h, run } = await streaming(a, "before\n");
+    // Every object goes, as when the control plane is stopped between two commits.
+    await abortAllDurableObjects();
+    expect(await known(a, run.id)).toBe(2);
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}/output`)).text).toBe("before\n");
+    // The host comes back on a new stream and ends the attempt there.
+    const s = await streamSocket(run.id, 1, h.credential);
+    s.send({ type: "hello", pid: 77 });
+    expect(await s.next()).toEqual({ type: "ack", seq: 1 });
+    s.send({ type: "end", last_seq: 1, reason: "exit", exit_code: 0, signal: null, error: null });
+    expect(await s.next()).toEqual({ type: "ended" });
+    expect(await known(a, run.id)).toBe(1);
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}`)).json).toMatchObject({ status: "succeeded", attempt: 1 });
+    const events = types((await call(a.t, "GET", `/v1/runs/${run.id}/events`)).json.events);
+    expect(events.filter((e) => e === "process_started" || e === "attempt_ended")).toEqual(["process_started", "attempt_ended"]);
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}/output`)).text).toBe("before\n");
   });
 
   it("an attempt that streamed and lost its host: its output and its end are read, and deleting the run removes its object", async () => {
