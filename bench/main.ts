@@ -155,7 +155,6 @@ async function main(): Promise<number> {
       const f = await objectFloor(dir, sizes.throughputJobs);
       Object.assign(results.floors, { floor_objects_per_s: f.objects_per_s, floor_cpu_ms_per_object: f.cpu_ms_per_object });
       results.extra.object_floor = { ...f };
-      if (f.via_proxy) results.notes.push("the object floor's Worker never announced its own address: its figure was measured through wrangler's dev proxy");
       progress(`floor: ${f.objects} new Durable Objects, one row committed each, ${f.in_flight} calls in flight: ${f.objects_per_s.toFixed(0)} objects/s (workerd ${f.cpu_ms_per_object.toFixed(2)} CPU ms/object)`);
     } catch (err) {
       if (!interrupted()) {

@@ -10,7 +10,6 @@ export interface LockInfo {
   pid: number;
   /** Where the holder's control plane listens, once it does. */
   url?: string;
-  proxyUrl?: string;
   started_at: string;
 }
 

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     signingKey: process.env.TETHER_SIGNING_KEYS!,
     port: Number(process.env.TETHER_PORT ?? 0),
   });
-  process.stdout.write(`${JSON.stringify({ url: plane.url, proxyUrl: plane.proxyUrl })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: plane.url })}\n`);
 }
 
 function killOwnGroup(): void {

@@ -24,10 +24,10 @@ export async function choosePort(env: string | undefined): Promise<PortChoice> {
   return (await isFree(DEFAULT_PORT)) ? { port: DEFAULT_PORT } : { port: 0, fallbackFrom: DEFAULT_PORT };
 }
 
-export function fallbackNote(choice: PortChoice, proxyUrl: string): string | undefined {
+export function fallbackNote(choice: PortChoice, url: string): string | undefined {
   if (choice.fallbackFrom === undefined) return undefined;
-  const port = new URL(proxyUrl).port;
-  return `port ${choice.fallbackFrom} is in use by another program (or a Tether started in another directory), so the control plane listens on port ${port} instead: ${proxyUrl}. Set PORT to choose the port.`;
+  const port = new URL(url).port;
+  return `port ${choice.fallbackFrom} is in use by another program (or a Tether started in another directory), so the control plane listens on port ${port} instead: ${url}. Set PORT to choose the port.`;
 }
 
 function isFree(port: number): Promise<boolean> {

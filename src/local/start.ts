@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const taken = await acquireStateLock(join(dir, "start.lock"));
   if (taken.held) {
-    const where = taken.by.proxyUrl ? `listening on ${taken.by.proxyUrl}` : "still starting";
+    const where = taken.by.url ? `listening on ${taken.by.url}` : "still starting";
     say(`Tether is already running on the state in ${shown} (pid ${taken.by.pid}, ${where}).`);
     say(`Use that one (the CLI finds it through ${shown}/local.json), or stop it first: Ctrl-C in its terminal, or kill ${taken.by.pid}.`);
     process.exit(1);
@@ -72,8 +72,8 @@ async function main(): Promise<void> {
     throw err;
   });
   if (!plane || stopping) return;
-  lock.update({ url: plane.url, proxyUrl: plane.proxyUrl });
-  const note = fallbackNote(port, plane.proxyUrl);
+  lock.update({ url: plane.url });
+  const note = fallbackNote(port, plane.url);
   if (note) say(note);
   const token = await workspaceToken(signingKey, "local");
   const hostToken = await ensureAgent(new TetherClient({ url: plane.url, token }), AGENT);
@@ -95,19 +95,19 @@ async function main(): Promise<void> {
   console.log(banner(plane, shown));
 }
 
-function banner(plane: { url: string; proxyUrl: string }, dir: string): string {
+function banner(plane: Plane, dir: string): string {
   return `
 Tether is running.
 
-  control plane  ${plane.proxyUrl}   (state in ${dir}/state; the host and CLI use the Worker's own address, ${plane.url})
+  control plane  ${plane.url}   (state in ${dir}/state)
   agent          ${AGENT}, with one host on this machine
   token          in ${dir}/local.json (every scope; not printed here, so no terminal log holds it)
-  dashboard      ${plane.proxyUrl}/   (paste the token from local.json; API reference at ${plane.proxyUrl}/docs)
+  dashboard      ${plane.url}/   (paste the token from local.json; API reference at ${plane.url}/docs)
 
 Try it (the CLI reads ${dir}/local.json, from this directory or any below it):
 
   npx tether run ${AGENT} -- sh -c 'echo hello from $(hostname); exit 3'
-  curl -s -H "Authorization: Bearer $(node -p 'require("./${dir}/local.json").token')" ${plane.proxyUrl}/v1/agents/${AGENT}
+  curl -s -H "Authorization: Bearer $(node -p 'require("./${dir}/local.json").token')" ${plane.url}/v1/agents/${AGENT}
 
 Ctrl-C stops it: running jobs may finish first, and a second Ctrl-C cancels them.
 `;
@@ -115,7 +115,6 @@ Ctrl-C stops it: running jobs may finish first, and a second Ctrl-C cancels them
 
 interface Plane {
   url: string;
-  proxyUrl: string;
 }
 
 /**
@@ -135,8 +134,8 @@ function startPlaneProcess(persistDir: string, signingKey: string, port: number)
       out += b.toString();
       const line = out.split("\n")[0];
       if (out.includes("\n")) {
-        const { url, proxyUrl } = JSON.parse(line!) as Plane;
-        resolve({ url, proxyUrl });
+        const { url } = JSON.parse(line!) as Plane;
+        resolve({ url });
       }
     });
     child.once("exit", (code) => reject(new Error(`the control plane exited (${code}) before it was ready`)));

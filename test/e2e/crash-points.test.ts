@@ -21,7 +21,7 @@ async function crashAndRestart(stack: Stack): Promise<void> {
   expect(victims.length).toBeGreaterThan(0);
   for (const pid of victims) process.kill(pid, "SIGKILL");
   await Promise.race([stack.plane.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
-  stack.plane = await startControlPlane({ persistDir: join(stack.dir, "state"), signingKey: stack.key, port: Number(new URL(stack.plane.proxyUrl).port) });
+  stack.plane = await startControlPlane({ persistDir: join(stack.dir, "state"), signingKey: stack.key, port: Number(new URL(stack.plane.url).port) });
 }
 
 const started = (events: WatchEvent[]) => events.filter((e) => e.type === "event" && e.event.type === "process_started").length;

@@ -38,7 +38,7 @@ export async function startStack(
     agent?: string;
     agentConfig?: AgentConfigPatch;
     hosts?: number;
-    /** Clients and hosts use wrangler's dev proxy, whose port survives restartPlane(); the Worker's own port does not. */
+    /** The plane can be restarted (restartPlane()), on the same port. */
     restartable?: boolean;
   } = {},
 ): Promise<Stack> {
@@ -49,11 +49,11 @@ export async function startStack(
   const token = await workspaceToken(key, "e2e");
   const agent = opts.agent ?? "e2e";
   const stack: Stack = {
-    url: opts.restartable ? plane.proxyUrl : plane.url,
+    url: plane.url,
     token,
     key,
     dir,
-    client: new TetherClient({ url: opts.restartable ? plane.proxyUrl : plane.url, token }),
+    client: new TetherClient({ url: plane.url, token }),
     agent,
     hostToken: "",
     hosts: [],
@@ -67,7 +67,7 @@ export async function startStack(
     },
     async restartPlane() {
       if (!opts.restartable) throw new Error("start the stack with { restartable: true } to restart it");
-      const port = Number(new URL(stack.plane.proxyUrl).port);
+      const port = Number(new URL(stack.plane.url).port);
       await stack.plane.stop();
       stack.plane = await startControlPlane({ persistDir: join(dir, "state"), signingKey: key, port });
     },

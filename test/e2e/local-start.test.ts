@@ -169,12 +169,12 @@ describe("npm start", () => {
     await hold(8787);
     first = start(dir, { PORT: undefined });
     await ready(first);
-    const { proxyUrl } = JSON.parse(readFileSync(join(dir, ".tether", "start.lock"), "utf8")) as { proxyUrl: string };
-    expect(new URL(proxyUrl).port).not.toBe("8787");
+    const { url } = JSON.parse(readFileSync(join(dir, ".tether", "start.lock"), "utf8")) as { url: string };
+    expect(new URL(url).port).not.toBe("8787");
     expect(first.err()).toContain(`port 8787 is in use by another program`);
-    expect(first.err()).toContain(`listens on port ${new URL(proxyUrl).port} instead`);
+    expect(first.err()).toContain(`listens on port ${new URL(url).port} instead`);
     // The banner points at the dashboard on the port it took.
-    await expect.poll(() => first.out()).toContain(`dashboard      ${proxyUrl}/ `);
+    await expect.poll(() => first.out()).toContain(`dashboard      ${url}/ `);
   });
 
   it("refuses a PORT that is taken, rather than move elsewhere", async () => {
@@ -189,11 +189,11 @@ describe("npm start", () => {
   });
 
   it("runs once per state directory: a second start says where the first listens and exits 1", async () => {
-    const { pid, proxyUrl } = JSON.parse(readFileSync(join(dir, ".tether", "start.lock"), "utf8")) as { pid: number; proxyUrl: string };
+    const { pid, url } = JSON.parse(readFileSync(join(dir, ".tether", "start.lock"), "utf8")) as { pid: number; url: string };
     expect(pid).toBe(first.child.pid);
     const second = start(dir);
     expect(await second.exited).toBe(1);
-    expect(second.err()).toContain(`pid ${pid}, listening on ${proxyUrl}`);
+    expect(second.err()).toContain(`pid ${pid}, listening on ${url}`);
     // The first is untouched, and still the one the CLI reaches.
     const r = tether(dir, "run", "local", "--", "echo", "still here");
     expect(r.stdout).toBe("still here\n");
@@ -228,7 +228,7 @@ describe("npm start", () => {
     const d = tempDir();
     mkdirSync(join(d, ".tether"));
     const dead = await deadPid();
-    writeFileSync(join(d, ".tether", "start.lock"), JSON.stringify({ pid: dead, proxyUrl: "http://127.0.0.1:1", started_at: "2026-01-01T00:00:00Z" }));
+    writeFileSync(join(d, ".tether", "start.lock"), JSON.stringify({ pid: dead, url: "http://127.0.0.1:1", started_at: "2026-01-01T00:00:00Z" }));
     const s = start(d);
     await ready(s);
     expect(JSON.parse(readFileSync(join(d, ".tether", "start.lock"), "utf8"))).toMatchObject({ pid: s.child.pid });
