@@ -2,7 +2,7 @@
  * Starts Tether the way `npm start` does: the Worker and its Durable Objects in workerd through
  * wrangler (state on disk, in the bench's temp dir), and real tether-agent processes.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TetherClient } from "../../src/client/sdk.js";
 import { repoRoot } from "../../src/local/paths.js";
@@ -29,8 +29,7 @@ export function tetherSystem(opts: { slots: number }): System {
       const planeOpts = { persistDir: join(dir, "tether-state"), signingKey: key };
       const inspected = profileDir ? await startInspectedPlane(planeOpts) : null;
       const plane = inspected ?? (await startControlPlane(planeOpts));
-      // wrangler starts two workerd processes, its dev proxy (which owns the URL) and, at the first
-      // request, the Worker's own; both are the control plane.
+      // The workerd processes started since: the Worker's, and any Miniflare starts beside it.
       const planePids = () => workerdPids().filter((p) => !workerdBefore.has(p));
       const stopPlane = onCleanup("the control plane (workerd)", async () => {
         const pids = planePids();
@@ -74,7 +73,7 @@ export function tetherSystem(opts: { slots: number }): System {
               const prof = await inspected.profiler.stop();
               mkdirSync(profileDir!, { recursive: true });
               writeFileSync(join(profileDir!, `workerd-${label}.cpuprofile`), JSON.stringify(prof));
-              keepBundle(profileDir!);
+              writeFileSync(join(profileDir!, "worker.js"), plane.bundle); // the profiles' line numbers point into it
               return hottestText(`workerd (the Worker and its objects) during ${label}`, prof);
             },
           }
@@ -90,17 +89,6 @@ export function tetherSystem(opts: { slots: number }): System {
       };
     },
   };
-}
-
-/** Keeps the Worker bundle wrangler built (it is deleted on stop): the profiles' line numbers point into it. */
-function keepBundle(profileDir: string): void {
-  const tmp = join(repoRoot(), ".wrangler", "tmp");
-  if (!existsSync(tmp)) return;
-  const built = readdirSync(tmp)
-    .filter((d) => d.startsWith("dev-") && existsSync(join(tmp, d, "worker.js")))
-    .map((d) => join(tmp, d, "worker.js"))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-  if (built) copyFileSync(built, join(profileDir, "worker.js"));
 }
 
 /** Runs `fn`, which starts a Node process, so that the process profiles itself into `dir`. */
