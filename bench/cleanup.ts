@@ -96,7 +96,7 @@ export const interrupted = () => signalled;
 export function installSignalHandlers(shutdown: (code: number) => Promise<never>): void {
   const on = (signal: NodeJS.Signals, code: number) => {
     // wrangler, once loaded, exits the process on SIGINT and SIGTERM before any later handler
-    // runs; the bench stops what it started first. (Starting a Worker removes wrangler's again.)
+    // runs; the bench stops what it started first. (startControlPlane removes those it adds.)
     for (const l of process.listeners(signal)) if (/CLEANUP\(\)/.test(l.toString())) process.off(signal, l);
     process.on(signal, () => {
       if (signalled) {

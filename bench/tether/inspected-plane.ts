@@ -34,7 +34,7 @@ async function connectProfiler(inspector: URL): Promise<Profiler> {
   const targets = (await (await fetch(http)).json()) as { id: string; title: string; webSocketDebuggerUrl: string }[];
   const target = targets.find((t) => t.title.includes("tether")) ?? targets[0];
   if (!target) throw new Error(`no inspector target at ${http}`);
-  // wrangler's inspector proxy accepts local origins only.
+  // Miniflare's inspector proxy accepts local origins only.
   const ws = new WebSocket(target.webSocketDebuggerUrl, { headers: { origin: "http://localhost" } });
   await new Promise<void>((resolve, reject) => {
     ws.addEventListener("open", () => resolve(), { once: true });

@@ -5,10 +5,10 @@ export const SMALL_ANSWER_BYTES = 1400;
 
 /**
  * A small JSON answer says it is sent as it is (`Content-Encoding: identity`), which Cloudflare
- * and local workerd both leave alone; without it, local workerd gzips every JSON answer a
- * client accepts gzip for, as Cloudflare's edge would, and for a few hundred bytes that costs a
- * local call more than the answer itself (about 1.5 ms on a 2-core machine). Larger answers
- * are still compressed.
+ * and Miniflare's entry worker both leave alone; without it, Cloudflare's edge gzips every JSON
+ * answer a client accepts gzip for (so does the entry worker, where one stands in front), and
+ * for a few hundred bytes that costs more than the answer itself (about 1.5 ms a call on a
+ * 2-core machine). Larger answers are still compressed.
  */
 export function smallAnswersUnencoded(): MiddlewareHandler {
   return async function smallAnswers(c, next) {

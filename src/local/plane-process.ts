@@ -7,7 +7,7 @@ import { startControlPlane, type ControlPlane } from "./control-plane.js";
 
 /**
  * How long a stop may take before this process kills its own group (itself and workerd). The
- * supervisor does the same, but one killed with -9 is no longer there to, and wrangler's
+ * supervisor does the same, but one killed with -9 is no longer there to, and stopping workerd
  * dispose has been seen to hang.
  */
 const STOP_MS = 10_000;
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     // Still starting: nothing to stop gently yet, and exiting was seen to leave a workerd running
-    // (wrangler's and miniflare's exit hooks do not cover every step of a start).
+    // (Miniflare's exit hooks do not cover every step of a start).
     if (!plane) return killOwnGroup();
     setTimeout(killOwnGroup, STOP_MS).unref();
     await plane.stop();
