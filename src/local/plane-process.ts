@@ -8,7 +8,7 @@ import { startControlPlane, type ControlPlane } from "./control-plane.js";
 /**
  * How long a stop may take before this process kills its own group (itself and workerd). The
  * supervisor does the same, but one killed with -9 is no longer there to, and stopping workerd
- * dispose has been seen to hang.
+ * has been seen to hang.
  */
 const STOP_MS = 10_000;
 
