@@ -82,4 +82,3 @@ async function bundleWorker(main: string, define: Record<string, string>): Promi
   });
   return out.outputFiles[0]!.text;
 }
-
