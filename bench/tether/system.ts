@@ -1,6 +1,6 @@
 /**
  * Starts Tether the way `npm start` does: the Worker and its Durable Objects in workerd through
- * wrangler (state on disk, in the bench's temp dir), and real tether-agent processes.
+ * Miniflare (state on disk, in the bench's temp dir), and real tether-agent processes.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -20,10 +20,7 @@ export interface ControlPlane {
 }
 
 export async function startControlPlane(opts: { persistDir: string; signingKey: string; port?: number; inspectorPort?: number }): Promise<ControlPlane> {
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  process.env.WRANGLER_SEND_METRICS ??= "false";
   await migrateLocalIndex(opts.persistDir);
-  const before = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
   const worker = await startLocalWorker({
     config: join(repoRoot(), "wrangler.toml"),
     persistDir: opts.persistDir,
@@ -31,12 +28,5 @@ export async function startControlPlane(opts: { persistDir: string; signingKey: 
     ...(opts.inspectorPort !== undefined && { inspectorPort: opts.inspectorPort }),
     secrets: { TETHER_SIGNING_KEYS: opts.signingKey, TETHER_SECRETS_KEY: localSecretsKey(opts.persistDir) },
   });
-  // wrangler (whose config reader this uses) exits the process on SIGINT/SIGTERM from when it
-  // loads; whoever started the stack stops it instead, in order: hosts first, then this.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    for (const l of process.listeners(signal)) {
-      if (!before[signal].includes(l) || /CLEANUP\(\)/.test(l.toString())) process.off(signal, l);
-    }
-  }
   return { url: worker.url, ...(worker.inspectorUrl && { inspectorUrl: worker.inspectorUrl }), bundle: worker.bundle, stop: worker.stop };
 }

@@ -10,6 +10,8 @@ import { build } from "esbuild";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
 export interface LocalWorker {
   /** The Worker's own address. */
   url: string;
@@ -29,6 +31,9 @@ export async function startLocalWorker(opts: {
   /** Secrets, beside the config's vars. */
   secrets?: Record<string, string>;
 }): Promise<LocalWorker> {
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+  process.env.WRANGLER_SEND_METRICS ??= "false";
+  const before = Object.fromEntries(SIGNALS.map((s) => [s, process.listeners(s)]));
   const { workerOptions, main, define } = unstable_getMiniflareWorkerOptions(opts.config);
   if (!main) throw new Error(`${opts.config} names no main module`);
   const bundle = await bundleWorker(main, define);
@@ -57,6 +62,11 @@ export async function startLocalWorker(opts: {
   });
   try {
     await mf.ready;
+    // wrangler (from when it loads) and Miniflare (while it runs) exit the process on a signal;
+    // whoever started the Worker stops it instead, in its own order (hosts first, then this).
+    for (const s of SIGNALS) {
+      for (const l of process.listeners(s)) if (!before[s]!.includes(l) || /CLEANUP\(\)/.test(l.toString())) process.off(s, l);
+    }
     const url = (await mf.unsafeGetDirectURL(name)).toString().replace(/\/$/, "");
     const inspectorUrl = opts.inspectorPort === undefined ? undefined : await mf.getInspectorURL();
     return { url, ...(inspectorUrl && { inspectorUrl }), bundle, stop: () => mf.dispose() };

@@ -144,7 +144,7 @@ function startPlaneProcess(persistDir: string, signingKey: string, port: number)
     ready,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      // stopping workerd has been seen to hang with workerd gone; the state is on disk either way.
+      // A stop has been seen to hang with workerd gone; the state is on disk either way.
       const killer = setTimeout(() => killGroup(child.pid!), PLANE_STOP_MS);
       await exited;
       clearTimeout(killer);
