@@ -4,38 +4,12 @@
  * the object without making it, so they see what was streamed, and a run that never streamed
  * still has none.
  */
-import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { agentStub, runStub } from "../../src/env.js";
-import { encodeBatch, STDOUT } from "../../src/protocol/frames.js";
+import { STDOUT } from "../../src/protocol/frames.js";
 import { call } from "./helpers.js";
-import { enroll, streamSocket } from "./hosts.js";
-import { E, newAgent, submit, type Agent } from "./index-helpers.js";
-
-const tables = (a: Agent, id: string) =>
-  runInDurableObject(runStub(E, a.ws, id), (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").one().n);
-/** What the agent has written down about the run's object: 0 none, 1 it exists, 2 it may. */
-const known = (a: Agent, id: string) =>
-  runInDurableObject(agentStub(E, a.ws, a.name), (_o, state) => state.storage.sql.exec<{ has_object: number }>("SELECT has_object FROM runs WHERE id = ?", id).one().has_object);
-/** How far off the agent's alarm is, in ms; -1 while none is set, as while its handler runs. */
-const alarmIn = (a: Agent) =>
-  runInDurableObject(agentStub(E, a.ws, a.name), async (_o, state) => {
-    const at = await state.storage.getAlarm();
-    return at === null ? -1 : at - Date.now();
-  });
-const types = (events: { type: string; status?: string }[]) => events.map((e) => (e.type === "state" ? `state:${e.status}` : e.type));
-
-async function streaming(a: Agent, text: string) {
-  const h = await enroll(a.name, a.enrollToken, "h", { slots: 1 });
-  const run = await submit(a, { argv: ["echo"] });
-  expect(await h.sock.next()).toMatchObject({ type: "assign", run_id: run.id, attempt: 1 });
-  const s = await streamSocket(run.id, 1, h.credential);
-  s.send({ type: "hello", pid: 77 });
-  expect(await s.next()).toEqual({ type: "ack", seq: 0 });
-  s.send(encodeBatch(1, [{ seq: 1, stream: STDOUT, data: new TextEncoder().encode(text) }]));
-  expect(await s.next()).toEqual({ type: "ack", seq: 1 });
-  return { h, run, s };
-}
+import { enroll } from "./hosts.js";
+import { newAgent, submit } from "./index-helpers.js";
+import { known, streaming, tables, types } from "./run-object-helpers.js";
 
 describe("a run's object", () => {
   it("reading a started run that has not streamed makes no object", async () => {
@@ -63,30 +37,6 @@ describe("a run's object", () => {
     expect(await s.next()).toEqual({ type: "ended" });
     expect(await known(a, run.id)).toBe(1);
     expect((await call(a.t, "GET", `/v1/runs/${run.id}`)).json.status).toBe("succeeded");
-  });
-
-  it("a restart between the stream's first batch and the end loses nothing: the output reads, and the end is taken once", async () => {
-    const a = await newAgent("restarted");
-    const { h, run } = await streaming(a, "before\n");
-    // The index flush the submit armed runs first (the next alarm is the lease's, seconds off):
-    // an alarm the abort cut off would fail, and workerd reports that as an uncaught exception,
-    // which has stalled the test pool.
-    await expect.poll(() => alarmIn(a), { timeout: 5_000 }).toBeGreaterThan(1_000);
-    // Every object goes, as when the control plane is stopped between two commits.
-    await abortAllDurableObjects();
-    expect(await known(a, run.id)).toBe(2);
-    expect((await call(a.t, "GET", `/v1/runs/${run.id}/output`)).text).toBe("before\n");
-    // The host comes back on a new stream and ends the attempt there.
-    const s = await streamSocket(run.id, 1, h.credential);
-    s.send({ type: "hello", pid: 77 });
-    expect(await s.next()).toEqual({ type: "ack", seq: 1 });
-    s.send({ type: "end", last_seq: 1, reason: "exit", exit_code: 0, signal: null, error: null });
-    expect(await s.next()).toEqual({ type: "ended" });
-    expect(await known(a, run.id)).toBe(1);
-    expect((await call(a.t, "GET", `/v1/runs/${run.id}`)).json).toMatchObject({ status: "succeeded", attempt: 1 });
-    const events = types((await call(a.t, "GET", `/v1/runs/${run.id}/events`)).json.events);
-    expect(events.filter((e) => e === "process_started" || e === "attempt_ended")).toEqual(["process_started", "attempt_ended"]);
-    expect((await call(a.t, "GET", `/v1/runs/${run.id}/output`)).text).toBe("before\n");
   });
 
   it("an attempt that streamed and lost its host: its output and its end are read, and deleting the run removes its object", async () => {

@@ -2,6 +2,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call } from "./helpers.js";
+import { restartAll } from "./restart.js";
 import { at, bench, isoOf, type Bench } from "./schedules-helpers.js";
 
 const job = { argv: ["true"] };
@@ -30,7 +31,7 @@ describe("firing on the agent's alarm", () => {
     await b.alarmAt(at("2027-01-10T10:05:00.100Z"));
     // As if the object stopped after the submit and before it struck the slot off: the slot is still to submit.
     await runInDurableObject(b.stub, (_o, state) => state.storage.sql.exec("INSERT INTO schedule_fires (schedule_id, slot) VALUES (?, ?)", s.id, at("2027-01-10T10:05:00Z")));
-    await b.restart();
+    await b.restart(restartAll);
     await b.alarmAt(at("2027-01-10T10:05:01Z"));
     expect(await queued(b)).toBe(1);
     expect((await b.runsOf(s.id)).map((r) => r.scheduled_for)).toEqual(["2027-01-10T10:05:00.000Z"]);
@@ -75,7 +76,7 @@ describe("a restart with overdue slots follows the misfire policy", () => {
     const b = await bench();
     await b.setClock(at("2027-01-10T10:00:30Z"));
     const s = await b.create({ cron: "*/5 * * * *", run: job, misfire, overlap });
-    await b.restart();
+    await b.restart(restartAll);
     await b.alarmAt(at("2027-01-10T11:02:00Z"));
     return { b, s, runs: await b.runsOf(s.id), after: await b.get(s.id) };
   }
@@ -109,7 +110,7 @@ describe("a restart with overdue slots follows the misfire policy", () => {
     const b = await bench();
     await b.setClock(at("2027-01-10T10:00:30Z"));
     const s = await b.create({ cron: "* * * * *", run: job, misfire: "catch_up", overlap: "allow" });
-    await b.restart();
+    await b.restart(restartAll);
     await b.alarmAt(at("2027-01-11T10:00:30Z"));
     const after = await b.get(s.id);
     expect(after).toMatchObject({ fires: 100, misfires: 1440 - 100 });

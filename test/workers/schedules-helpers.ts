@@ -3,7 +3,7 @@
  * from a clock the test sets; its timer rows are made due, and its alarm handler is run, as
  * the runtime runs it when they come due.
  */
-import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { AgentDO } from "../../src/agent/agent-do.js";
@@ -21,8 +21,8 @@ export interface Bench {
   /** Sets the object's clock to `ms`, makes its schedule timers due and runs its alarm. */
   alarmAt(ms: number): Promise<void>;
   setClock(ms: number): Promise<void>;
-  /** Simulates the control plane going away: the objects are reset and come back from storage. */
-  restart(): Promise<void>;
+  /** Simulates the control plane going away: `reset` (restart.ts's) resets the objects, and they come back from storage. */
+  restart(reset: () => Promise<void>): Promise<void>;
   create(body: Record<string, unknown>): Promise<any>;
   get(id: string): Promise<any>;
   events(id: string): Promise<any[]>;
@@ -57,11 +57,11 @@ export async function bench(agent = "clock"): Promise<Bench> {
         await o.alarm();
       });
     },
-    async restart() {
+    async restart(reset) {
       // Every object of this file's Worker is reset, as when the control plane goes away. Not
       // state.abort() inside runInDurableObject: that fails the request it is called in, and
       // workerd logs every such request as an uncaught exception, even on an idle object.
-      await abortAllDurableObjects();
+      await reset();
       // A stub stays bound to the instance it reached, so the old one shows the reset happened;
       // a new one reaches the object as it comes back.
       await expect(runInDurableObject(b.stub, () => 0)).rejects.toThrow(/abortAllDurableObjects/);
