@@ -78,6 +78,12 @@ export class AgentDO extends DurableObject<Env> {
    * only a host that would report on the control socket after streaming.
    */
   private readonly streamed = new Set<string>();
+  /**
+   * Running attempts that started since this object did. A stream is opened through this object
+   * (openStream), so one of these that has not opened it made no run object: a read need not
+   * ask for one, which would make its file. Memory only: after a restart the object is asked.
+   */
+  private readonly startedHere = new Set<string>();
   private readonly index: IndexOutbox;
   private readonly waiters = new RunWaiters();
   private readonly rate = new SubmitRate();
@@ -107,7 +113,10 @@ export class AgentDO extends DurableObject<Env> {
       afterCommit: (run, row, t) => {
         const now = Date.now();
         if (isTerminal(run.status)) this.waiters.settle(run.id, publicRun(run));
-        if (row.status === "running" && run.status !== "running") this.streamed.delete(`${run.id}#${row.attempt}`);
+        if (row.status === "running" && run.status !== "running") {
+          this.streamed.delete(`${run.id}#${row.attempt}`);
+          this.startedHere.delete(`${run.id}#${row.attempt}`);
+        } else if (run.status === "running" && row.status !== "running") this.startedHere.add(`${run.id}#${run.attempt}`);
         if (t.effects.some((e) => e.type === "settled")) {
           this.retention.soon(now);
           ctx.waitUntil(this.schedules.runSettled(run.id));
@@ -314,7 +323,9 @@ export class AgentDO extends DurableObject<Env> {
     const row = this.store.row(id);
     if (!row) return null;
     if (create && row.has_object !== ObjectState.EXISTS) this.markObject(id);
-    const object = create || row.has_object === ObjectState.EXISTS ? "exists" : row.has_object === ObjectState.NONE ? "none" : "maybe";
+    const attempt = `${id}#${row.attempt}`;
+    const unmade = row.has_object === ObjectState.NONE || (row.has_object === ObjectState.MAYBE && this.startedHere.has(attempt) && !this.streamed.has(attempt));
+    const object = create || row.has_object === ObjectState.EXISTS ? "exists" : unmade ? "none" : "maybe";
     return { run: publicRun(JSON.parse(row.body)), object, changes: this.store.pendingChanges(id) };
   }
 

@@ -1,5 +1,5 @@
 /** Reading a run's object and the agent's record of it, and an attempt that has streamed. */
-import { runInDurableObject } from "cloudflare:test";
+import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import { agentStub, runStub } from "../../src/env.js";
 import { encodeBatch, STDOUT } from "../../src/protocol/frames.js";
@@ -8,6 +8,11 @@ import { E, submit, type Agent } from "./index-helpers.js";
 
 export const tables = (a: Agent, id: string) =>
   runInDurableObject(runStub(E, a.ws, id), (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").one().n);
+/** Whether the run's object has any storage at all, found without reaching the object. */
+export const made = async (a: Agent, id: string) => {
+  const target = E.RUN.idFromName(`${a.ws}:${id}`);
+  return (await listDurableObjectIds(E.RUN)).some((o) => o.equals(target));
+};
 /** What the agent has written down about the run's object: 0 none, 1 it exists, 2 it may. */
 export const known = (a: Agent, id: string) =>
   runInDurableObject(agentStub(E, a.ws, a.name), (_o, state) => state.storage.sql.exec<{ has_object: number }>("SELECT has_object FROM runs WHERE id = ?", id).one().has_object);

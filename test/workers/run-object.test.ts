@@ -9,7 +9,7 @@ import { STDOUT } from "../../src/protocol/frames.js";
 import { call } from "./helpers.js";
 import { enroll } from "./hosts.js";
 import { newAgent, submit } from "./index-helpers.js";
-import { known, streaming, tables, types } from "./run-object-helpers.js";
+import { known, made, streaming, tables, types } from "./run-object-helpers.js";
 
 describe("a run's object", () => {
   it("reading a started run that has not streamed makes no object", async () => {
@@ -22,6 +22,8 @@ describe("a run's object", () => {
     expect(types((await call(a.t, "GET", `/v1/runs/${run.id}/events`)).json.events)).toEqual(["state:queued", "attempt_started", "state:running"]);
     expect((await call(a.t, "GET", `/v1/runs/${run.id}/batch`)).json).toMatchObject({ output: [], more: false });
     expect((await call(a.t, "GET", `/v1/runs/${run.id}/input`)).json).toEqual({ waiting: [] });
+    // Not even an empty database: asking an object that was never made would make its file.
+    expect(await made(a, run.id)).toBe(false);
     expect(await tables(a, run.id)).toBe(0);
   });
 
