@@ -119,7 +119,7 @@ async function main(): Promise<number> {
     machine: machine(),
     versions: { node: process.version },
     setup: {
-      tether: `the Worker and Durable Objects in workerd through wrangler (as npm start runs them), state on disk; one tether-agent process with ${SLOTS} slots`,
+      tether: `the Worker and Durable Objects in workerd, started by Miniflare on a socket of their own (as npm start runs them), state on disk; one tether-agent process with ${SLOTS} slots`,
       bullmq: `redis-server on loopback, no persistence; one BullMQ worker process with concurrency ${SLOTS}, running each job as a child process as tether-agent does`,
       bullmq_durable: `the same as bullmq, on a redis-server of its own with --appendonly yes --appendfsync always (every write fsynced before it is answered), its data dir in the temp dir beside Tether's state`,
       object_floor: "a minimal Worker in the same workerd, started the same way, state on the same disk: each call creates a new SQLite-backed Durable Object that commits one row; as many objects as throughput jobs, with the same calls in flight",
