@@ -7,7 +7,9 @@
  *
  * So in a file that imports this, the runtime fires no alarm: objects set and read their alarm
  * as ever, but only a test runs an alarm handler, where it means to (as the schedule tests drive
- * their clock). And the reset waits until no object has work left past its answer.
+ * their clock). An object that comes back from the reset reads no alarm set, as after one that
+ * fired, and sets it again from its timers. And the reset waits until no object has work left
+ * past its answer.
  */
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
