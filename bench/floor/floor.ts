@@ -3,8 +3,8 @@
  * when each commits one row to its SQLite storage. The minimal Worker in this directory is
  * started the way Tether's control plane is (`src/local/local-worker.ts`: Miniflare, state
  * persisted on disk, clients sent to the Worker's own socket), its persist dir in the bench's
- * temp dir beside Tether's state, and driven with the throughput workload's load: the same number of jobs (objects here), the same
- * calls in flight, the same warm-up.
+ * temp dir beside Tether's state, and driven with the throughput workload's load: the same
+ * number of jobs (objects here), the same calls in flight, the same warm-up.
  */
 import { join } from "node:path";
 import { startLocalWorker } from "../../src/local/local-worker.js";

@@ -1,8 +1,8 @@
 /**
  * When a run's object comes to be: an attempt's output stream makes it, and the run's agent hears
- * so for sure only with the attempt's end, in the end's own commit. Until then the run's reads ask
- * the object without making it, so they see what was streamed, and a run that never streamed
- * still has none.
+ * so for sure only with the attempt's end, in the end's own commit. Until then it knows which
+ * attempts it started have opened a stream: reads of those ask the object, so they see what was
+ * streamed, and reads of the others ask none, so a run that never streamed still has none.
  */
 import { describe, expect, it } from "vitest";
 import { STDOUT } from "../../src/protocol/frames.js";
