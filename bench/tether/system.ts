@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TetherClient } from "../../src/client/sdk.js";
+import { nodeFetch } from "../../src/client/node-fetch.js";
 import { repoRoot } from "../../src/local/paths.js";
 import { execFileSync } from "node:child_process";
 import { newLocalKeySet } from "../../src/local/keys.js";
@@ -37,7 +38,7 @@ export function tetherSystem(opts: { slots: number }): System {
         for (const pid of pids) if (stat(pid)?.comm === "workerd") kill(pid, "SIGKILL");
       });
       const preload = profileDir ? await buildProgram("cpu-prof-preload", "cpu-prof-preload") : null;
-      const client = new TetherClient({ url: plane.url, token: await workspaceToken(key, "bench") });
+      const client = new TetherClient({ url: plane.url, token: await workspaceToken(key, "bench"), fetch: nodeFetch });
 
       const startHost = async (agent: string, slots: number, policy?: string[]): Promise<{ host: HostAgent; stop: () => Promise<void> }> => {
         const hostToken = (await client.createAgent(agent)).host_token;

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TetherClient, TetherError } from "../client/sdk.js";
+import { nodeFetch } from "../client/node-fetch.js";
 import { logsCommand, runCommand } from "./commands.js";
 import { loadConfig, type CliConfig } from "./config.js";
 import { flagError, unreachable } from "./errors.js";
@@ -39,7 +40,7 @@ const FLAGS = {
 
 /** Set once the connection is known, so a failure can say where it was going. */
 let config: CliConfig | undefined;
-const connect = () => new TetherClient((config = loadConfig()));
+const connect = () => new TetherClient({ ...(config = loadConfig()), fetch: nodeFetch });
 
 async function main(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;

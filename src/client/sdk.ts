@@ -18,6 +18,7 @@ import type { CreateScheduleBody, ListQuery as ScheduleListQuery, PatchScheduleB
 import { isTerminal } from "../protocol/run.js";
 import { fromBase64, toBase64 } from "../protocol/base64.js";
 import { readSse } from "./sse.js";
+import type { Answer, Fetch } from "./transport.js";
 
 /** The answers, each `z.infer` of the schema the OpenAPI document gives for it. */
 export type Run = z.infer<typeof A.RunOut>;
@@ -81,7 +82,8 @@ export class TetherError extends Error {
 export interface ClientOptions {
   url: string;
   token: string;
-  fetch?: typeof fetch;
+  /** The global fetch unless given; in Node, `nodeFetch` (client/node-fetch.ts) costs less per call. */
+  fetch?: Fetch;
   retry?: RetryOptions;
 }
 
@@ -120,7 +122,7 @@ export function fromEnv(env: Record<string, string | undefined> = processEnv()):
 
 export class TetherClient {
   private readonly base: string;
-  private readonly doFetch: typeof fetch;
+  private readonly doFetch: Fetch;
   private readonly retry: Required<RetryOptions>;
 
   constructor(private readonly opts: ClientOptions) {
@@ -344,7 +346,7 @@ export class TetherClient {
     // Reconnects in a row without an event between them; any event heard starts the count again.
     let failures = 0;
     for (;;) {
-      let res: Response;
+      let res: Answer;
       try {
         const headers: Record<string, string> = { authorization: `Bearer ${this.opts.token}`, accept: "text/event-stream" };
         if (last > 0) headers["last-event-id"] = String(last);
@@ -404,7 +406,7 @@ export class TetherClient {
       // Each ask is held by the edge until the run ends or a while has passed: ask until it has ended.
       for (;;) {
         signal?.throwIfAborted();
-        let res: Response;
+        let res: Answer;
         try {
           res = await this.request("GET", `/v1/runs/${enc(runId)}/wait`, undefined, signal);
         } catch (err) {
@@ -448,7 +450,7 @@ export class TetherClient {
     return (await res.json()) as T;
   }
 
-  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Answer> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.opts.token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
     // Reads, deletes and cancels are safe to send again, and so is a submit that carries an
@@ -457,7 +459,7 @@ export class TetherClient {
     const safe = method === "GET" || method === "DELETE" || path.endsWith("/cancel") || keyed;
     const { tries, maxRetryAfterS, sleep } = this.retry;
     for (let attempt = 1; ; attempt++) {
-      let res: Response;
+      let res: Answer;
       try {
         res = await this.doFetch(`${this.base}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }), ...(signal && { signal }) });
       } catch (err) {
@@ -492,7 +494,7 @@ function toEvent(id: string | null, event: string, data: string): WatchEvent | n
   return null;
 }
 
-async function toError(res: Response): Promise<TetherError> {
+async function toError(res: Answer): Promise<TetherError> {
   let problem: Problem | null = null;
   try {
     problem = (await res.json()) as Problem;
@@ -503,7 +505,7 @@ async function toError(res: Response): Promise<TetherError> {
 }
 
 /** Retry-After as seconds (it may be a number of seconds or an HTTP date), or null. */
-function retryAfterS(res: Response): number | null {
+function retryAfterS(res: Answer): number | null {
   const v = res.headers.get("retry-after")?.trim();
   if (!v) return null;
   if (/^\d+$/.test(v)) return Number(v);

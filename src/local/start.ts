@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { TetherClient } from "../client/sdk.js";
+import { nodeFetch } from "../client/node-fetch.js";
 import { ensureAgent, workspaceToken } from "./hosts.js";
 import { superviseHost, type SupervisedHost } from "./host-supervisor.js";
 import { localSigningKeys } from "./keys.js";
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   const note = fallbackNote(port, plane.url);
   if (note) say(note);
   const token = await workspaceToken(signingKey, "local");
-  const hostToken = await ensureAgent(new TetherClient({ url: plane.url, token }), AGENT);
+  const hostToken = await ensureAgent(new TetherClient({ url: plane.url, token, fetch: nodeFetch }), AGENT);
   if (stopping) return;
   host = superviseHost({ url: plane.url, hostToken, slots: Number(process.env.TETHER_SLOTS ?? 4), log: say });
   void host.gaveUp.then(() => {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../../src/local/paths.js";
 import { TetherClient, type WatchEvent } from "../../src/client/sdk.js";
+import { nodeFetch } from "../../src/client/node-fetch.js";
 import type { AgentConfigPatch } from "../../src/protocol/agent-config.js";
 import { isTerminal, type Run } from "../../src/protocol/run.js";
 import { startControlPlane, startHostAgent, workspaceToken, type ControlPlane, type HostAgent } from "../../src/local/stack.js";
@@ -53,7 +54,7 @@ export async function startStack(
     token,
     key,
     dir,
-    client: new TetherClient({ url: plane.url, token }),
+    client: new TetherClient({ url: plane.url, token, fetch: nodeFetch }),
     agent,
     hostToken: "",
     hosts: [],
