@@ -29,10 +29,19 @@ export function bodyLimit(opts: { maxBytes?: number } = {}): MiddlewareHandler {
     }
     const bytes = await readAtMost(raw.body, max);
     if (!bytes) throw bodyTooLarge(max);
-    // GET and HEAD may not carry a body in a Request; theirs is counted, then dropped unread.
-    if (raw.method !== "GET" && raw.method !== "HEAD") c.req.raw = new Request(raw, { body: bytes });
+    // Every reader of the body (c.req.json(), text(), arrayBuffer()) takes it from Hono's cache:
+    // a new Request around the bytes would cost more than the body's own parse. GET and HEAD
+    // bodies are counted, then dropped unread.
+    // (Hono types the cache's entries as bodies; they are promises of them, as it stores them.)
+    if (raw.method !== "GET" && raw.method !== "HEAD") (c.req.bodyCache as { arrayBuffer?: Promise<ArrayBuffer> }).arrayBuffer = Promise.resolve(ownBuffer(bytes));
     return next();
   };
+}
+
+/** The bytes as an ArrayBuffer of their own (a chunk may be a view into a larger one). */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer;
+  return bytes.slice().buffer as ArrayBuffer;
 }
 
 /** The whole stream if it is at most `max` bytes; null (and the stream cancelled) as soon as it is more. */
