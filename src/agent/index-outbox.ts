@@ -94,7 +94,7 @@ export class IndexOutbox {
 
   /** The alarm flushes once the wait is over, however many marks were made meanwhile; a timer already set (a retry) stays. */
   private armed(): void {
-    if (!this.d.timers.get(INDEX_TIMER)) this.d.timers.set(INDEX_TIMER, INDEX_TIMER, Date.now() + COALESCE_MS);
+    this.d.timers.ensure(INDEX_TIMER, INDEX_TIMER, Date.now() + COALESCE_MS);
   }
 
   /** Marks D1 has not taken yet (those being written included). */

@@ -27,7 +27,7 @@ export class Retention {
 
   /** Something will need removing one day: make sure a sweep is due. */
   soon(now: number): void {
-    if (!this.timers.get(RETENTION_TIMER)) this.timers.set(RETENTION_TIMER, RETENTION_TIMER, now + EVERY_MS);
+    this.timers.ensure(RETENTION_TIMER, RETENTION_TIMER, now + EVERY_MS);
   }
 
   async sweep(now: number): Promise<void> {

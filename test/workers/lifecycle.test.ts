@@ -134,6 +134,51 @@ describe("the run lifecycle", () => {
     logged.mockRestore();
   });
 
+  it("ensure sets a timer once; one lost behind its back is set again once its time has passed, one fired at once", async () => {
+    const { stub } = await agent("ensure");
+    const result = await runInDurableObject(stub, async (_o, state) => {
+      const timers = new Timers(state.storage);
+      const ran: string[] = [];
+      timers.on("flush", z.object({}), () => void ran.push("flush"));
+      const due = () => state.storage.sql.exec<{ due_at: number }>("SELECT due_at FROM timers WHERE key = 'e:flush'").toArray()[0]?.due_at ?? null;
+      const t0 = Date.now();
+      timers.ensure("e:flush", "flush", t0 + 50);
+      timers.ensure("e:flush", "flush", t0 + 5_000);
+      const first = due();
+      // The row goes behind the memory's back, as a rolled-back transaction that set it would leave it.
+      state.storage.sql.exec("DELETE FROM timers WHERE key = 'e:flush'");
+      timers.ensure("e:flush", "flush", t0 + 5_000);
+      const trusted = due();
+      await scheduler.wait(60);
+      timers.ensure("e:flush", "flush", Date.now() + 50);
+      const healed = due();
+      await timers.runDue(Date.now() + 100);
+      const fired = due();
+      timers.ensure("e:flush", "flush", Date.now() + 50);
+      return { first, trusted, healed: healed !== null, fired, again: due() !== null, ran };
+    });
+    // The second ensure left the first row as it was.
+    expect(result.first).toBeLessThan(Date.now() + 1_000);
+    // Before the lost row's time, ensure trusts what it set; after it, it reads and sets it again.
+    expect(result.trusted).toBeNull();
+    expect(result.healed).toBe(true);
+    expect(result.fired).toBeNull();
+    expect(result.again).toBe(true);
+    expect(result.ran).toEqual(["flush"]);
+  });
+
+  it("clears several timers in one call and only those", async () => {
+    const { stub } = await agent("clears");
+    const left = await runInDurableObject(stub, async (_o, state) => {
+      const timers = new Timers(state.storage);
+      for (const k of ["c:a", "c:b", "c:c"]) timers.set(k, "x", Date.now() + 60_000);
+      timers.clear("c:a", "c:c", "c:absent");
+      timers.clear();
+      return state.storage.sql.exec<{ key: string }>("SELECT key FROM timers WHERE key LIKE 'c:%'").toArray().map((r) => r.key);
+    });
+    expect(left).toEqual(["c:b"]);
+  });
+
   it("keeps ended runs for retention_days, idempotency keys for a day and a key's queue bookkeeping while it is used, then removes them", async () => {
     const { t, stub } = await agent("keep", { retention_days: 1 });
     const run = (await call(t, "POST", "/v1/agents/keep/runs", { argv: ["true"], idempotency_key: "k" })).json;

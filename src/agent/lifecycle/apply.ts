@@ -81,23 +81,23 @@ export class Lifecycle {
   private retime(run: RunRecord, readyAt: number | null, now: number, cfg: AgentConfig): void {
     const { timers } = this.d;
     const id = run.id;
+    // The timers this status has no use for go in one statement.
+    const gone: string[] = [];
     if (run.status === "awaiting_approval") timers.set(TimerKey.approval(id), "approval", Date.parse(run.approval!.expires_at), {});
-    else timers.clear(TimerKey.approval(id));
+    else gone.push(TimerKey.approval(id));
     if (run.status === "running") {
-      timers.clear(TimerKey.retry(id));
-      timers.clear(TimerKey.queueTimeout(id));
+      timers.clear(...gone, TimerKey.retry(id), TimerKey.queueTimeout(id));
       timers.set(TimerKey.lease(id), "lease", now + cfg.lease_ttl_ms, { attempt: run.attempt });
       timers.set(TimerKey.deadline(id), "deadline", now + run.timeout_ms + DEADLINE_GRACE_MS, { attempt: run.attempt });
       return;
     }
-    timers.clear(TimerKey.lease(id));
-    timers.clear(TimerKey.deadline(id));
+    gone.push(TimerKey.lease(id), TimerKey.deadline(id));
     if (isTerminal(run.status)) {
-      timers.clear(TimerKey.retry(id));
-      timers.clear(TimerKey.queueTimeout(id));
+      gone.push(TimerKey.retry(id), TimerKey.queueTimeout(id));
     } else if (readyAt !== null && readyAt > now) {
       // A retry waiting out its delay: the alarm wakes dispatch when it may go.
       timers.set(TimerKey.retry(id), "retry", readyAt, {});
     }
+    timers.clear(...gone);
   }
 }
