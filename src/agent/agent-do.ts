@@ -17,6 +17,7 @@ import { AgentSecrets, SecretsNotConfigured } from "./secrets.js";
 import type { SecretView } from "../protocol/secret.js";
 import { Schedules } from "../schedules/schedules.js";
 import { closeBack } from "../sockets.js";
+import { forgetOnRollback } from "../storage/rollback.js";
 import { hasSchema, migrate } from "../storage/schema.js";
 import { Dispatcher } from "./dispatch.js";
 import { Enrollment } from "./enrollment.js";
@@ -96,6 +97,10 @@ export class AgentDO extends DurableObject<Env> {
     if (this.ready) migrate(ctx.storage, AGENT_SCHEMA);
     this.timers = new Timers(ctx.storage);
     this.store = new RunStore(this.sql);
+    forgetOnRollback(ctx.storage, () => {
+      this.store.forgetCounts();
+      this.timers.forget();
+    });
     this.hosts = new Hosts(ctx);
     this.profiles = new ProfileStore(this.sql);
     this.secrets = new AgentSecrets(this.sql, () => env.TETHER_SECRETS_KEY, () => {

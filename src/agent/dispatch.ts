@@ -67,6 +67,8 @@ export class Dispatcher {
         const host = hostOf(ws);
         if (!host || host.credit <= 0 || host.draining) break;
         if (max !== null && this.store.runningCount() >= max) break hosts;
+        // The queue's one read costs two statements; an empty queue needs neither.
+        if (!this.store.anyQueued()) break hosts;
         // An approved run goes only to a host whose owner asks: one with ask = "off" would refuse it again.
         const row = this.store.nextQueued(Date.now(), { runners: host.runners, labels: host.labels, takesApproved: (host.policy?.ask ?? "off") !== "off" });
         if (!row) break;

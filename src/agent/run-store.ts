@@ -225,6 +225,16 @@ export class RunStore {
   }
 
 
+  /** Whether any run is queued (ready or not): with none, dispatch has nothing to look for. */
+  anyQueued(): boolean {
+    return this.counts().queued > 0;
+  }
+
+  /** A transaction was rolled back: the counts kept as rows changed are read afresh. */
+  forgetCounts(): void {
+    this.live = undefined;
+  }
+
   /**
    * Runs waiting (queued or awaiting approval), for max_queued on every submit: counted once,
    * then kept as rows change, so a submit to a long queue costs no scan of it.
@@ -293,6 +303,7 @@ export class RunStore {
     return this.sql.exec<{ host_id: string }>("SELECT host_id FROM attempts WHERE run_id = ? AND attempt = ?", id, attempt).toArray()[0]?.host_id ?? null;
   }
 
+  /** Counted once, then kept as rows change; correct only while no transaction that changed them is rolled back (see forgetCounts). */
   counts(): Record<LiveStatus, number> {
     if (!this.live) {
       const rows = this.sql.exec<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('queued', 'awaiting_approval', 'running') GROUP BY status").toArray();

@@ -73,6 +73,26 @@ describe("the run lifecycle", () => {
     expect((await call(t, "GET", `/v1/runs/${run.id}`)).json).toMatchObject({ status: "running", attempt: 2 });
   });
 
+  it("a decision rolled back leaves its run queued, and a host that comes still gets it", async () => {
+    const { t, enrollToken, stub } = await agent("rollback");
+    const run = (await call(t, "POST", "/v1/agents/rollback/runs", { argv: ["true"] })).json;
+    const undone = await runInDurableObject(stub, (o, state) => {
+      try {
+        state.storage.transactionSync(() => {
+          // The cancel is decided and counted, then the transaction fails after it.
+          (o as unknown as { lifecycle: { apply(id: string, e: object): unknown } }).lifecycle.apply(run.id, { type: "cancel", reason: "undone" });
+          throw new Error("a failure after the decision");
+        });
+      } catch {
+        return state.storage.sql.exec<{ status: string }>("SELECT status FROM runs WHERE id = ?", run.id).one().status;
+      }
+      return "committed";
+    });
+    expect(undone).toBe("queued");
+    const host = await enroll("rollback", enrollToken, "late");
+    expect(await host.sock.next()).toMatchObject({ type: "assign", run_id: run.id, attempt: 1 });
+  });
+
   it("stores a run's output up to max_output_bytes, says so once, and the run ends normally", async () => {
     const { t, enrollToken } = await agent("cap", { max_output_bytes: 1024 });
     const h = await enroll("cap", enrollToken, "h");
