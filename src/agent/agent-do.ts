@@ -100,6 +100,7 @@ export class AgentDO extends DurableObject<Env> {
     forgetOnRollback(ctx.storage, () => {
       this.store.forgetCounts();
       this.timers.forget();
+      this.index?.forget();
     });
     this.hosts = new Hosts(ctx);
     this.profiles = new ProfileStore(this.sql);

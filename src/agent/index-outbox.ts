@@ -50,6 +50,13 @@ export class IndexOutbox {
   private readonly sending = new Map<string, number>();
   /** Marks D1 has taken, by key: removed with the next write. */
   private readonly taken = new Map<string, number>();
+  /**
+   * Keys this object marked since a flush last picked them up. The flush reads a key's state as
+   * it is when it sends, so marking one of these again changes nothing: a run's three decisions
+   * between flushes cost one mark, and the agent's row one for all its runs. Once a flush has
+   * picked a key up, a change needs a mark of its own again.
+   */
+  private readonly marked = new Set<string>();
   /** The agent's row has no version of its own; this one only grows, across restarts too (it starts from the clock). */
   private agentVersion = 0;
 
@@ -62,7 +69,7 @@ export class IndexOutbox {
 
   /** A run changed; call inside the transaction that changed it. */
   markRun(id: string, version: number): void {
-    this.mark(id, version);
+    this.mark(id, version, true);
     this.markAgent();
   }
 
@@ -76,13 +83,23 @@ export class IndexOutbox {
   /** The agent's own row changed (created, deleted, its counts). Its mark counts up, so one made during a flush outlives it. */
   markAgent(): void {
     this.settle();
+    if (this.marked.has(AGENT_KEY) && !this.sending.has(AGENT_KEY)) return;
     this.d.sql.exec("INSERT INTO index_outbox (key, version) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET version = version + 1", AGENT_KEY);
+    this.marked.add(AGENT_KEY);
     this.armed();
   }
 
-  private mark(key: string, version: number): void {
+  /** A transaction was rolled back, and marks with it: every key is marked afresh. */
+  forget(): void {
+    this.marked.clear();
+  }
+
+  /** `coalesce`: a mark still waiting for a flush stands for this one (a tombstone's version must be written). */
+  private mark(key: string, version: number, coalesce = false): void {
     this.settle();
+    if (coalesce && this.marked.has(key) && !this.sending.has(key)) return;
     this.d.sql.exec("INSERT INTO index_outbox (key, version) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET version = MAX(version, excluded.version)", key, version);
+    this.marked.add(key);
     this.armed();
   }
 
@@ -158,7 +175,10 @@ export class IndexOutbox {
       else items.push({ kind: "run-gone", version: m.version, id: m.key, agent: m.key.slice(m.key.lastIndexOf("_") + 1) });
       sent.push([m.key, row ? Math.max(row.version, m.version) : m.version]);
     }
-    for (const [key, version] of sent) this.sending.set(key, version);
+    for (const [key, version] of sent) {
+      this.sending.set(key, version);
+      this.marked.delete(key);
+    }
     try {
       await writeIndex(this.db, ws, items);
       // A mark made while D1 was writing has a higher version and stays for the next flush.

@@ -204,6 +204,30 @@ describe("the index converges", () => {
     expect(listed.map((r: Run) => [r.id, r.status])).toEqual([[runs[1]!.id, "queued"], [runs[0]!.id, "cancelled"]]);
   });
 
+  it("a decision made while a flush is on its way to D1 reaches the index after it", async () => {
+    const a = await newAgent("midflush");
+    const run = await submit(a, { argv: ["one"] });
+    await runInDurableObject(a.stub, (o) => {
+      const agent = o as unknown as { index: IndexOutbox; lifecycle: { apply(id: string, e: object): unknown } };
+      const real = agent.index.db;
+      let once = false;
+      agent.index.db = {
+        prepare: real.prepare.bind(real),
+        // The run is cancelled after the flush read it queued and before D1 took it.
+        batch: (s) => {
+          if (!once) (once = true), agent.lifecycle.apply(run.id, { type: "cancel", reason: "mid-flush" });
+          return real.batch(s);
+        },
+      };
+    });
+    // The flush goes on until no mark is left unsent: the cancel's mark, made while it sent, included.
+    expect(await a.stub.flushIndex()).toBe(true);
+    expect(await a.stub.indexPending()).toBe(0);
+    expect((await call(a.t, "GET", "/v1/runs")).json.runs.map((r: Run) => r.status)).toEqual(["cancelled"]);
+    const listed = (await call(a.t, "GET", "/v1/agents")).json.agents.find((x: { name: string }) => x.name === "midflush");
+    expect(listed).toMatchObject({ queued: 0 });
+  });
+
   it("never goes backwards: an older flush landing after a newer one changes nothing, and a delete stays deleted", async () => {
     const ws = freshWorkspace();
     const t = await workspaceToken(ws);
