@@ -51,7 +51,7 @@ export class Timers {
     this.armed = null;
   }
 
-  /** Storage was wiped (and with it, perhaps, the alarm): read it afresh next time. */
+  /** Storage was wiped (and with it, perhaps, the alarm) or a transaction rolled back: read both afresh next time. */
   forget(): void {
     this.armed = undefined;
     this.known.clear();
