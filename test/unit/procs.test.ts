@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { listProcs, readStat } from "../../worker-agent/src/procfs.js";
+import { markPids, noteMade } from "../../worker-agent/src/pid-window.js";
+import { lastPid, listProcs, readStat } from "../../worker-agent/src/procfs.js";
 import { Containment } from "../../worker-agent/src/procs.js";
 
 const linux = process.platform === "linux";
@@ -84,7 +85,10 @@ describe.runIf(linux)("Containment", () => {
     // The same run's next attempt, on its own: not this attempt's.
     const neighbour = (await printedPids(spawn("/bin/sh", ["-c", "setsid sleep 30 >/dev/null 2>&1 & echo $!"], { env: env(2), stdio: ["ignore", "pipe", "ignore"] })))[0]!;
     const contain = new Containment(false, [`TETHER_RUN_ID=${runId}`, `TETHER_ATTEMPT=1`]);
+    // Marked as a host marks a job's start: the job's own forks still bring the look at its end.
+    contain.markStart(markPids());
     const root = spawn("/bin/sh", ["-c", script], { detached: true, env: env(1), stdio: ["ignore", "pipe", "ignore"] });
+    noteMade(root.pid);
     contain.attach(root.pid!);
     const runaways = await printedPids(root);
     try {
@@ -106,5 +110,36 @@ describe.runIf(linux)("Containment", () => {
         }
       }
     }
+  });
+
+  it("gives a job that made no process no look at its end, and the look to any other", async () => {
+    const runId = `run_${randomBytes(6).toString("hex")}`;
+    const marker = [`TETHER_RUN_ID=${runId}`, "TETHER_ATTEMPT=1"];
+    const env = { PATH: process.env.PATH!, TETHER_RUN_ID: runId, TETHER_ATTEMPT: "1" };
+    let skipped = 0;
+    // Other processes on the machine make pids too, and each brings the look back: try until a quiet moment.
+    for (let i = 0; i < 200 && !skipped; i++) {
+      const contain = new Containment(false, marker);
+      contain.markStart(markPids());
+      const root = spawn("/bin/true", [], { detached: true, stdio: "ignore" });
+      noteMade(root.pid);
+      contain.attach(root.pid!);
+      // A process that carries the job's marker but that this host made (through a shell of its
+      // own, so that it is not its child): a look would take it for the job's, the window knows better.
+      const maker = spawn("/bin/sh", ["-c", "sleep 30 >/dev/null 2>&1 & echo $!"], { env, stdio: ["ignore", "pipe", "ignore"] });
+      noteMade(maker.pid);
+      const decoy = (await printedPids(maker))[0]!;
+      noteMade(decoy);
+      if (root.exitCode === null && root.signalCode === null) await new Promise((r) => root.once("exit", r));
+      try {
+        const found = contain.members(true).map((p) => p.pid);
+        if (found.length) expect(found).toEqual([decoy]);
+        else skipped++;
+      } finally {
+        process.kill(decoy, "SIGKILL");
+      }
+    }
+    expect(skipped).toBe(1);
+    expect(lastPid()).toBeGreaterThan(0);
   });
 });

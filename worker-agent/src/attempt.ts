@@ -14,6 +14,7 @@ import { ClaudeStream } from "./claude-stream.js";
 import { readResult } from "./job-data.js";
 import { planLaunch, type JobGuard } from "./launch.js";
 import type { Logger } from "./log.js";
+import { markPids, noteMade } from "./pid-window.js";
 import type { Reaper } from "./reaper.js";
 import { Uplink } from "./uplink.js";
 
@@ -110,12 +111,14 @@ export class Attempt {
     let child: ChildProcess;
     let stdin: Writable;
     try {
+      guard.contain.markStart(markPids());
       if (launch.warm) {
         child = launch.warm.child;
         stdin = launch.warm.stdin;
         launch.warm.start(launch.command, launch.args, launch.env);
       } else {
         child = spawn(launch.command, launch.args, { detached: true, env: launch.env, cwd: launch.cwd, ...(launch.argv0 && { argv0: launch.argv0 }), stdio: ["pipe", "pipe", "pipe"] });
+        noteMade(child.pid);
         stdin = child.stdin!;
       }
     } catch (err) {

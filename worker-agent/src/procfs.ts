@@ -109,6 +109,14 @@ export function listProcs(skip?: ReadonlySet<number>): Listing | null {
   return out;
 }
 
+/** The pid the kernel gave out last in this PID namespace (/proc/loadavg's fifth field), or null. */
+export function lastPid(): number | null {
+  const end = readProc("/proc/loadavg", 0, true);
+  if (end < 0) return null;
+  const pid = Number(buf.toString("latin1", 0, end).trim().split(" ")[4]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
 /** Whether the environment the process started with holds every one of `marker`; null if it cannot be read. */
 export function hasMarker(pid: number, marker: readonly Buffer[]): boolean | null {
   // A NUL before the first entry, so each is matched whole, as "\0NAME=value\0".

@@ -8,6 +8,7 @@
  * away; in the sandbox nothing can (the PID namespace ends with its first process).
  */
 import { signalGroup } from "./process-group.js";
+import { noneMadeSince, type PidMark } from "./pid-window.js";
 import { hasMarker, listProcs, readStat, type Listing, type Proc } from "./procfs.js";
 
 /**
@@ -25,6 +26,8 @@ export class Containment {
   /** Nothing of the job is left, nor can be: no more looks. */
   private over = false;
   private readonly marker: Buffer[];
+  /** The last pid given out before the job could run (see pid-window.ts). */
+  private mark: PidMark | null = null;
 
   /**
    * @param sandboxed the root is bwrap: everything of the job is in its tree (orphans are
@@ -36,6 +39,11 @@ export class Containment {
     marker: string[],
   ) {
     this.marker = marker.map((m) => Buffer.from(`\0${m}\0`, "latin1"));
+  }
+
+  /** Call before the job can run: a job that makes no process then needs no look at its end. */
+  markStart(mark: PidMark | null): void {
+    this.mark = mark;
   }
 
   attach(pid: number): void {
@@ -51,11 +59,23 @@ export class Containment {
   /** The job's processes, zombies too; `thorough` also looks for runaways by their environment (slower). */
   members(thorough = false): Proc[] {
     if (!this.root || this.over) return [];
+    if (thorough && this.madeNothing()) {
+      this.over = true;
+      return [];
+    }
     const list = listProcs();
     if (!list) return [];
     const { found, unsure } = this.find(list.procs, thorough, false);
     if (this.rootStart && found.every((p) => p.zombie) && (this.sandboxed || (thorough && !unsure && this.confirm(list)))) this.over = true;
     return found;
+  }
+
+  /** The root has exited, and no pid was given out since the mark but to this host's own processes. */
+  private madeNothing(): boolean {
+    if (!this.mark || this.sandboxed) return false;
+    const root = readStat(this.root);
+    if (root && root.start === this.rootStart && !root.zombie) return false;
+    return noneMadeSince(this.mark);
   }
 
   /** A thorough look found nothing alive: whether it was the last one needed (see the class). */

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
+import { noteMade } from "./pid-window.js";
 
 // Lines are "+<pgid>" (a job group started) or "-<pgid>" (it is gone). Signals are ignored: only
 // the end of the pipe ends it, so a Ctrl-C meant for the agent cannot take the reaper first.
@@ -31,6 +32,7 @@ export class Reaper {
       return;
     }
     this.child = spawn("/bin/sh", ["-c", SCRIPT], { detached: true, stdio: ["pipe", "ignore", "ignore"] });
+    noteMade(this.child.pid);
     this.child.on("error", () => {}); // without it, jobs still die on every exit but SIGKILL
     this.child.stdin!.on("error", () => {});
     // It must not keep this process alive, nor be waited for.

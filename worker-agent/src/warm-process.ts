@@ -11,6 +11,7 @@ import type { Writable } from "node:stream";
 import type { Logger } from "./log.js";
 import type { Policy } from "./policy.js";
 import { bwrapArgs } from "./sandbox.js";
+import { noteMade } from "./pid-window.js";
 import { createWorkdir, type Workdir } from "./workdir.js";
 
 /**
@@ -116,6 +117,7 @@ export class WarmProcess {
       cwd: workdir.dir,
       stdio: ["pipe", "pipe", "pipe", "pipe"],
     });
+    noteMade(child.pid);
     child.on("error", () => undefined);
     child.stdin!.on("error", () => undefined);
     const warm: Warm = {
