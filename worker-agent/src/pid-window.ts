@@ -4,6 +4,10 @@
  * window made none: its end needs no look through /proc for what it left (two full listings,
  * most of a short job's cost on its host). Any other pid given out meanwhile, a thread's
  * included, or a window too long to rule out the pids wrapping, and the look is made as before.
+ * A job with CAP_CHECKPOINT_RESTORE (root, outside the sandbox) can pick its children's pids
+ * (clone3's set_tid) and so pass unseen; such a job can as well clear its environment and leave
+ * its tree between two looks, so outside the sandbox finding every process was already the
+ * best that /proc allows against it. In the sandbox its PID namespace ends with the job.
  */
 import { lastPid } from "./procfs.js";
 
