@@ -62,8 +62,10 @@ export class TetherError extends Error {
     readonly problem: Problem | null,
     /** The answer's Retry-After in seconds (429, 503), or null: said in the message too. */
     readonly retryAfterS: number | null = null,
+    /** What the answer said where it was not a problem (a redirect's target), for the message. */
+    private readonly said: string | null = null,
   ) {
-    super(`${problem?.detail ?? `HTTP ${status}`}${retryAfterS !== null ? ` (Retry-After: ${retryAfterS} s)` : ""}`);
+    super(`${problem?.detail ?? said ?? `HTTP ${status}`}${retryAfterS !== null ? ` (Retry-After: ${retryAfterS} s)` : ""}`);
     this.name = "TetherError";
   }
   /** The problem's type (a URI or a short name such as "not-found"); "about:blank" when the answer was not problem+json. */
@@ -72,7 +74,7 @@ export class TetherError extends Error {
   }
   /** What went wrong and what to do, as the server said it (or "HTTP <status>"). */
   get detail(): string {
-    return this.problem?.detail ?? `HTTP ${this.status}`;
+    return this.problem?.detail ?? this.said ?? `HTTP ${this.status}`;
   }
   get title(): string {
     return this.problem?.title ?? "";
@@ -501,7 +503,18 @@ async function toError(res: Answer): Promise<TetherError> {
   } catch {
     /* not JSON */
   }
-  return new TetherError(res.status, problem, retryAfterS(res));
+  return new TetherError(res.status, problem, retryAfterS(res), redirectNote(res));
+}
+
+/**
+ * A redirect is not followed: the token would go with the call to wherever it points (the
+ * Node transport never follows one; fetch follows it but drops the token on a change of
+ * scheme or host, so the call fails as unauthorized). Saying where it points names the fix.
+ */
+function redirectNote(res: Answer): string | null {
+  const to = res.headers.get("location");
+  if (res.status < 300 || res.status > 399 || !to) return null;
+  return `the server redirects this call to ${to}: give the client that address (the CLI reads it from TETHER_URL)`;
 }
 
 /** Retry-After as seconds (it may be a number of seconds or an HTTP date), or null. */

@@ -25,6 +25,7 @@ beforeAll(async () => {
         return res.writeHead(429, { "content-type": "application/problem+json", "retry-after": "7" }).end(JSON.stringify({ type: "about:blank", title: "Too Many Requests", status: 429, detail: "slow down" }));
       }
       if (req.url === "/none") return res.writeHead(204).end();
+      if (req.url === "/v1/runs/run_moved") return res.writeHead(301, { location: "https://tether.example/v1/runs/run_moved" }).end();
       if (req.url === "/stream") {
         res.writeHead(200, { "content-type": "text/event-stream" });
         res.write("id: 1\nevent: state\ndata: a\n\n");
@@ -109,5 +110,14 @@ describe("nodeFetch", () => {
   it("carries the SDK: an answer's problem and Retry-After reach TetherError", async () => {
     const client = new TetherClient({ url: base, token: "t", fetch: nodeFetch, retry: { tries: 1 } });
     await expect(client.get("run_x")).rejects.toMatchObject({ status: 429, retryAfterS: 7, title: "Too Many Requests" });
+  });
+
+  it("follows no redirect, where the token would go along, and says where it points", async () => {
+    const client = new TetherClient({ url: base, token: "t", fetch: nodeFetch, retry: { tries: 1 } });
+    const calls = seen.length;
+    const err = await client.get("run_moved").catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 301, problem: null, detail: expect.stringContaining("redirects this call to https://tether.example/v1/runs/run_moved") });
+    expect((err as Error).message).toMatch(/TETHER_URL/);
+    expect(seen.length).toBe(calls + 1);
   });
 });
