@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/cli/help.js";
 import { repoRoot } from "../../src/local/paths.js";
-import { startStack, waitFor, type Stack } from "./harness.js";
+import { COMMAND_MS, startStack, waitFor, type Stack } from "./harness.js";
 
 let s: Stack;
 const dir = mkdtempSync(join(tmpdir(), "tether-faces-"));
@@ -90,11 +90,11 @@ describe("tether completion", () => {
       expect(r.status, shell).toBe(0);
       for (const cmd of ["run", "await", "watch", "ls", "schedules", "completion"]) expect(r.stdout, shell).toContain(cmd);
     }
-    const bash = spawnSync("bash", ["-n"], { input: tether("completion", "bash").stdout, encoding: "utf8" });
+    const bash = spawnSync("bash", ["-n"], { input: tether("completion", "bash").stdout, encoding: "utf8", timeout: COMMAND_MS });
     expect(bash.status, bash.stderr).toBe(0);
     // tether run's flags complete too, and each command name once.
     const complete = (words: string) =>
-      spawnSync("bash", ["-c", `source <(${process.execPath} ${bin} completion bash); COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _tether; echo "\${COMPREPLY[@]}"`], { encoding: "utf8" }).stdout.trim();
+      spawnSync("bash", ["-c", `source <(${process.execPath} ${bin} completion bash); COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _tether; echo "\${COMPREPLY[@]}"`], { encoding: "utf8", timeout: COMMAND_MS }).stdout.trim();
     expect(complete("tether run --conc")).toBe("--concurrency");
     expect(complete("tether run --start")).toBe("--start-rate");
     expect(complete("tether comp")).toBe("completion");

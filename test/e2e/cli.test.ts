@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../src/local/paths.js";
-import { startStack, type Stack } from "./harness.js";
+import { COMMAND_MS, startStack, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -33,6 +33,7 @@ describe("tether run", () => {
       env: env(),
       input: "hello\n",
       encoding: "utf8",
+      timeout: COMMAND_MS,
     });
     expect(r.stdout).toBe("hello world\n");
     expect(r.status).toBe(0);
@@ -84,7 +85,7 @@ describe("tether run", () => {
     const r = tether("run", "no-such-agent", "--", "true");
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("agent no-such-agent does not exist");
-    const bare = spawnSync(process.execPath, [bin, "get", "run_x"], { env: { PATH: process.env.PATH }, cwd: s.dir, encoding: "utf8" });
+    const bare = spawnSync(process.execPath, [bin, "get", "run_x"], { env: { PATH: process.env.PATH }, cwd: s.dir, encoding: "utf8", timeout: COMMAND_MS });
     expect(bare.stderr).toMatch(/npm start/);
   });
 });

@@ -120,9 +120,23 @@ export async function attemptPid(client: TetherClient, runId: string, attempt = 
   throw new Error(`attempt ${attempt} of ${runId} never started`);
 }
 
+/** How long a command run with spawnSync may take in a test (the CLI, ps, a shell). */
+export const COMMAND_MS = 30_000;
+
+/**
+ * What a short command printed. Bounded, and an error when it did not finish: a command that
+ * hangs would block this process whole, the timers of the tests' own timeouts included, and the
+ * suite would wait for ever instead of failing.
+ */
+export function commandOutput(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: COMMAND_MS, ...opts });
+  if (r.error) throw new Error(`${cmd} ${args.join(" ")}: ${r.error.message}`);
+  return r.stdout;
+}
+
 /** Processes in the group; with live, leaving out zombies that have exited but wait to be reaped. */
 export function groupMembers(pgid: number, opts: { live?: boolean } = {}): number {
-  const out = spawnSync("ps", ["-o", "stat=", "-g", String(pgid)], { encoding: "utf8" }).stdout;
+  const out = commandOutput("ps", ["-o", "stat=", "-g", String(pgid)]);
   return out.split("\n").filter((l) => l.trim() && !(opts.live && l.trim().startsWith("Z"))).length;
 }
 
@@ -148,8 +162,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 
 /** The workerd processes serving this test process's stack (one stack runs at a time), with their pids. */
 export function workerdProcesses(): number[] {
-  const rows = spawnSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" })
-    .stdout.split("\n")
+  const rows = commandOutput("ps", ["-eo", "pid=,ppid=,args="])
+    .split("\n")
     .map((l) => l.trim().split(/\s+/))
     .filter((r) => r.length >= 3)
     .map(([pid, ppid, ...args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args.join(" ") }));
@@ -166,7 +180,7 @@ export function cli(s: Pick<Stack, "url" | "token">, args: string[], opts: { tok
   return spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), ...args], {
     env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: opts.token ?? s.token },
     encoding: "utf8",
-    timeout: 30_000,
+    timeout: COMMAND_MS,
     ...(opts.input !== undefined && { input: opts.input }),
   });
 }

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../src/local/paths.js";
-import { collect, startStack, type Stack } from "./harness.js";
+import { collect, COMMAND_MS, startStack, type Stack } from "./harness.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -86,7 +86,7 @@ describe("results", () => {
   it("tether run --input … --result prints the result", () => {
     const job = returns("JSON.stringify({ twice: 2 * JSON.parse(process.env.TETHER_INPUT_N), who: JSON.parse(process.env.TETHER_INPUT_WHO) })");
     const cli = [join(repoRoot(), "bin", "tether.mjs"), "run", s.agent, "--input", "n=20", "--input", "who=world", "--result", "--", ...job];
-    const r = spawnSync(process.execPath, cli, { env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token }, encoding: "utf8" });
+    const r = spawnSync(process.execPath, cli, { env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token }, encoding: "utf8", timeout: COMMAND_MS });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout.trim())).toEqual({ twice: 40, who: "world" });
   });

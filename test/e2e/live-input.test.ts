@@ -3,7 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { repoRoot } from "../../src/local/paths.js";
-import { startStack, waitFor, type Stack } from "./harness.js";
+import { COMMAND_MS, startStack, waitFor, type Stack } from "./harness.js";
 import { cutProxy } from "./proxy.js";
 
 let s: Stack | undefined;
@@ -51,6 +51,7 @@ describe("live input", () => {
     const cli = spawnSync(process.execPath, [join(repoRoot(), "bin", "tether.mjs"), "input", run.id, "--eof"], {
       env: { ...process.env, TETHER_URL: s.url, TETHER_TOKEN: s.token },
       encoding: "utf8",
+      timeout: COMMAND_MS,
     });
     expect(JSON.parse(cli.stdout)).toMatchObject({ state: "queued", seq: 2 });
     expect(await s.client.input(run.id, "late\n")).toMatchObject({ state: "rejected", reason: expect.stringMatching(/closed/) });

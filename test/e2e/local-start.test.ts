@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../src/local/paths.js";
+import { COMMAND_MS } from "./harness.js";
 
 const root = repoRoot();
 const dirs: string[] = [];
@@ -111,14 +112,14 @@ function killTree(pid: number): void {
 }
 
 function hostOf(s: Started): number {
-  const pid = Number(spawnSync("pgrep", ["-P", String(s.child.pid), "-f", "tether-agent"], { encoding: "utf8" }).stdout.trim());
+  const pid = Number(spawnSync("pgrep", ["-P", String(s.child.pid), "-f", "tether-agent"], { encoding: "utf8", timeout: COMMAND_MS }).stdout.trim());
   expect(pid).toBeGreaterThan(0);
   return pid;
 }
 
 /** Whether the process runs; one that has exited but waits to be reaped does not. */
 function running(pid: number): boolean {
-  const stat = spawnSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" }).stdout.trim();
+  const stat = spawnSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8", timeout: COMMAND_MS }).stdout.trim();
   return stat !== "" && !stat.startsWith("Z");
 }
 
@@ -252,7 +253,7 @@ describe("npm start", () => {
     const d = tempDir();
     const s = start(d);
     // The control plane's process is up and workerd is starting: well before the host is.
-    await waitUntil(() => spawnSync("pgrep", ["-P", String(s.child.pid), "-f", "plane.mjs"]).status === 0);
+    await waitUntil(() => spawnSync("pgrep", ["-P", String(s.child.pid), "-f", "plane.mjs"], { timeout: COMMAND_MS }).status === 0);
     await new Promise((r) => setTimeout(r, 1500));
     process.kill(-s.child.pid!, "SIGINT");
     expect(await s.exited).toBe(0);
