@@ -17,8 +17,8 @@ export default defineConfig({
   test: {
     projects: [
       {
-        // Pure functions, in Node: the run state machine's every cell.
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+        // Pure functions, in Node: the run state machine's every cell (threads, as e2e says why).
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", pool: "threads" },
       },
       {
         // Routes, objects and tokens, inside workerd.
@@ -37,6 +37,12 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
+          // Worker threads, not forked processes. With forks a file's results and its end reach
+          // vitest over the child's IPC pipe, which vitest awaits with no limit; a run stopped
+          // there for good, no test failing and nothing more printed. Threads report over a
+          // MessagePort. Nothing here needs a process of its own: the Worker, the hosts and the
+          // jobs are child processes either way.
+          pool: "threads",
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,
