@@ -1,7 +1,8 @@
 /** Starts the real stack for a test file: the Worker in workerd on a free port, and real hosts. */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { newLocalKeySet } from "../../src/local/keys.js";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../../src/local/paths.js";
@@ -29,7 +30,16 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Stacks started and not yet stopped, in this test process. */
+/**
+ * This file's mark on what it starts. Test files run in worker threads of one vitest process,
+ * each with a copy of process.env of its own that workerd inherits, while every workerd of the
+ * run (vitest-pool-workers' own too) descends from that one process: the mark, not the parent,
+ * tells this file's control planes apart.
+ */
+const FILE_MARK = randomUUID();
+process.env.TETHER_E2E_FILE = FILE_MARK;
+
+/** Stacks started and not yet stopped, in this test file. */
 let live = 0;
 
 export async function startStack(
@@ -160,19 +170,19 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
 }
 
-/** The workerd processes serving this test process's stack (one stack runs at a time), with their pids. */
+/** The workerd processes serving this test file's stacks (one stack runs at a time), with their pids. */
 export function workerdProcesses(): number[] {
-  const rows = commandOutput("ps", ["-eo", "pid=,ppid=,args="])
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .filter((r) => r.length >= 3)
-    .map(([pid, ppid, ...args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args.join(" ") }));
-  const mine = new Set([process.pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) (mine.add(r.pid), (grew = true));
-  }
-  return rows.filter((r) => mine.has(r.pid) && /\bworkerd\b.*\bserve\b/.test(r.args)).map((r) => r.pid);
+  const read = (f: string) => {
+    try {
+      return readFileSync(f, "latin1");
+    } catch {
+      return ""; // gone, or not ours to read
+    }
+  };
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p) && /\bworkerd\0serve\0/.test(read(`/proc/${p}/cmdline`)))
+    .filter((p) => `\0${read(`/proc/${p}/environ`)}`.includes(`\0TETHER_E2E_FILE=${FILE_MARK}\0`))
+    .map(Number);
 }
 
 /** The real CLI against a stack, as its user runs it: TETHER_URL and a token (the stack's unless given) in the environment. */

@@ -15,7 +15,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-/** Resident memory of the workerd processes under this test process, in MB. */
+/** Resident memory of the workerd processes serving this file's stack, in MB. */
 function workerdRssMb(): number {
   let kb = 0;
   for (const pid of workerdProcesses()) kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
