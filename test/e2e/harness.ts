@@ -138,8 +138,8 @@ export const COMMAND_MS = 30_000;
  * hangs would block this process whole, the timers of the tests' own timeouts included, and the
  * suite would wait for ever instead of failing.
  */
-export function commandOutput(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: COMMAND_MS, ...opts });
+export function commandOutput(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: COMMAND_MS });
   if (r.error) throw new Error(`${cmd} ${args.join(" ")}: ${r.error.message}`);
   return r.stdout;
 }
@@ -170,18 +170,20 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
 }
 
+/** A file under /proc as text; empty when the process is gone or not ours to read. */
+export function procFile(path: string): string {
+  try {
+    return readFileSync(path, "latin1");
+  } catch {
+    return "";
+  }
+}
+
 /** The workerd processes serving this test file's stacks (one stack runs at a time), with their pids. */
 export function workerdProcesses(): number[] {
-  const read = (f: string) => {
-    try {
-      return readFileSync(f, "latin1");
-    } catch {
-      return ""; // gone, or not ours to read
-    }
-  };
   return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p) && /\bworkerd\0serve\0/.test(read(`/proc/${p}/cmdline`)))
-    .filter((p) => `\0${read(`/proc/${p}/environ`)}`.includes(`\0TETHER_E2E_FILE=${FILE_MARK}\0`))
+    .filter((p) => /^\d+$/.test(p) && /\bworkerd\0serve\0/.test(procFile(`/proc/${p}/cmdline`)))
+    .filter((p) => `\0${procFile(`/proc/${p}/environ`)}`.includes(`\0TETHER_E2E_FILE=${FILE_MARK}\0`))
     .map(Number);
 }
 

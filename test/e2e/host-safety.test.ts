@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHostAgent } from "../../src/local/stack.js";
 import { repoRoot } from "../../src/local/paths.js";
 import { Redactor } from "../../worker-agent/src/redactor.js";
-import { attemptPid, startStack, type Stack } from "./harness.js";
+import { attemptPid, procFile, startStack, type Stack } from "./harness.js";
 
 const repo = repoRoot();
 let s: Stack;
@@ -38,15 +38,8 @@ async function run(agent: string, argv: string[], env?: Record<string, string>) 
 
 /** Processes on this machine whose command line or environment holds `marker`. */
 function survivors(marker: string): string[] {
-  const read = (f: string) => {
-    try {
-      return readFileSync(f, "latin1");
-    } catch {
-      return ""; // gone, or not ours to read
-    }
-  };
   const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
-  return pids.filter((p) => read(`/proc/${p}/cmdline`).includes(marker) || read(`/proc/${p}/environ`).includes(marker));
+  return pids.filter((p) => procFile(`/proc/${p}/cmdline`).includes(marker) || procFile(`/proc/${p}/environ`).includes(marker));
 }
 
 const DECOY = `decoy-${randomBytes(8).toString("hex")}`;
