@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../src/local/paths.js";
-import { COMMAND_MS } from "./harness.js";
+import { COMMAND_MS, commandOutput } from "./harness.js";
 
 const root = repoRoot();
 const dirs: string[] = [];
@@ -81,7 +81,7 @@ function tether(cwd: string, ...args: string[]) {
     cwd,
     env: { ...process.env, TETHER_URL: "", TETHER_TOKEN: "" },
     encoding: "utf8",
-    timeout: 30_000,
+    timeout: COMMAND_MS,
   });
 }
 
@@ -112,14 +112,14 @@ function killTree(pid: number): void {
 }
 
 function hostOf(s: Started): number {
-  const pid = Number(spawnSync("pgrep", ["-P", String(s.child.pid), "-f", "tether-agent"], { encoding: "utf8", timeout: COMMAND_MS }).stdout.trim());
+  const pid = Number(commandOutput("pgrep", ["-P", String(s.child.pid), "-f", "tether-agent"]).trim());
   expect(pid).toBeGreaterThan(0);
   return pid;
 }
 
 /** Whether the process runs; one that has exited but waits to be reaped does not. */
 function running(pid: number): boolean {
-  const stat = spawnSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8", timeout: COMMAND_MS }).stdout.trim();
+  const stat = commandOutput("ps", ["-o", "stat=", "-p", String(pid)]).trim();
   return stat !== "" && !stat.startsWith("Z");
 }
 
