@@ -42,11 +42,13 @@ export interface Warm {
 }
 
 /**
- * How long after a job takes the process made ahead the next is made. Forking tether-agent
- * while the job execs slowed the job's start on two cores (3.7 ms from the command's write to
- * the job's first act, against 2.4 ms with this wait).
+ * How long after a job takes the process made ahead the next is made: at once, while the job
+ * execs on the other core. Made later, the fork (about a millisecond in which this process
+ * does nothing else) fell on the next job's assignment or the last one's end: dispatch p50
+ * 3.2–3.6 ms with this wait against 3.7–4.5 ms at 5 ms, and 3.6–3.9 against 4.0–4.7 ms in
+ * bubblewrap, on two cores. (Node waits at least 1 ms for any timer.)
  */
-const MAKE_AFTER_MS = 5;
+const MAKE_AFTER_MS = 1;
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
