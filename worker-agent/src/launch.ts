@@ -129,7 +129,7 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
     : sandboxed
     ? { command: isolation.detail, args: bwrapArgs({ policy, workdir: workdir.dir, command: verdict.path, args: rest }), argv0: undefined, env, cwd: workdir.dir, guard, resultFile: data.resultFile }
     : // The file judged is the file run, whatever is renamed meanwhile; the program still sees the name it was called by.
-      { command: verdict.real, args: rest, argv0: argv0!, env, cwd: workdir.dir, guard, resultFile: data.resultFile };
+      { command: verdict.real(), args: rest, argv0: argv0!, env, cwd: workdir.dir, guard, resultFile: data.resultFile };
   return { ok: true, launch };
 }
 
