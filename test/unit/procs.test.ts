@@ -142,4 +142,13 @@ describe.runIf(linux)("Containment", () => {
     expect(skipped).toBe(1);
     expect(lastPid()).toBeGreaterThan(0);
   });
+
+  it("reads the last pid afresh each time, though the file stays open", async () => {
+    const before = lastPid()!;
+    const child = spawn("/bin/true");
+    await new Promise((r) => child.once("exit", r));
+    // Pids wrap, but not between two reads a process apart.
+    expect(lastPid()).toBeGreaterThanOrEqual(child.pid!);
+    expect(child.pid).not.toBe(before);
+  });
 });

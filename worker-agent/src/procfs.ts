@@ -109,9 +109,12 @@ export function listProcs(skip?: ReadonlySet<number>): Listing | null {
   return out;
 }
 
+/** /proc/loadavg kept open: every job reads it before it starts, and a read from 0 is a fresh one. */
+let loadavg: number | null | undefined;
+
 /** The pid the kernel gave out last in this PID namespace (/proc/loadavg's fifth field), or null. */
 export function lastPid(): number | null {
-  const end = readProc("/proc/loadavg", 0, true);
+  const end = readLoadavg();
   if (end < 0) return null;
   const pid = Number(buf.toString("latin1", 0, end).trim().split(" ")[4]);
   return Number.isInteger(pid) && pid > 0 ? pid : null;
@@ -128,4 +131,20 @@ export function hasMarker(pid: number, marker: readonly Buffer[]): boolean | nul
   // A huge environment is rare: its buffer is not kept for the life of the host.
   if (buf.length > 65536) buf = Buffer.allocUnsafe(4096);
   return marked;
+}
+
+function readLoadavg(): number {
+  if (loadavg === undefined) {
+    try {
+      loadavg = openSync("/proc/loadavg", "r");
+    } catch {
+      loadavg = null;
+    }
+  }
+  if (loadavg === null) return -1;
+  try {
+    return readSync(loadavg, buf, 0, buf.length, 0);
+  } catch {
+    return -1;
+  }
 }
