@@ -119,6 +119,9 @@ export const AGENT_SCHEMA = [
   `ALTER TABLE outbox ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;
    UPDATE outbox SET owed = 1 WHERE run_id IN (SELECT id FROM runs WHERE has_object = 1);
    CREATE INDEX outbox_owed ON outbox (run_id) WHERE owed = 1;`,
+  // The next run is read through runs_queued_free and runs_queued_key; this index was kept up by
+  // every submit and every start (a page written to disk each) and read by nothing.
+  `DROP INDEX runs_next;`,
 ];
 
 export interface Profile {
