@@ -9,6 +9,7 @@ import { encodeBatch, type StreamNo } from "../../src/protocol/frames.js";
 import { LIMITS } from "../../src/protocol/limits.js";
 import { RunToHost, type StreamEnd } from "../../src/protocol/stream.js";
 import { Backoff } from "./backoff.js";
+import { frameMask } from "./frame-mask.js";
 import type { Logger } from "./log.js";
 
 const MAX_CHUNK = 256 * 1024;
@@ -47,8 +48,11 @@ export class Uplink {
   private ready = false;
   private pending: Pending[] = [];
   private inflight: InFlight | null = null;
-  /** Every batch is encoded here: one frame is in flight at a time and ws copies it as it masks it. */
-  /** Reused for every batch, grown to the largest so far: most jobs print a few bytes, and a 1 MB buffer per attempt cost a zero-fill each. */
+  /**
+   * Every batch is encoded here, reused and grown to the largest so far: most jobs print a few
+   * bytes, and a 1 MB buffer per attempt cost a zero-fill each. One frame is in flight at a
+   * time and the next is encoded only once it is acknowledged, so ws may send this very buffer.
+   */
   private frameBuffer: Uint8Array | undefined;
   private unacked = 0;
   private nextSeq = 1;
@@ -96,7 +100,7 @@ export class Uplink {
   open(): void {
     if (this.closed || this.ws) return;
     this.everOpened = true;
-    const ws = new WebSocket(this.url, { headers: { authorization: `Bearer ${this.credential()}` }, perMessageDeflate: false });
+    const ws = new WebSocket(this.url, { headers: { authorization: `Bearer ${this.credential()}` }, perMessageDeflate: false, ...frameMask(this.url) });
     this.ws = ws;
     ws.on("open", () => {
       this.backoff.reset();
