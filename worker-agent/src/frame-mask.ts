@@ -1,5 +1,5 @@
 /**
- * The masking key of the frames this host sends. A WebSocket client masks each frame with a
+ * The masking key of the frames this host sends, on its control socket and its output streams. A WebSocket client masks each frame with a
  * random key so that an intermediary reading plain HTTP cannot be led to take bytes a sender
  * chose (a hostile job's output) for a request or a response of its own. Over TLS no
  * intermediary reads the frames, and on loopback there is none: there the key is zeros, which

@@ -9,6 +9,7 @@ import { EdgeToHost, type Assign, type HostMessage, type HostPolicySummary } fro
 import { CLOSE_PROTOCOL, CLOSE_REVOKED, PROTOCOL, PROTOCOL_FINISHED } from "../../src/protocol/version.js";
 import { Attempt } from "./attempt.js";
 import { Backoff } from "./backoff.js";
+import { frameMask } from "./frame-mask.js";
 import { approvalNeeded } from "./launch.js";
 import type { Logger } from "./log.js";
 import { Reaper } from "./reaper.js";
@@ -127,7 +128,7 @@ export class Host {
 
   private connect(): void {
     const url = new URL(`/v1/agents/${this.agent}/connect`, this.opts.url.replace(/^http/, "ws"));
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.credential ?? this.opts.token}` }, perMessageDeflate: false });
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.credential ?? this.opts.token}` }, perMessageDeflate: false, ...frameMask(url.href) });
     this.ws = ws;
     ws.on("unexpected-response", (req, res) => {
       let body = "";
