@@ -121,8 +121,12 @@ export const Assign = z.object({
   attempt: Attempt,
   /** The job's own token, for the process only: it reads its run; it cannot stream or end anything. */
   job_token: z.string(),
-  /** The job with its timeout settled, and its command: a runner job is planned into one at the edge. */
-  job: JobSpec.extend({ timeout_ms: z.number().int().min(1), argv: JobSpec.shape.argv.unwrap() }),
+  /**
+   * The job with its timeout settled, and its command: a runner job is planned into one at the
+   * edge. Fields a newer edge adds are dropped, not refused: a refused assignment would leave its
+   * run held by a host that never starts it.
+   */
+  job: z.object(JobSpec.shape).extend({ timeout_ms: z.number().int().min(1), argv: JobSpec.shape.argv.unwrap() }),
   /** A person approved the job: a host whose policy asks runs it though its allowlist does not name it. */
   approved: z.boolean().optional(),
   /** The values of the secrets the job names, opened for this attempt only: in its env, and cut from its output. */
