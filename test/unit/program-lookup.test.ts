@@ -59,6 +59,17 @@ describe("judgeProgram", () => {
     expect(found(FULL, "bin", j2)).toMatch(/not found in PATH/);
   });
 
+  it("judges the file as it is now, not as it was found: one swapped for a link to another program since is refused", () => {
+    const d = dir("bin");
+    const tool = program(d);
+    const allowed = new Map([[tool, "tool"]]);
+    expect(found(ALLOWLIST, d, root, allowed)).toBe(tool);
+    const other = program(dir("elsewhere"), "other");
+    rmSync(tool);
+    symlinkSync(other, tool);
+    expect(found(ALLOWLIST, d, root, allowed)).toMatch(`resolves to ${other}, which is not on the allowlist`);
+  });
+
   it("judges the real file under an allowlist, whatever name or link leads to it", () => {
     const real = program(dir("real"));
     const links = dir("links");

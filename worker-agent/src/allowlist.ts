@@ -84,9 +84,10 @@ function findProgram(name: string, path: string | undefined, cwd: string): strin
     const file = resolve(cwd, name);
     return runnable(file) ? file : null;
   }
-  const dirs = (path ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter);
+  const search = path ?? "/usr/local/bin:/usr/bin:/bin";
+  const dirs = search.split(delimiter);
   // A relative entry means a different place from each job's directory: looked up each time.
-  const key = dirs.every(isAbsolute) ? `${path}\0${name}` : null;
+  const key = dirs.every(isAbsolute) ? `${search}\0${name}` : null;
   const seen = key === null ? undefined : foundBefore.get(key);
   if (seen && Date.now() - seen.at < FOUND_FOR_MS && runnable(seen.path)) return seen.path;
   for (const dir of dirs) {
