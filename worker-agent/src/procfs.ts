@@ -145,6 +145,13 @@ function readLoadavg(): number {
   try {
     return readSync(loadavg, buf, 0, buf.length, 0);
   } catch {
+    // Opened afresh next time: one failed read must not leave every later job without its mark.
+    try {
+      closeSync(loadavg);
+    } catch {
+      /* closed already */
+    }
+    loadavg = undefined;
     return -1;
   }
 }
