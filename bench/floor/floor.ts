@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { startLocalWorker } from "../../src/local/local-worker.js";
 import { repoRoot } from "../../src/local/paths.js";
 import { onCleanup } from "../cleanup.js";
+import { settleDisk } from "../settle.js";
 import { cpuOf, descendants, stat } from "../proc.js";
 import { IN_FLIGHT, pool, WARMUP } from "../workloads/throughput.js";
 
@@ -58,6 +59,7 @@ export async function objectFloor(dir: string, objects: number): Promise<ObjectF
   const w = await startFloorWorker(join(dir, "floor-state"));
   try {
     await pool(WARMUP, IN_FLIGHT, () => createObject(w.url));
+    settleDisk();
     const cpu0 = cpuOf(w.pids());
     const t0 = process.hrtime.bigint();
     await pool(objects, IN_FLIGHT, () => createObject(w.url));

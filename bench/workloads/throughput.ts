@@ -7,6 +7,7 @@ import type { Ctx } from "../context.js";
 import type { Measured } from "../figures.js";
 import { jobs } from "../jobs.js";
 import { cpuOf } from "../proc.js";
+import { settleDisk } from "../settle.js";
 import type { Target } from "../target.js";
 
 /** Submit calls in flight; the object floor (floor/floor.ts) is driven with the same. */
@@ -31,6 +32,7 @@ export async function throughput(t: Target, ctx: Ctx): Promise<Measured> {
   const n = ctx.sizes.throughputJobs;
   await pool(WARMUP, IN_FLIGHT, () => t.submit(jobs.nothing()));
   await t.drained();
+  settleDisk();
 
   const plane0 = cpuOf(t.controlPlanePids());
   const host0 = cpuOf(t.hostPids());
