@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { app, errorResponse } from "../../src/http/app.js";
 import { catchAll } from "../../src/http/errors.js";
 import { SECURITY_HEADERS, securityHeaders } from "../../src/http/security-headers.js";
@@ -224,12 +224,19 @@ describe("CORS only for the origins configured", () => {
 });
 
 describe("errorResponse", () => {
+  // Our faults are logged for whoever runs the control plane; the tests read the log instead of printing it.
+  const logged = () => vi.spyOn(console, "error").mockImplementation(() => undefined);
+  afterEach(() => vi.restoreAllMocks());
+
   it("makes a thrown non-Error a 500 problem, not an escape from the app", async () => {
-    for (const thrown of ["a string", undefined, null, 42, { message: "an object" }]) {
+    const log = logged();
+    const thrownValues = ["a string", undefined, null, 42, { message: "an object" }];
+    for (const thrown of thrownValues) {
       const res = errorResponse(thrown);
       expect(res.status).toBe(500);
       expect(res.headers.get("content-type")).toContain("application/problem+json");
     }
+    expect(log.mock.calls).toEqual(thrownValues.map((v) => ["unhandled", v]));
     const mini = new Hono();
     mini.use(securityHeaders());
     mini.use(catchAll());
@@ -241,9 +248,11 @@ describe("errorResponse", () => {
     expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toContain("application/problem+json");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(log).toHaveBeenLastCalledWith("unhandled", "boom");
   });
 
   it("answers a Hono HTTPException with its own status as a problem", async () => {
+    const log = logged();
     const tooBig = errorResponse(new HTTPException(413, { res: new Response("Payload Too Large", { status: 413 }) }));
     expect(tooBig.status).toBe(413);
     expect(tooBig.headers.get("content-type")).toContain("application/problem+json");
@@ -256,5 +265,8 @@ describe("errorResponse", () => {
     const ours = await answer(errorResponse(new HTTPException(500, { message: "secret internals" })));
     expect(ours.status).toBe(500);
     expect(ours.json.detail).not.toContain("secret");
+    // Only our own fault is logged, never a client's 4xx or load's 503.
+    expect(log).toHaveBeenCalledTimes(1);
+    expect(String(log.mock.calls[0]![1])).toContain("secret internals");
   });
 });

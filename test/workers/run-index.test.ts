@@ -1,6 +1,6 @@
 /** The workspace index in D1: lists, filters, paging, isolation, and convergence when D1 fails. */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { IndexOutbox } from "../../src/agent/index-outbox.js";
 import { writeIndex, type IndexItem } from "../../src/index/write.js";
 import type { Run } from "../../src/protocol/run.js";
@@ -174,6 +174,9 @@ describe("GET /v1/runs from the index", () => {
 describe("the index converges", () => {
   it("after D1 fails: the marks stay, the alarm retries, and the index ends at the truth", async () => {
     const a = await newAgent("flaky");
+    // Each failed flush is logged with its retry; the test reads the log instead of printing it.
+    const log = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    onTestFinished(() => log.mockRestore());
     let down = true;
     let failures = 0;
     await runInDurableObject(a.stub, (o) => {
@@ -202,6 +205,7 @@ describe("the index converges", () => {
     expect(await a.stub.indexPending()).toBe(0);
     const listed = (await call(a.t, "GET", "/v1/runs")).json.runs;
     expect(listed.map((r: Run) => [r.id, r.status])).toEqual([[runs[1]!.id, "queued"], [runs[0]!.id, "cancelled"]]);
+    expect(log.mock.calls.some(([m]) => /^timer index failed \(try 1\); retrying in \d+ ms:$/.test(String(m)))).toBe(true);
   });
 
   it("a decision made while a flush is on its way to D1 reaches the index after it", async () => {
