@@ -83,7 +83,7 @@ export class IndexOutbox {
   /** The agent's own row changed (created, deleted, its counts). Its mark counts up, so one made during a flush outlives it. */
   markAgent(): void {
     this.settle();
-    if (this.marked.has(AGENT_KEY) && !this.sending.has(AGENT_KEY)) return;
+    if (this.marked.has(AGENT_KEY)) return;
     this.d.sql.exec("INSERT INTO index_outbox (key, version) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET version = version + 1", AGENT_KEY);
     this.marked.add(AGENT_KEY);
     this.armed();
@@ -97,7 +97,7 @@ export class IndexOutbox {
   /** `coalesce`: a mark still waiting for a flush stands for this one (a tombstone's version must be written). */
   private mark(key: string, version: number, coalesce = false): void {
     this.settle();
-    if (coalesce && this.marked.has(key) && !this.sending.has(key)) return;
+    if (coalesce && this.marked.has(key)) return;
     this.d.sql.exec("INSERT INTO index_outbox (key, version) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET version = MAX(version, excluded.version)", key, version);
     this.marked.add(key);
     this.armed();

@@ -232,6 +232,33 @@ describe("the index converges", () => {
     expect(listed).toMatchObject({ queued: 0 });
   });
 
+  it("decisions on several runs made while a flush is on its way to D1 all reach the index, the agent's counts too", async () => {
+    const a = await newAgent("midflush2");
+    const runs = [await submit(a, { argv: ["one"] }), await submit(a, { argv: ["two"] })];
+    await runInDurableObject(a.stub, (o) => {
+      const agent = o as unknown as { index: IndexOutbox; lifecycle: { apply(id: string, e: object): unknown } };
+      const real = agent.index.db;
+      let once = false;
+      agent.index.db = {
+        prepare: real.prepare.bind(real),
+        // Both runs are cancelled after the flush read them queued and before D1 took them: the agent's row is marked twice meanwhile.
+        batch: (s) => {
+          if (!once) {
+            once = true;
+            agent.lifecycle.apply(runs[0]!.id, { type: "cancel", reason: "mid-flush" });
+            agent.lifecycle.apply(runs[1]!.id, { type: "cancel", reason: "mid-flush" });
+          }
+          return real.batch(s);
+        },
+      };
+    });
+    expect(await a.stub.flushIndex()).toBe(true);
+    expect(await a.stub.indexPending()).toBe(0);
+    expect((await call(a.t, "GET", "/v1/runs")).json.runs.map((r: Run) => r.status)).toEqual(["cancelled", "cancelled"]);
+    const listed = (await call(a.t, "GET", "/v1/agents")).json.agents.find((x: { name: string }) => x.name === "midflush2");
+    expect(listed).toMatchObject({ queued: 0 });
+  });
+
   it("never goes backwards: an older flush landing after a newer one changes nothing, and a delete stays deleted", async () => {
     const ws = freshWorkspace();
     const t = await workspaceToken(ws);
