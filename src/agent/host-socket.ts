@@ -81,7 +81,10 @@ export class HostSockets {
     } else if (!host) {
       return this.d.hosts.close(ws, 1008, "say hello first");
     } else if (msg.type === "credit") {
-      if (!host.draining) setHost(ws, { ...host, seen_at, credit: Math.min(host.slots, host.credit + msg.n) });
+      const credit = Math.min(host.slots, host.credit + msg.n);
+      // A credit that frees nothing (all its slots are free already, or it drains) changes nothing and wakes nothing.
+      if (host.draining || credit === host.credit) return touchHost(ws, host, seen_at);
+      setHost(ws, { ...host, seen_at, credit });
     } else if (msg.type === "reject") {
       // A host that asks for approval had the slot free: it keeps it. Any other refusal says it has none.
       setHost(ws, { ...host, seen_at, credit: msg.ask ? Math.min(host.slots, host.credit + 1) : 0 });
@@ -98,7 +101,9 @@ export class HostSockets {
       this.finished(ws, host.host_id, msg);
       if (!msg.credit) return;
     } else if (msg.type === "drain") {
-      setHost(ws, { ...host, seen_at, credit: 0, draining: true });
+      // A draining host is given nothing more: there is nothing to dispatch, the first time or the next.
+      if (host.draining) return touchHost(ws, host, seen_at);
+      return setHost(ws, { ...host, seen_at, credit: 0, draining: true });
     } else {
       for (const row of this.d.store.leasedBy(host.host_id)) this.d.lifecycle.apply(row.id, { type: "lost", attempt: row.attempt, why: `host ${host.host_id} stopped` });
       this.d.hosts.close(ws, 1000, "bye");
