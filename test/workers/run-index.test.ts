@@ -208,22 +208,28 @@ describe("the index converges", () => {
     expect(log.mock.calls.some(([m]) => /^timer index failed \(try 1\); retrying in \d+ ms:$/.test(String(m)))).toBe(true);
   });
 
-  it("a decision made while a flush is on its way to D1 reaches the index after it", async () => {
-    const a = await newAgent("midflush");
-    const run = await submit(a, { argv: ["one"] });
-    await runInDurableObject(a.stub, (o) => {
+  /** Cancels these runs once the first flush has read them queued, before D1 takes its batch. */
+  const cancelMidFlush = (a: Awaited<ReturnType<typeof newAgent>>, ids: string[]) =>
+    runInDurableObject(a.stub, (o) => {
       const agent = o as unknown as { index: IndexOutbox; lifecycle: { apply(id: string, e: object): unknown } };
       const real = agent.index.db;
       let once = false;
       agent.index.db = {
         prepare: real.prepare.bind(real),
-        // The run is cancelled after the flush read it queued and before D1 took it.
         batch: (s) => {
-          if (!once) (once = true), agent.lifecycle.apply(run.id, { type: "cancel", reason: "mid-flush" });
+          if (!once) {
+            once = true;
+            for (const id of ids) agent.lifecycle.apply(id, { type: "cancel", reason: "mid-flush" });
+          }
           return real.batch(s);
         },
       };
     });
+
+  it("a decision made while a flush is on its way to D1 reaches the index after it", async () => {
+    const a = await newAgent("midflush");
+    const run = await submit(a, { argv: ["one"] });
+    await cancelMidFlush(a, [run.id]);
     // The flush goes on until no mark is left unsent: the cancel's mark, made while it sent, included.
     expect(await a.stub.flushIndex()).toBe(true);
     expect(await a.stub.indexPending()).toBe(0);
@@ -235,23 +241,8 @@ describe("the index converges", () => {
   it("decisions on several runs made while a flush is on its way to D1 all reach the index, the agent's counts too", async () => {
     const a = await newAgent("midflush2");
     const runs = [await submit(a, { argv: ["one"] }), await submit(a, { argv: ["two"] })];
-    await runInDurableObject(a.stub, (o) => {
-      const agent = o as unknown as { index: IndexOutbox; lifecycle: { apply(id: string, e: object): unknown } };
-      const real = agent.index.db;
-      let once = false;
-      agent.index.db = {
-        prepare: real.prepare.bind(real),
-        // Both runs are cancelled after the flush read them queued and before D1 took them: the agent's row is marked twice meanwhile.
-        batch: (s) => {
-          if (!once) {
-            once = true;
-            agent.lifecycle.apply(runs[0]!.id, { type: "cancel", reason: "mid-flush" });
-            agent.lifecycle.apply(runs[1]!.id, { type: "cancel", reason: "mid-flush" });
-          }
-          return real.batch(s);
-        },
-      };
-    });
+    // The agent's row is marked twice while the flush is in flight.
+    await cancelMidFlush(a, runs.map((r) => r.id));
     expect(await a.stub.flushIndex()).toBe(true);
     expect(await a.stub.indexPending()).toBe(0);
     expect((await call(a.t, "GET", "/v1/runs")).json.runs.map((r: Run) => r.status)).toEqual(["cancelled", "cancelled"]);
