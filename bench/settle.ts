@@ -1,8 +1,7 @@
 /**
  * Writes left from earlier work (a deleted temp dir, the last system's state, the tests) slow
- * every commit made while the kernel flushes them: the object floor read anywhere from 190 to
- * 460 objects/s on one machine, depending only on what ran before it. A timed phase that commits
- * to disk starts once they are on disk.
+ * every commit made while the kernel flushes them, the object floor's most: a timed phase that
+ * commits to disk starts once they are on disk.
  */
 import { execFileSync } from "node:child_process";
 
