@@ -59,7 +59,7 @@ export async function objectFloor(dir: string, objects: number): Promise<ObjectF
   const w = await startFloorWorker(join(dir, "floor-state"));
   try {
     await pool(WARMUP, IN_FLIGHT, () => createObject(w.url));
-    settleDisk();
+    await settleDisk();
     const cpu0 = cpuOf(w.pids());
     const t0 = process.hrtime.bigint();
     await pool(objects, IN_FLIGHT, () => createObject(w.url));

@@ -32,7 +32,7 @@ export async function throughput(t: Target, ctx: Ctx): Promise<Measured> {
   const n = ctx.sizes.throughputJobs;
   await pool(WARMUP, IN_FLIGHT, () => t.submit(jobs.nothing()));
   await t.drained();
-  settleDisk();
+  await settleDisk();
 
   const plane0 = cpuOf(t.controlPlanePids());
   const host0 = cpuOf(t.hostPids());
