@@ -155,7 +155,7 @@ async function main(): Promise<number> {
       const f = await objectFloor(dir, sizes.throughputJobs);
       Object.assign(results.floors, { floor_objects_per_s: f.objects_per_s, floor_cpu_ms_per_object: f.cpu_ms_per_object });
       results.extra.object_floor = { ...f };
-      progress(`floor: ${f.objects} new Durable Objects, one row committed each, ${f.in_flight} calls in flight: ${f.objects_per_s.toFixed(0)} objects/s (workerd ${f.cpu_ms_per_object.toFixed(2)} CPU ms/object)`);
+      progress(`floor: ${f.objects} new Durable Objects, one row committed each, ${f.in_flight} calls in flight: ${f.objects_per_s.toFixed(0)} objects/s (workerd ${f.cpu_ms_per_object.toFixed(2)} CPU ms/object, machine ${f.machine_cpu_ms_per_object.toFixed(2)})`);
     } catch (err) {
       if (!interrupted()) {
         failed = true;

@@ -11,7 +11,7 @@ import { startLocalWorker } from "../../src/local/local-worker.js";
 import { repoRoot } from "../../src/local/paths.js";
 import { onCleanup } from "../cleanup.js";
 import { settleDisk } from "../settle.js";
-import { cpuOf, descendants, stat } from "../proc.js";
+import { cpuOf, descendants, machineBusyMs, stat } from "../proc.js";
 import { IN_FLIGHT, pool, WARMUP } from "../workloads/throughput.js";
 
 export interface ObjectFloor {
@@ -21,6 +21,8 @@ export interface ObjectFloor {
   objects_per_s: number;
   /** CPU (user + system) of the floor's workerd processes per object, over the same span. */
   cpu_ms_per_object: number;
+  /** Everything the machine did per object over the same span, the bench's own calls included. */
+  machine_cpu_ms_per_object: number;
 }
 
 function workerdPids(): number[] {
@@ -61,11 +63,13 @@ export async function objectFloor(dir: string, objects: number): Promise<ObjectF
     await pool(WARMUP, IN_FLIGHT, () => createObject(w.url));
     await settleDisk();
     const cpu0 = cpuOf(w.pids());
+    const machine0 = machineBusyMs();
     const t0 = process.hrtime.bigint();
     await pool(objects, IN_FLIGHT, () => createObject(w.url));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = cpuOf(w.pids()) - cpu0;
-    return { objects, in_flight: IN_FLIGHT, seconds, objects_per_s: objects / seconds, cpu_ms_per_object: cpu / objects };
+    const machine = machineBusyMs() - machine0;
+    return { objects, in_flight: IN_FLIGHT, seconds, objects_per_s: objects / seconds, cpu_ms_per_object: cpu / objects, machine_cpu_ms_per_object: machine / objects };
   } finally {
     await w.stop();
   }
