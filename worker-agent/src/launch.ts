@@ -16,6 +16,7 @@ import { Redactor } from "./redactor.js";
 import { bwrapArgs, SANDBOX_HOME } from "./sandbox.js";
 import { jobDataEnv } from "./job-data.js";
 import { unfitForWarm, WarmProcess, type Warm } from "./warm-process.js";
+import { noteRead } from "./read-buffers.js";
 import { createWorkdir, type Workdir } from "./workdir.js";
 
 export interface HostSafety {
@@ -171,6 +172,7 @@ export class JobGuard {
     const sink = (b: Buffer) => b.byteLength && push(stream, b);
     this.sinks.set(stream, sink);
     return (chunk) => {
+      noteRead(chunk.byteLength);
       if (this.cut) return;
       const { allowed, exceeded } = this.budget.take(chunk);
       sink(redactor.push(allowed));
