@@ -12,7 +12,7 @@ import { LIMITS } from "../../src/protocol/limits.js";
 import type { EndReason } from "../../src/protocol/run.js";
 import { ClaudeStream } from "./claude-stream.js";
 import { readResult } from "./job-data.js";
-import { planLaunch, type JobGuard } from "./launch.js";
+import { jobEnded, planLaunch, type JobGuard } from "./launch.js";
 import type { Logger } from "./log.js";
 import { markPids, noteMade } from "./pid-window.js";
 import type { Reaper } from "./reaper.js";
@@ -261,6 +261,7 @@ export class Attempt {
     const result = this.claude ? this.claude.finish() : this.resultFile ? readResult(this.resultFile) : { result: null, result_error: null };
     this.guard?.finish();
     this.report({ reason: this.reason ?? "exit", exit_code: code, signal, error: this.limitError, ...result });
+    jobEnded();
   }
 
   /**

@@ -49,6 +49,11 @@ export function configureHostSafety(s: HostSafety, log?: Logger): void {
   safety.warm.make();
 }
 
+/** A job's end report is out: the next process made ahead may be made now. */
+export function jobEnded(): void {
+  safety.warm?.afterEnd();
+}
+
 /** At the host's end: the sandbox made ahead goes. */
 export function closeHostSafety(): void {
   safety.warm?.close();

@@ -42,13 +42,15 @@ export interface Warm {
 }
 
 /**
- * How long after a job takes the process made ahead the next is made: at once, while the job
- * execs on the other core. Made later, the fork (about a millisecond in which this process
- * does nothing else) fell on the next job's assignment or the last one's end: dispatch p50
- * 3.2–3.6 ms with this wait against 3.7–4.5 ms at 5 ms, and 3.6–3.9 against 4.0–4.7 ms in
- * bubblewrap, on two cores. (Node waits at least 1 ms for any timer.)
+ * When the next process is made after a job takes one. Its fork is about a millisecond in
+ * which this process does nothing else, so it must not fall on the job's end report nor on the
+ * next assignment. Made 1 ms after the take, it fell on the end of a job that is over at once
+ * (a `true` sent its end 1–2 ms later); made 5 ms after, on the next job's assignment (dispatch
+ * p50 3.7–4.5 ms against 3.2–3.6). It is made once the job that took one has sent its end, when
+ * the edge has a commit and the client a round trip to make before the next job can come, or
+ * this long after the take, for a job still running.
  */
-const MAKE_AFTER_MS = 1;
+const MAKE_AFTER_MS = 10;
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -84,6 +86,7 @@ export class WarmProcess {
   private ready: Warm | null = null;
   private made = 0;
   private closed = false;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly shape: WarmShape,
@@ -94,7 +97,7 @@ export class WarmProcess {
   take(): Warm | null {
     const warm = this.ready;
     this.ready = null;
-    setTimeout(() => this.make(), MAKE_AFTER_MS);
+    this.timer ??= setTimeout(() => this.make(), MAKE_AFTER_MS);
     if (!warm || warm.child.exitCode !== null || warm.child.signalCode !== null) {
       if (warm) warm.workdir.remove();
       return null;
@@ -103,7 +106,14 @@ export class WarmProcess {
     return warm;
   }
 
+  /** A job has sent its end: the next is made now, if one is due, once the end is on its way. */
+  afterEnd(): void {
+    if (this.timer) setImmediate(() => this.make());
+  }
+
   make(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.closed || this.ready) return;
     let workdir: Workdir;
     const { bwrap, policy, workRoot } = this.shape;
@@ -146,6 +156,8 @@ export class WarmProcess {
 
   close(): void {
     this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.ready?.discard();
     this.ready = null;
   }
