@@ -261,6 +261,7 @@ export class Attempt {
     const result = this.claude ? this.claude.finish() : this.resultFile ? readResult(this.resultFile) : { result: null, result_error: null };
     this.guard?.finish();
     this.report({ reason: this.reason ?? "exit", exit_code: code, signal, error: this.limitError, ...result });
+    this.guard?.dispose();
     jobEnded();
   }
 

@@ -147,6 +147,7 @@ export class JobGuard {
   private stopWatching: () => void = () => {};
   private onLimit: (error: string) => void = () => {};
   private cut = false;
+  private stopped = false;
   private disposed = false;
 
   constructor(
@@ -188,27 +189,34 @@ export class JobGuard {
     };
   }
 
+  private stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopWatching();
+    this.contain.signal("SIGKILL");
+    this.contain.detach();
+  }
+
   /** Signals every process of the job, wherever it went (see Containment). */
   signal(sig: NodeJS.Signals): void {
     this.contain.signal(sig);
   }
 
   /**
-   * The run ends: what is held back goes out, every process left is killed, the directory
-   * goes. Synchronous, so it is all done before the end report is sent.
+   * The run ends: what is held back goes out and every process left is killed, before the end
+   * report is sent. The directory goes right after the report (dispose): in the same turn, so
+   * before anyone hears of the end, but off its path.
    */
   finish(): void {
     for (const [stream, r] of this.redactors) this.sinks.get(stream)?.(r.end());
-    this.dispose();
+    this.stop();
   }
 
-  /** Like finish, sending nothing: the attempt was given up. */
+  /** After the end report, or when the attempt was given up: nothing of it is left. */
   dispose(): void {
+    this.stop();
     if (this.disposed) return;
     this.disposed = true;
-    this.stopWatching();
-    this.contain.signal("SIGKILL");
-    this.contain.detach();
     if (this.policy.keep_workdir) return this.log(`kept the working directory ${this.workdir.dir}`);
     try {
       this.workdir.remove();
