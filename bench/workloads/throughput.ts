@@ -3,10 +3,10 @@
  * in flight), run on 8 slots in all; jobs completed per second from the first submit to the
  * last end, and the CPU the control plane spent per job over the same span.
  */
+import { cpus } from "node:os";
 import type { Ctx } from "../context.js";
 import type { Measured } from "../figures.js";
 import { jobs } from "../jobs.js";
-import { cpus } from "node:os";
 import { cpuOf, machineBusyMs } from "../proc.js";
 import { settleDisk } from "../settle.js";
 import type { Target } from "../target.js";
