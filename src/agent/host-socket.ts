@@ -132,7 +132,7 @@ export class HostSockets {
       }
       const { reason, exit_code, signal, error, result = null, result_error = null } = msg;
       const end = { reason, exit_code, signal, error, result, result_error };
-      this.d.lifecycle.apply(row.id, { type: "ended", attempt: msg.attempt, end, started: { pid: msg.pid, host_id: hostId } }, Date.now(), msg.output);
+      this.d.lifecycle.applyTo(row, { type: "ended", attempt: msg.attempt, end, started: { pid: msg.pid, host_id: hostId } }, Date.now(), msg.output);
     }
     this.d.hosts.send(ws, ack);
   }

@@ -47,6 +47,11 @@ export class Lifecycle {
   apply(id: string, ev: LifeEvent, now = Date.now(), output?: RunChange["output"]): Transition {
     const row = this.d.store.row(id);
     if (!row) return { ok: false, why: `no run ${id}` };
+    return this.applyTo(row, ev, now, output);
+  }
+
+  /** As `apply`, to a row the caller read in this same turn: reading it again was a job's costliest read. */
+  applyTo(row: RunRow, ev: LifeEvent, now = Date.now(), output?: RunChange["output"]): Transition {
     const before = JSON.parse(row.body) as RunRecord;
     const t = step(before, ev, now);
     if (!t.ok || t.run === before) return t;
