@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { repoRoot } from "../src/local/paths.js";
 import { bullmqSystem } from "./bullmq/system.js";
 import { INSTALL_HINT, redisVersion } from "./bullmq/redis.js";
-import { objectFloor } from "./floor/floor.js";
+import { floorDrift, floorFigures, objectFloor, type ObjectFloor } from "./floor/floor.js";
 import { cleanup, installSignalHandlers, interrupted, leftBehind, onCleanup } from "./cleanup.js";
 import { summarizeProfiles } from "./cpuprofile.js";
 import { FULL, QUICK, type Ctx } from "./context.js";
@@ -150,12 +150,16 @@ async function main(): Promise<number> {
     results.floors.redactor_mb_per_s = await redactorFloor(payload.file, payload.bytes);
     progress(`floor: tether-agent's redactor alone passes the payload at ${results.floors.redactor_mb_per_s.toFixed(0)} MB/s`);
   }
-  if (wants("throughput") && opts.systems.includes("tether") && !interrupted()) {
+  const floors: ObjectFloor[] = [];
+  // Measured on both sides of Tether: the machine's speed drifts, and a ratio to one floor read
+  // minutes away from the throughput it divides can be off by half.
+  const measureFloor = async (when: "before" | "after") => {
+    if (!wants("throughput") || !opts.systems.includes("tether") || interrupted()) return;
     try {
       const f = await objectFloor(dir, sizes.throughputJobs);
-      Object.assign(results.floors, { floor_objects_per_s: f.objects_per_s, floor_cpu_ms_per_object: f.cpu_ms_per_object });
-      results.extra.object_floor = { ...f };
-      progress(`floor: ${f.objects} new Durable Objects, one row committed each, ${f.in_flight} calls in flight: ${f.objects_per_s.toFixed(0)} objects/s (workerd ${f.cpu_ms_per_object.toFixed(2)} CPU ms/object, machine ${f.machine_cpu_ms_per_object.toFixed(2)})`);
+      floors.push(f);
+      results.extra[`object_floor_${when}`] = { ...f };
+      progress(`floor (${when} Tether): ${f.objects} new Durable Objects, one row committed each, ${f.in_flight} calls in flight: ${f.objects_per_s.toFixed(0)} objects/s (workerd ${f.cpu_ms_per_object.toFixed(2)} CPU ms/object, machine ${f.machine_cpu_ms_per_object.toFixed(2)})`);
     } catch (err) {
       if (!interrupted()) {
         failed = true;
@@ -163,7 +167,8 @@ async function main(): Promise<number> {
         results.notes.push(`the object floor failed: ${(err as Error).message}`);
       }
     }
-  }
+  };
+  await measureFloor("before");
   const ctx: Ctx = { sizes, dir, payload, slots: SLOTS, progress };
 
   const systems: Record<SystemName, System> = {
@@ -210,12 +215,16 @@ async function main(): Promise<number> {
       if (l.other_cores > 0.1) results.notes.push(`${note}: the machine was not quiet, figures may be pessimistic`);
       await sys.stop();
     }
+    if (name === "tether") await measureFloor("after");
     if (wants("output")) figures.pipe_mb_per_s = results.floors.pipe_mb_per_s ?? null;
   }
   if (interrupted()) return new Promise<number>(() => {}); // the signal handler stops everything and exits
   const { throughput_jobs_per_s: rate } = results.tether;
+  Object.assign(results.floors, floorFigures(floors));
   const floor = results.floors.floor_objects_per_s;
   if (rate !== null && floor) results.floors.throughput_over_floor = rate / floor;
+  const drift = floorDrift(floors);
+  if (drift) results.notes.push(drift);
   // Redaction runs on the host's thread for every byte: the share of output time it takes is the stored rate over its own.
   const { output_mb_per_s: stored } = results.tether;
   if (stored !== null && results.floors.redactor_mb_per_s) results.tether.redaction_share_pct = (100 * stored) / results.floors.redactor_mb_per_s;

@@ -18,7 +18,7 @@ export interface Results {
   bullmq_durable: Figures;
   goals: { figure: string; goal: string; value: number | null; met: boolean | null }[];
   notes: string[];
-  extra: Partial<Record<SystemName | "object_floor", Record<string, unknown>>>;
+  extra: Partial<Record<SystemName | "object_floor_before" | "object_floor_after", Record<string, unknown>>>;
 }
 
 export function machine(): Record<string, string | number> {
@@ -70,7 +70,7 @@ export function floorsText(r: Results): string {
   ];
   if (f.floor_objects_per_s != null) {
     parts.push(
-      `objects: new SQLite-backed Durable Objects committing one row each, same workerd and disk, same calls in flight as throughput: ${fmt(f.floor_objects_per_s)} objects/s (workerd ${fmt(f.floor_cpu_ms_per_object ?? null)} CPU ms/object)`,
+      `objects: new SQLite-backed Durable Objects committing one row each, same workerd and disk, same calls in flight as throughput: ${fmt(f.floor_objects_per_s)} objects/s (${fmt(f.floor_objects_per_s_before ?? null)} before Tether, ${fmt(f.floor_objects_per_s_after ?? null)} after; workerd ${fmt(f.floor_cpu_ms_per_object ?? null)} CPU ms/object)`,
       `tether throughput / object floor: ${fmt(r.tether.throughput_jobs_per_s)} / ${fmt(f.floor_objects_per_s)} = ${fmt(f.throughput_over_floor ?? null)}`,
     );
   }

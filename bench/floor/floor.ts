@@ -6,6 +6,7 @@
  * temp dir beside Tether's state, and driven with the throughput workload's load: the same
  * number of jobs (objects here), the same calls in flight, the same warm-up.
  */
+import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalWorker } from "../../src/local/local-worker.js";
 import { repoRoot } from "../../src/local/paths.js";
@@ -58,7 +59,7 @@ async function createObject(url: string): Promise<void> {
 
 /** `dir` is the bench's temp dir: the floor's state goes beside Tether's, on the same filesystem. */
 export async function objectFloor(dir: string, objects: number): Promise<ObjectFloor> {
-  const w = await startFloorWorker(join(dir, "floor-state"));
+  const w = await startFloorWorker(mkdtempSync(join(dir, "floor-state-")));
   try {
     await pool(WARMUP, IN_FLIGHT, () => createObject(w.url));
     await settleDisk();
@@ -73,4 +74,27 @@ export async function objectFloor(dir: string, objects: number): Promise<ObjectF
   } finally {
     await w.stop();
   }
+}
+
+/** Floors that differ by more than this part of the larger were read on a machine that changed speed. */
+const DRIFT = 0.25;
+
+/** The floor figures of a run: the mean of the floors read around Tether, and each of them. */
+export function floorFigures(floors: ObjectFloor[]): Record<string, number> {
+  if (!floors.length) return {};
+  const mean = (f: (x: ObjectFloor) => number) => floors.reduce((s, x) => s + f(x), 0) / floors.length;
+  return {
+    floor_objects_per_s: mean((x) => x.objects_per_s),
+    floor_cpu_ms_per_object: mean((x) => x.cpu_ms_per_object),
+    floor_objects_per_s_before: floors[0]!.objects_per_s,
+    ...(floors[1] && { floor_objects_per_s_after: floors[1].objects_per_s }),
+  };
+}
+
+/** A note for the results when the two floors disagree: the ratio to their mean is then a guess. */
+export function floorDrift(floors: ObjectFloor[]): string | null {
+  if (floors.length < 2) return null;
+  const [a, b] = floors.map((f) => f.objects_per_s) as [number, number];
+  if (Math.abs(a - b) <= DRIFT * Math.max(a, b)) return null;
+  return `the object floor moved from ${a.toFixed(0)} objects/s before Tether to ${b.toFixed(0)} after: the machine changed speed, and throughput_over_floor is not reliable in this run`;
 }
