@@ -8,6 +8,7 @@
  */
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
+import { nodeFetch } from "../../src/client/node-fetch.js";
 import { startLocalWorker } from "../../src/local/local-worker.js";
 import { repoRoot } from "../../src/local/paths.js";
 import { onCleanup } from "../cleanup.js";
@@ -51,9 +52,10 @@ function kill(pid: number): void {
   }
 }
 
+/** Through the transport Tether's SDK uses in Node: the same client cost on both sides of the ratio. */
 async function createObject(url: string): Promise<void> {
-  const res = await fetch(`${url}/object`, { method: "POST" });
-  const body = await res.text();
+  const res = await nodeFetch(`${url}/object`, { method: "POST" });
+  const body = Buffer.from(await res.arrayBuffer()).toString("utf8");
   if (!res.ok || body !== "1") throw new Error(`the object floor's Worker answered ${res.status}: ${body.slice(0, 200)}`);
 }
 
