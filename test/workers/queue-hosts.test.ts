@@ -13,6 +13,13 @@ const make = async (a: Agent, body: Record<string, unknown>) => {
   expect(r.status, r.text).toBe(201);
   return r.json as { id: string };
 };
+/** A closed socket reaches the agent's object a moment later: asks until it has heard the host go. */
+async function untilGone(a: Agent, hostId: string): Promise<void> {
+  for (;;) {
+    const hosts = (await call(a.t, "GET", `/v1/agents/${a.name}/hosts`)).json.hosts as { host_id: string; connected: boolean }[];
+    if (!hosts.some((h) => h.host_id === hostId && h.connected)) return;
+  }
+}
 const get = async (a: Agent, id: string) => (await call(a.t, "GET", `/v1/runs/${id}`)).json;
 const running = async (a: Agent) => (await call(a.t, "GET", `/v1/agents/${a.name}/status`)).json.running.map((r: { id: string }) => r.id);
 
@@ -88,6 +95,7 @@ describe("routing while hosts come and go", () => {
     expect(await gpu1.sock.next()).toMatchObject({ run_id: runs[0]!.id });
     // gpu1 leaves with its run; the second run waits, and plain never gets either.
     gpu1.sock.sock.close(1000);
+    await untilGone(a, "gpu1");
     const stub = await timeTravel(a.ws, a.name, ["lease"]);
     await runDurableObjectAlarm(stub);
     await timeTravel(a.ws, a.name, ["retry"]);
