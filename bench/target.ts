@@ -34,6 +34,8 @@ export interface Target {
   submit(job: Job): Promise<string>;
   /** Opens a watcher on the job and resolves when it sees the job end. */
   finished(id: string): Promise<End>;
+  /** Submits the job and resolves when the client hears it end, the quickest way the system's client has. */
+  run(job: Job): Promise<End>;
   /** The stdout the system stored, read back after the job ended. */
   stdout(id: string): Promise<Buffer>;
   /** Live stdout as it arrives, ending with the job; null when the system has no live output. */

@@ -53,6 +53,11 @@ export class BullTarget implements Target {
     return j.id!;
   }
 
+  /** BullMQ's way: add, then wait for its completed event (QueueEvents listens before the add). */
+  async run(job: Job): Promise<End> {
+    return this.finished(await this.submit(job));
+  }
+
   async finished(id: string): Promise<End> {
     const job = this.jobs.get(id);
     if (!job) throw new Error(`unknown job ${id}`);

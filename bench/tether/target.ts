@@ -29,6 +29,12 @@ export class TetherTarget implements Target {
     return (await this.p.client.submit(this.p.agent, { argv: job.argv })).id;
   }
 
+  /** The SDK's run: the submit's answer waits for the end, one call where submit and wait are two. */
+  async run(job: Job): Promise<End> {
+    const run = await this.p.client.run(this.p.agent, { argv: job.argv });
+    return { ok: run.status === "succeeded", status: run.status };
+  }
+
   async finished(id: string): Promise<End> {
     const run = await this.p.client.wait(id);
     return { ok: run.status === "succeeded", status: run.status };

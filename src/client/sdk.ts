@@ -15,6 +15,7 @@ import type { RunListQuery } from "../protocol/run-index.js";
 import type { BatchQuery, EventsQuery } from "../protocol/run-events.js";
 import type { ApprovalBody, CreateRunBody, JobSpec } from "../protocol/run.js";
 import type { CreateScheduleBody, ListQuery as ScheduleListQuery, PatchScheduleBody, PreviewQuery } from "../schedules/input.js";
+import { LIMITS } from "../protocol/limits.js";
 import { isTerminal } from "../protocol/run.js";
 import { fromBase64, toBase64 } from "../protocol/base64.js";
 import { readSse } from "./sse.js";
@@ -194,7 +195,16 @@ export class TetherClient {
    * whose answer was lost with its connection is sent again safely and makes one run.
    */
   submit(agent: string, job: SubmitBody): Promise<Run> {
-    return this.json("POST", `/v1/agents/${enc(agent)}/runs`, { ...job, idempotency_key: job.idempotency_key ?? crypto.randomUUID() });
+    return this.json("POST", `/v1/agents/${enc(agent)}/runs`, keyed(job));
+  }
+  /**
+   * Submits a run and returns it once it has ended: the submit's answer waits for the end (one
+   * call where submit and wait are two), and a run still going after it is waited for. To stop
+   * waiting part way, and cancel the run then, use submit and wait with a signal.
+   */
+  async run(agent: string, job: SubmitBody): Promise<Run> {
+    const run = await this.json<Run>("POST", `/v1/agents/${enc(agent)}/runs?wait_s=${LIMITS.waitDefaultS}`, keyed(job));
+    return isTerminal(run.status) ? run : this.wait(run.id);
   }
   get(runId: string): Promise<Run> {
     return this.json("GET", `/v1/runs/${enc(runId)}`);
@@ -527,6 +537,9 @@ function retryAfterS(res: Answer): number | null {
 }
 
 const enc = encodeURIComponent;
+
+/** A submit with an idempotency key (a fresh one unless given): sent again, it still makes one run. */
+const keyed = (job: SubmitBody): SubmitBody => ({ ...job, idempotency_key: job.idempotency_key ?? crypto.randomUUID() });
 /** Node's environment, or nothing where there is no process (a browser, a Worker). */
 const processEnv = (): Record<string, string | undefined> => (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 /** Reconnects of a watch in a row with no event between them, or failed asks of a wait, before it gives up. */

@@ -30,6 +30,13 @@ describe("a job on a real host", () => {
     expect(failed.ended_at).not.toBeNull();
   });
 
+  it("run submits and waits in one call: the answer is the ended run, its output stored", async () => {
+    const done = await s.client.run(s.agent, { argv: ["sh", "-c", "echo ran; exit 4"] });
+    expect(done).toMatchObject({ status: "failed", exit_code: 4 });
+    expect(done).toEqual(await s.client.get(done.id));
+    expect(Buffer.from(await s.client.output(done.id, { stream: "stdout" })).toString()).toBe("ran\n");
+  });
+
   it("a short job's output comes with its end, reads the same before and after a watcher, and past the cap goes by the stream", async () => {
     const quick = await s.client.wait((await s.client.submit(s.agent, { argv: ["sh", "-c", "echo out; echo err >&2"] })).id);
     expect(quick.status).toBe("succeeded");

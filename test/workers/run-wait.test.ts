@@ -64,3 +64,47 @@ describe("waiting for a run to end", () => {
     expect(await tables(a, run.id)).toBe(0);
   });
 });
+
+describe("submitting and waiting in one call (POST …/runs?wait_s=)", () => {
+  it("answers the submit once the run has ended, with the run as GET answers it", async () => {
+    const a = await newAgent("submit-waits");
+    const h = await enroll(a.name, a.enrollToken, "h", { slots: 1 });
+    let answered = false;
+    const submitted = call(a.t, "POST", `/v1/agents/${a.name}/runs?wait_s=20`, { argv: ["echo", "hi"], idempotency_key: "once" });
+    void submitted.then(() => (answered = true));
+    const assign = await h.sock.next();
+    expect(assign).toMatchObject({ type: "assign", attempt: 1 });
+    const id = (assign as { run_id: string }).run_id;
+    expect((await call(a.t, "GET", `/v1/runs/${id}`)).json.status).toBe("running");
+    expect(answered).toBe(false);
+    h.sock.send({ type: "finished", run_id: id, attempt: 1, pid: 9, reason: "exit", exit_code: 0, signal: null, error: null, output: [] });
+    const r = await submitted;
+    expect(r.status).toBe(201);
+    expect(r.json).toMatchObject({ id, status: "succeeded", exit_code: 0 });
+    expect(r.json).toEqual((await call(a.t, "GET", `/v1/runs/${id}`)).json);
+    // The same key again: the run it made, ended, at once.
+    const again = await call(a.t, "POST", `/v1/agents/${a.name}/runs?wait_s=20`, { argv: ["echo", "hi"], idempotency_key: "once" });
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(r.json);
+  });
+
+  it("answers a run that has not ended as it is after wait_s, and at once without it", async () => {
+    const a = await newAgent("submit-waits-timeout");
+    const held = await call(a.t, "POST", `/v1/agents/${a.name}/runs?wait_s=1`, { argv: ["true"] });
+    expect(held.status).toBe(201);
+    expect(held.json.status).toBe("queued");
+    const at = await call(a.t, "POST", `/v1/agents/${a.name}/runs?wait_s=0`, { argv: ["true"] });
+    expect(at.json.status).toBe("queued");
+    expect((await call(a.t, "GET", `/v1/agents/${a.name}`)).json.queued).toBe(2);
+  });
+
+  it("refuses a bad wait_s before it submits anything", async () => {
+    const a = await newAgent("submit-waits-bad");
+    for (const q of ["wait_s=61", "wait_s=-1", "wait_s=x", "wait_s=1.5", "timeout_s=1"]) {
+      const r = await call(a.t, "POST", `/v1/agents/${a.name}/runs?${q}`, { argv: ["true"] });
+      expect(r.status, q).toBe(400);
+      expect(r.type).toContain("application/problem+json");
+    }
+    expect((await call(a.t, "GET", `/v1/agents/${a.name}`)).json.queued).toBe(0);
+  });
+});

@@ -31,6 +31,8 @@ interface Row {
   field?: string;
   /** The method is an async iterator over pages of `field`. */
   iterates?: boolean;
+  /** An operation the method goes on to when the first answers a run that has not ended; its answer is then the method's. */
+  then?: string;
 }
 
 /**
@@ -93,6 +95,7 @@ const ROWS: Record<Method, Row> = {
     return out;
   }),
   wait: json("wait", "GET /v1/runs/:run/wait", A.RunOut, (c) => c.wait(RUN)),
+  run: { ...json("run", "POST /v1/agents/:agent/runs", A.RunOut, (c) => c.run("builder", { argv: ["make", "test"] })), then: "GET /v1/runs/:run/wait" },
 
   putSecret: other("PUT /v1/agents/:agent/secrets/:name", (c) => c.putSecret("builder", "GITHUB_TOKEN", "ghp_exampleexample")),
   listSecrets: json("listSecrets", "GET /v1/agents/:agent/secrets", A.SecretListOut, (c) => c.listSecrets("builder"), "secrets"),
@@ -194,7 +197,7 @@ describe("the SDK and the OpenAPI document", () => {
         got = items;
       }
       if (!sent.length) { problems.push(`${name}: sent nothing`); continue; }
-      if (sent.some((s) => s.key !== row.op)) problems.push(`${name}: sent ${sent.map((s) => s.key).join(", ")}, its row says ${row.op}`);
+      if (sent[0]!.key !== row.op || sent.slice(1).some((s) => s.key !== (row.then ?? row.op))) problems.push(`${name}: sent ${sent.map((s) => s.key).join(", ")}, its row says ${row.op}`);
       if (row.iterates && sent.length !== 2) problems.push(`${name}: ${sent.length} pages read, expected 2 (the example's, then an empty last one)`);
       if (row.iterates && row.op !== "GET /v1/runs/:run/events" && sent[1]?.url.searchParams.get("cursor") === null) problems.push(`${name}: the second page was asked without the cursor`);
       const bodySchema = OPERATIONS[row.op]!.body;
@@ -206,12 +209,15 @@ describe("the SDK and the OpenAPI document", () => {
       }
       if (!row.schema) continue;
       // The document's answer schema is this schema's JSON Schema, and RESPONSES names it.
-      const [method, path] = row.op.split(" ") as [string, string];
-      const success = doc.paths[toOpenApi(path)]![method.toLowerCase()]!.responses[String(OPERATIONS[row.op]!.ok[0])]!.content!["application/json"]!;
-      const own = success.schema as { $ref?: string };
+      const success = (op: string) => {
+        const [method, path] = op.split(" ") as [string, string];
+        return doc.paths[toOpenApi(path)]![method.toLowerCase()]!.responses[String(OPERATIONS[op]!.ok[0])]!.content!["application/json"]!;
+      };
+      const own = success(row.op).schema as { $ref?: string };
       expect(own.$ref ? doc.components.schemas[own.$ref.replace("#/components/schemas/", "")] : own, `${name}: the document's answer schema`).toEqual(asInDocument(doc, row.schema));
       if (RESPONSES[row.op] !== row.schema) problems.push(`${name}: RESPONSES describes ${row.op} with another schema`);
-      const example = success.examples!.answer!.value as Record<string, unknown>;
+      if (row.then && RESPONSES[row.then] !== row.schema) problems.push(`${name}: RESPONSES describes ${row.then} with another schema`);
+      const example = success(sent.at(-1)!.key).examples!.answer!.value as Record<string, unknown>;
       expect(got, `${name}: returns the answer`).toEqual(row.field ? example[row.field] : example);
     }
     expect(problems).toEqual([]);

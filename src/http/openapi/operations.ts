@@ -12,7 +12,7 @@ import { AgentListQuery, RunListQuery } from "../../protocol/run-index.js";
 import { ApprovalBody, CreateRunBody } from "../../protocol/run.js";
 import { PutSecretBody } from "../../protocol/secret.js";
 import { CreateScheduleBody, ListQuery as ScheduleListQuery, PatchScheduleBody, PreviewQuery } from "../../schedules/input.js";
-import { CreateAgentBody, UpdateAgentBody } from "../routes/agents.js";
+import { CreateAgentBody, SubmitQuery, UpdateAgentBody } from "../routes/agents.js";
 import { IdTokenBody } from "../routes/identity.js";
 import { InputBody, OutputQuery, StreamQuery, WaitQuery, WatchQuery } from "../routes/runs.js";
 import { CreateTokenBody } from "../routes/tokens.js";
@@ -52,7 +52,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "DELETE /v1/agents/:agent/hosts/:host": { tag: "agents", summary: "Forget a host: its credential stops working", ok: [204, "empty", "forgotten"], errors: [404] },
   "GET /v1/agents/:agent/connect": { tag: "agents", summary: "A host's control socket (WebSocket; tether-agent opens it)", ok: [101, "websocket", "switching protocols"], errors: [426] },
   "GET /v1/agents/:agent/status": { tag: "agents", summary: "What the agent is doing: hosts, slots, queue", ok: [200, "json", "the agent's status"], errors: [404] },
-  "POST /v1/agents/:agent/runs": { tag: "runs", summary: "Submit a run of a job to the agent", body: CreateRunBody, ok: [201, "json", RUN], errors: [404, 409, 429] },
+  "POST /v1/agents/:agent/runs": { tag: "runs", summary: "Submit a run of a job to the agent; with wait_s (at most 60), the answer waits until the run has ended or wait_s has passed", body: CreateRunBody, query: SubmitQuery, ok: [201, "json", RUN], errors: [404, 409, 429] },
 
   "PUT /v1/agents/:agent/secrets/:name": { tag: "secrets", summary: "Set a secret (write-only)", body: PutSecretBody, ok: [204, "empty", "stored"], errors: [404] },
   "GET /v1/agents/:agent/secrets": { tag: "secrets", summary: "The names of the agent's secrets (never values)", ok: [200, "json", "{secrets}"], errors: [404] },

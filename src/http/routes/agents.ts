@@ -3,7 +3,8 @@ import { z } from "zod";
 import { agentStub, CLAIMS_HEADER } from "../../env.js";
 import { AgentConfigPatch } from "../../protocol/agent-config.js";
 import { AgentName, HostId } from "../../protocol/ids.js";
-import { CreateRunBody } from "../../protocol/run.js";
+import { LIMITS } from "../../protocol/limits.js";
+import { CreateRunBody, isTerminal, type Run } from "../../protocol/run.js";
 import { requires } from "../access.js";
 import { workspaceOf, type AppEnv } from "../auth.js";
 import { notFound, ProblemError, problemResponse } from "../problem.js";
@@ -11,6 +12,8 @@ import { jsonBody, parseOr400 } from "../validate.js";
 
 export const CreateAgentBody = z.strictObject({ name: AgentName, config: AgentConfigPatch.optional() });
 export const UpdateAgentBody = z.strictObject({ config: AgentConfigPatch });
+/** `wait_s`: hold the answer until the run has ended or this long has passed, as GET /v1/runs/:run/wait does. */
+export const SubmitQuery = z.strictObject({ wait_s: z.coerce.number().int().min(0).max(LIMITS.waitMaxS).optional() });
 
 export const agents = new Hono<AppEnv>();
 
@@ -62,6 +65,7 @@ agents.post("/:agent/runs", requires({ scopes: ["runs:write"], also: ["job"] }),
   // A running job submits children with its own token, to its own agent only, whatever the request says.
   if (claims.kind === "job" && claims.agent !== name) throw new ProblemError(403, "forbidden", `a job may submit runs to its own agent (${claims.agent}) only`);
   const ws = claims.ws;
+  const { wait_s } = parseOr400(SubmitQuery, c.req.query(), "the query is invalid");
   const { idempotency_key, detached, ...job } = await jsonBody(c, CreateRunBody);
   const opts = { ...(idempotency_key !== undefined && { idempotency_key }), ...(detached !== undefined && { detached }) };
   const stub = agentStub(c.env, ws, name);
@@ -72,8 +76,18 @@ agents.post("/:agent/runs", requires({ scopes: ["runs:write"], also: ["job"] }),
     const problem = { ...new ProblemError(status, slug, detail).toProblem(), ...(existing_run_id && { existing_run_id }) };
     return problemResponse(problem, retry_after_s ? { "retry-after": String(retry_after_s) } : {});
   }
-  return c.json(submitted.run, submitted.created ? 201 : 200);
+  return c.json(await waitedFor(stub, submitted.run, wait_s), submitted.created ? 201 : 200);
 });
+
+/**
+ * The run once it has ended, or as it is after `waitS`: one call where a submit and a wait were
+ * two. The run exists whatever happens here, so a full waiting list answers it as it is, never 429.
+ */
+async function waitedFor(stub: ReturnType<typeof agentStub>, run: Run, waitS: number | undefined): Promise<Run> {
+  if (!waitS || isTerminal(run.status)) return run;
+  const waited = await stub.waitRun(run.id, waitS * 1000);
+  return waited && "run" in waited ? waited.run : run;
+}
 
 agents.get("/:agent/hosts", requires({ scopes: ["agents:read"] }), async (c) => {
   const ws = workspaceOf(c);
