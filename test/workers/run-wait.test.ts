@@ -6,6 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { runStub } from "../../src/env.js";
+import { LIMITS } from "../../src/protocol/limits.js";
 import { call, tokenFor } from "./helpers.js";
 import { enroll } from "./hosts.js";
 import { E, newAgent, submit, type Agent } from "./index-helpers.js";
@@ -96,6 +97,19 @@ describe("submitting and waiting in one call (POST …/runs?wait_s=)", () => {
     const at = await call(a.t, "POST", `/v1/agents/${a.name}/runs?wait_s=0`, { argv: ["true"] });
     expect(at.json.status).toBe("queued");
     expect((await call(a.t, "GET", `/v1/agents/${a.name}`)).json.queued).toBe(2);
+  });
+
+  it("answers at once, never 429, when the run already has as many waiting as it may", async () => {
+    const a = await newAgent("submit-waits-full");
+    const body = { argv: ["true"], idempotency_key: "k" };
+    const run = (await call(a.t, "POST", `/v1/agents/${a.name}/runs`, body)).json;
+    const waits = Array.from({ length: LIMITS.waitersPerRun }, () => call(a.t, "GET", `/v1/runs/${run.id}/wait?timeout_s=30`));
+    expect((await call(a.t, "GET", `/v1/runs/${run.id}/wait?timeout_s=30`)).status).toBe(429);
+    const again = await call(a.t, "POST", `/v1/agents/${a.name}/runs?wait_s=30`, body);
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ id: run.id, status: "queued" });
+    expect((await call(a.t, "POST", `/v1/runs/${run.id}/cancel`)).status).toBe(202);
+    for (const w of await Promise.all(waits)) expect(w.json.status).toBe("cancelled");
   });
 
   it("refuses a bad wait_s before it submits anything", async () => {
