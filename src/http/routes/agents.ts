@@ -3,17 +3,17 @@ import { z } from "zod";
 import { agentStub, CLAIMS_HEADER } from "../../env.js";
 import { AgentConfigPatch } from "../../protocol/agent-config.js";
 import { AgentName, HostId } from "../../protocol/ids.js";
-import { LIMITS } from "../../protocol/limits.js";
 import { CreateRunBody, isTerminal, type Run } from "../../protocol/run.js";
 import { requires } from "../access.js";
 import { workspaceOf, type AppEnv } from "../auth.js";
 import { notFound, ProblemError, problemResponse } from "../problem.js";
 import { jsonBody, parseOr400 } from "../validate.js";
+import { WaitSeconds } from "./runs.js";
 
 export const CreateAgentBody = z.strictObject({ name: AgentName, config: AgentConfigPatch.optional() });
 export const UpdateAgentBody = z.strictObject({ config: AgentConfigPatch });
 /** `wait_s`: hold the answer until the run has ended or this long has passed, as GET /v1/runs/:run/wait does. */
-export const SubmitQuery = z.strictObject({ wait_s: z.coerce.number().int().min(0).max(LIMITS.waitMaxS).optional() });
+export const SubmitQuery = z.strictObject({ wait_s: WaitSeconds.optional() });
 
 export const agents = new Hono<AppEnv>();
 

@@ -28,7 +28,9 @@ export const OutputQuery = z.strictObject({
   attempt: z.coerce.number().int().min(1).optional(),
 });
 export const WatchQuery = z.strictObject({ output: z.enum(["true", "false"]).optional() });
-export const WaitQuery = z.strictObject({ timeout_s: z.coerce.number().int().min(0).max(LIMITS.waitMaxS).optional() });
+/** How long a call may hold its answer for a run to end: GET /wait's timeout_s, a submit's wait_s. */
+export const WaitSeconds = z.coerce.number().int().min(0).max(LIMITS.waitMaxS);
+export const WaitQuery = z.strictObject({ timeout_s: WaitSeconds.optional() });
 export const StreamQuery = z.strictObject({ attempt: z.coerce.number().int().min(1) });
 const EventId = z.coerce.number().int().min(0);
 
