@@ -34,6 +34,8 @@ export interface Target {
   submit(job: Job): Promise<string>;
   /** Opens a watcher on the job and resolves when it sees the job end. */
   finished(id: string): Promise<End>;
+  /** When a host or worker took the job (ms since the epoch, this machine's clock), read after it ended. */
+  takenAt(id: string): Promise<number>;
   /** Submits the job and resolves when the client hears it end, the quickest way the system's client has. */
   run(job: Job): Promise<End>;
   /** The stdout the system stored, read back after the job ended. */

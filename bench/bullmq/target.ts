@@ -58,6 +58,13 @@ export class BullTarget implements Target {
     return this.finished(await this.submit(job));
   }
 
+  /** BullMQ's processedOn: when the worker moved the job to active. */
+  async takenAt(id: string): Promise<number> {
+    const job = await this.p.queue.getJob(id);
+    if (!job?.processedOn) throw new Error(`job ${id} was never taken`);
+    return job.processedOn;
+  }
+
   async finished(id: string): Promise<End> {
     const job = this.jobs.get(id);
     if (!job) throw new Error(`unknown job ${id}`);

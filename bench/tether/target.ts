@@ -35,6 +35,13 @@ export class TetherTarget implements Target {
     return { ok: run.status === "succeeded", status: run.status };
   }
 
+  /** The run's start is when its agent's object gave it to a host. */
+  async takenAt(id: string): Promise<number> {
+    const run = await this.p.client.get(id);
+    if (!run.started_at) throw new Error(`run ${id} never started`);
+    return Date.parse(run.started_at);
+  }
+
   async finished(id: string): Promise<End> {
     const run = await this.p.client.wait(id);
     return { ok: run.status === "succeeded", status: run.status };

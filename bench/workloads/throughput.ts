@@ -39,6 +39,7 @@ export async function throughput(t: Target, ctx: Ctx): Promise<Measured> {
   const host0 = cpuOf(t.hostPids());
   const machine0 = machineBusyMs();
   const t0 = process.hrtime.bigint();
+  const wall0 = Date.now();
   const ids = await pool(n, IN_FLIGHT, () => t.submit(jobs.nothing()));
   const tSubmitted = process.hrtime.bigint();
   await t.drained();
@@ -56,11 +57,18 @@ export async function throughput(t: Target, ctx: Ctx): Promise<Measured> {
 
   const secs = Number(t1 - t0) / 1e9;
   const rate = n / secs;
-  const submitRate = n / (Number(tSubmitted - t0) / 1e9);
+  const submitSecs = Number(tSubmitted - t0) / 1e9;
+  const submitRate = n / submitSecs;
+  // How the jobs were taken while the submits still arrived, and after: what a burst of API calls leaves the hosts.
+  const submitsDoneAt = wall0 + submitSecs * 1000;
+  const taken = await pool(ids.length, 16, (i) => t.takenAt(ids[i]!));
+  const takenDuring = taken.filter((at) => at <= submitsDoneAt).length;
+  const takenPerSDuring = takenDuring / submitSecs;
+  const takenPerSAfter = secs > submitSecs ? (n - takenDuring) / (secs - submitSecs) : 0;
   const busy = machine / (secs * 1000) / cpus().length;
-  ctx.progress(`throughput: ${rate.toFixed(0)} jobs/s (submits accepted at ${submitRate.toFixed(0)}/s), control plane ${(plane / n).toFixed(2)} CPU ms/job, host ${(host / n).toFixed(2)} CPU ms/job, machine ${(machine / n).toFixed(2)} CPU ms/job (${(busy * 100).toFixed(0)} % of its ${cpus().length} cores busy)`);
+  ctx.progress(`throughput: ${rate.toFixed(0)} jobs/s (submits accepted at ${submitRate.toFixed(0)}/s; jobs taken at ${takenPerSDuring.toFixed(0)}/s meanwhile, ${takenPerSAfter.toFixed(0)}/s after), control plane ${(plane / n).toFixed(2)} CPU ms/job, host ${(host / n).toFixed(2)} CPU ms/job, machine ${(machine / n).toFixed(2)} CPU ms/job (${(busy * 100).toFixed(0)} % of its ${cpus().length} cores busy)`);
   return {
     figures: { throughput_jobs_per_s: rate, cpu_ms_per_job: plane / n },
-    extra: { throughput: { jobs: n, seconds: secs, submit_per_s: submitRate, in_flight: IN_FLIGHT, host_cpu_ms_per_job: host / n, control_plane_cpu_ms: plane, machine_cpu_ms_per_job: machine / n, machine_busy: busy } },
+    extra: { throughput: { jobs: n, seconds: secs, submit_per_s: submitRate, taken_per_s_while_submitting: takenPerSDuring, taken_per_s_after: takenPerSAfter, in_flight: IN_FLIGHT, host_cpu_ms_per_job: host / n, control_plane_cpu_ms: plane, machine_cpu_ms_per_job: machine / n, machine_busy: busy } },
   };
 }
