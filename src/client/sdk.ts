@@ -203,7 +203,9 @@ export class TetherClient {
    * waiting part way, and cancel the run then, use submit and wait with a signal.
    */
   async run(agent: string, job: SubmitBody): Promise<Run> {
-    const run = await this.json<Run>("POST", `/v1/agents/${enc(agent)}/runs?wait_s=${LIMITS.waitDefaultS}`, keyed(job));
+    // One key for every send: a submit sent again through an outage is the same run.
+    const body = keyed(job);
+    const run = await this.outlast(() => this.json<Run>("POST", `/v1/agents/${enc(agent)}/runs?wait_s=${LIMITS.waitDefaultS}`, body));
     return isTerminal(run.status) ? run : this.wait(run.id);
   }
   get(runId: string): Promise<Run> {
@@ -411,24 +413,10 @@ export class TetherClient {
    */
   async wait(runId: string, opts: AbortSignal | { signal?: AbortSignal } = {}): Promise<Run> {
     const signal = opts instanceof AbortSignal ? opts : opts.signal;
-    // Asks in a row that failed though the request's own retries: a wait outlives a restart of
-    // the control plane as a watch does, and any answer starts the count again.
-    let failures = 0;
     try {
       // Each ask is held by the edge until the run ends or a while has passed: ask until it has ended.
       for (;;) {
-        signal?.throwIfAborted();
-        let res: Answer;
-        try {
-          res = await this.request("GET", `/v1/runs/${enc(runId)}/wait`, undefined, signal);
-        } catch (err) {
-          // A network error, or load (429, 503) not asking for a wait longer than the caller allows.
-          const passing = !(err instanceof TetherError) || ((err.status === 429 || err.status === 503) && (err.retryAfterS ?? 0) <= this.retry.maxRetryAfterS);
-          if (signal?.aborted || !passing || ++failures > WATCH_RECONNECTS) throw err;
-          await this.retry.sleep(this.backoff(failures - 1));
-          continue;
-        }
-        failures = 0;
+        const res = await this.outlast(() => this.request("GET", `/v1/runs/${enc(runId)}/wait`, undefined, signal), signal);
         const run = (await res.json()) as Run;
         if (isTerminal(run.status)) return run;
       }
@@ -439,6 +427,24 @@ export class TetherClient {
   }
 
   // ---- the wire
+
+  /**
+   * Asks again after failures that outlast the request's own retries (a network error, or load
+   * not asking for a wait longer than the caller allows), up to WATCH_RECONNECTS asks in a row:
+   * a wait or a run outlives a restart of the control plane as a watch does.
+   */
+  private async outlast<T>(ask: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let failures = 0; ; ) {
+      signal?.throwIfAborted();
+      try {
+        return await ask();
+      } catch (err) {
+        const passing = !(err instanceof TetherError) || ((err.status === 429 || err.status === 503) && (err.retryAfterS ?? 0) <= this.retry.maxRetryAfterS);
+        if (signal?.aborted || !passing || ++failures > WATCH_RECONNECTS) throw err;
+        await this.retry.sleep(this.backoff(failures - 1));
+      }
+    }
+  }
 
   /** Items of page after page, asking for the next only when the loop wants more. */
   private async *pages<P extends { next_cursor: string | null }, T>(page: (cursor: string | null) => Promise<P>, items: (p: P) => T[]): AsyncGenerator<T> {

@@ -122,7 +122,7 @@ const ROWS: Record<Method, Row> = {
 for (const name of ["agents", "runs", "events", "schedules"] as const) ROWS[name].iterates = true;
 
 /** The methods TetherClient's prototype has that a caller may use (its private helpers left out). */
-const PRIVATE = new Set(["constructor", "json", "request", "pages", "backoff"]);
+const PRIVATE = new Set(["constructor", "json", "request", "pages", "backoff", "outlast"]);
 const publicMethods = () => Object.getOwnPropertyNames(TetherClient.prototype).filter((n) => !PRIVATE.has(n));
 
 /** The document's operation a request is, by method and path template; and its declared query parameters. */
