@@ -21,14 +21,17 @@ import { tokens } from "./routes/tokens.js";
 import { securityHeaders } from "./security-headers.js";
 import { smallAnswersUnencoded } from "./small-answers.js";
 import { urlLimit } from "./url-limit.js";
+import { yieldWhenBusy } from "./yield-when-busy.js";
 
 export { errorResponse };
 
 export const app = new Hono<AppEnv>();
 const table = new MethodTable(app.routes);
 
-// Outermost first: the headers land on every answer, errors and refusals included, and no
-// request reaches a route (or the token check) until its URL, method and body are in bounds.
+// Outermost first: under a burst a call lets the runtime hear its other sockets before anything
+// else; the headers land on every answer, errors and refusals included, and no request reaches a
+// route (or the token check) until its URL, method and body are in bounds.
+app.use(yieldWhenBusy());
 app.use(smallAnswersUnencoded());
 app.use(securityHeaders());
 app.use(cors(table));
