@@ -12,16 +12,28 @@ import type { MiddlewareHandler } from "hono";
 
 /** Calls being handled in this isolate at once, past which each yields first. */
 const BUSY = 4;
-let inFlight = 0;
+/**
+ * A call whose client went away may never reach its `finally`: the runtime drops what it was
+ * waiting on. Past the longest a call may be held (a wait, 60 s), it no longer counts.
+ */
+const HELD_MAX_MS = 120_000;
+const started = new Set<{ at: number }>();
 
 export function yieldWhenBusy(): MiddlewareHandler {
   return async function yieldWhenBusy(_c, next) {
-    inFlight++;
+    const call = { at: Date.now() };
+    started.add(call);
     try {
-      if (inFlight > BUSY) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (busy(call.at)) await new Promise((resolve) => setTimeout(resolve, 0));
       await next();
     } finally {
-      inFlight--;
+      started.delete(call);
     }
   };
+}
+
+function busy(now: number): boolean {
+  if (started.size <= BUSY) return false;
+  for (const c of started) if (now - c.at > HELD_MAX_MS) started.delete(c);
+  return started.size > BUSY;
 }
