@@ -8,6 +8,8 @@ export const FIGURES = [
   { key: "roundtrip_p99_ms", label: "round trip p99", unit: "ms", better: "lower" },
   { key: "throughput_jobs_per_s", label: "throughput", unit: "jobs/s", better: "higher" },
   { key: "cpu_ms_per_job", label: "control plane CPU per job", unit: "ms", better: "lower" },
+  { key: "batched_jobs_per_s", label: "throughput, submitted 100 a call", unit: "jobs/s", better: "higher" },
+  { key: "batched_cpu_ms_per_job", label: "control plane CPU per job (100 a call)", unit: "ms", better: "lower" },
   { key: "output_mb_per_s", label: "output, stored", unit: "MB/s", better: "higher", goal: { min: 100 } },
   { key: "output_watch_mb_per_s", label: "output, live watcher", unit: "MB/s", better: "higher" },
   { key: "pipe_mb_per_s", label: "pipe (cat | cat > /dev/null)", unit: "MB/s", better: "higher" },

@@ -39,10 +39,10 @@ import { memory } from "./workloads/memory.js";
 import { output } from "./workloads/output.js";
 import { roundtrip } from "./workloads/roundtrip.js";
 import { schedule } from "./workloads/schedule.js";
-import { throughput } from "./workloads/throughput.js";
+import { batched, throughput } from "./workloads/throughput.js";
 
 /** In the order they run: the light ones first, so the heavy ones cannot disturb them. */
-const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, schedule, live, input, sandbox, index, keys, throughput, output, memory };
+const WORKLOADS: Record<string, (t: Target, ctx: Ctx) => Promise<Measured>> = { dispatch, roundtrip, cancel, schedule, live, input, sandbox, index, keys, throughput, batched, output, memory };
 const SLOTS = 8;
 /** A workload that takes longer has hung: it is reported as failed and the run goes on. */
 const WORKLOAD_TIMEOUT_MS = 5 * 60_000;
@@ -154,7 +154,7 @@ async function main(): Promise<number> {
   // Measured on both sides of Tether: the machine's speed drifts, and a ratio to one floor read
   // minutes away from the throughput it divides can be off by half.
   const measureFloor = async (when: "before" | "after") => {
-    if (!wants("throughput") || !opts.systems.includes("tether") || interrupted()) return;
+    if (!(wants("throughput") || wants("batched")) || !opts.systems.includes("tether") || interrupted()) return;
     try {
       const f = await objectFloor(dir, sizes.throughputJobs);
       floors.push(f);
@@ -223,6 +223,8 @@ async function main(): Promise<number> {
   Object.assign(results.floors, floorFigures(floors));
   const floor = results.floors.floor_objects_per_s;
   if (rate !== null && floor) results.floors.throughput_over_floor = rate / floor;
+  const { batched_jobs_per_s: batchedRate } = results.tether;
+  if (batchedRate !== null && floor) results.floors.batched_over_floor = batchedRate / floor;
   const drift = floorDrift(floors);
   if (drift) results.notes.push(drift);
   // Redaction runs on the host's thread for every byte: the share of output time it takes is the stored rate over its own.

@@ -73,6 +73,7 @@ export function floorsText(r: Results): string {
       `objects: new SQLite-backed Durable Objects committing one row each, same workerd and disk, same calls in flight as throughput: ${fmt(f.floor_objects_per_s)} objects/s (${fmt(f.floor_objects_per_s_before ?? null)} before Tether, ${fmt(f.floor_objects_per_s_after ?? null)} after; workerd ${fmt(f.floor_cpu_ms_per_object ?? null)} CPU ms/object)`,
       `tether throughput / object floor: ${fmt(r.tether.throughput_jobs_per_s)} / ${fmt(f.floor_objects_per_s)} = ${fmt(f.throughput_over_floor ?? null)}`,
     );
+    if (f.batched_over_floor != null) parts.push(`tether throughput, submitted 100 a call / object floor: ${fmt(r.tether.batched_jobs_per_s)} / ${fmt(f.floor_objects_per_s)} = ${fmt(f.batched_over_floor)}`);
   }
   for (const s of ["tether", "bullmq", "bullmq_durable"] as const) {
     const d = r[s].dispatch_p50_ms;

@@ -32,6 +32,8 @@ export interface Target {
   readonly name: SystemName;
   /** Resolves once the system has accepted the job, with its id. */
   submit(job: Job): Promise<string>;
+  /** Submits the jobs in one call (Tether's batch submit, BullMQ's addBulk), resolving with their ids in order. */
+  submitMany(jobs: Job[]): Promise<string[]>;
   /** Opens a watcher on the job and resolves when it sees the job end. */
   finished(id: string): Promise<End>;
   /** When a host or worker took the job (ms since the epoch, this machine's clock), read after it ended. */

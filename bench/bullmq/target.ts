@@ -53,6 +53,13 @@ export class BullTarget implements Target {
     return j.id!;
   }
 
+  async submitMany(jobs: Job[]): Promise<string[]> {
+    const made = await this.p.queue.addBulk(jobs.map((j) => ({ name: "job", data: { argv: j.argv } })));
+    this.submitted += made.length;
+    for (const j of made) this.jobs.set(j.id!, j);
+    return made.map((j) => j.id!);
+  }
+
   /** BullMQ's way: add, then wait for its completed event (QueueEvents listens before the add). */
   async run(job: Job): Promise<End> {
     return this.finished(await this.submit(job));

@@ -29,6 +29,14 @@ export class TetherTarget implements Target {
     return (await this.p.client.submit(this.p.agent, { argv: job.argv })).id;
   }
 
+  async submitMany(jobs: Job[]): Promise<string[]> {
+    const results = await this.p.client.submitMany(this.p.agent, jobs.map((j) => ({ argv: j.argv })));
+    return results.map((r) => {
+      if ("problem" in r) throw new Error(`a submit of the batch was refused: ${r.problem.detail}`);
+      return r.run.id;
+    });
+  }
+
   /** The SDK's run: the submit's answer waits for the end, one call where submit and wait are two. */
   async run(job: Job): Promise<End> {
     const run = await this.p.client.run(this.p.agent, { argv: job.argv });

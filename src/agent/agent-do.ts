@@ -262,6 +262,11 @@ export class AgentDO extends DurableObject<Env> {
     return this.submitter.submitChild(parentId, job, opts);
   }
 
+  /** Many submits in one call and one commit, each answered on its own (see Submitter.submitMany). */
+  async submitMany(items: { job: JobSpec; opts: SubmitOptions }[], parentId: string | null = null): Promise<(Submitted | Refused)[] | null> {
+    return this.submitter.submitMany(items, parentId);
+  }
+
   async children(id: string): Promise<Run[] | null> {
     if (!this.ready || !this.store.row(id)) return null;
     return this.store.children(id).map(publicRun);

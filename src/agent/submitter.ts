@@ -39,8 +39,28 @@ export class Submitter {
 
   /** Creates a run and queues it; a host with a free slot gets it at once. Null: no such agent. */
   async submit(job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | Refused | null> {
-    const p = this.d.profile();
-    if (!p) return null;
+    if (!this.d.profile()) return null;
+    const placed = this.place(job, opts);
+    await this.d.dispatch();
+    return answer(this.d.store, placed);
+  }
+
+  /**
+   * Many submits in one call, each decided as if it came alone and in the order given (a later
+   * one sees the runs the earlier ones made), with one dispatch pass and one commit for them all.
+   * One refused leaves the others as they are: each answer says what became of its submit.
+   * `parentId`: submitted by that run's job, each as submitChild would take it. Null: no such agent.
+   */
+  async submitMany(items: readonly { job: JobSpec; opts: SubmitOptions }[], parentId: string | null = null): Promise<(Submitted | Refused)[] | null> {
+    if (!this.d.profile()) return null;
+    const placed = items.map(({ job, opts }) => (parentId === null ? this.place(job, opts) : this.placeChild(parentId, job, opts)));
+    await this.d.dispatch();
+    return placed.map((p) => answer(this.d.store, p));
+  }
+
+  /** Decides and writes one submit, leaving dispatch to the caller. */
+  private place(job: JobSpec, opts: SubmitOptions): Placed {
+    const p = this.d.profile()!;
     const key = opts.idempotency_key;
     const now = Date.now();
     const config = this.d.config();
@@ -73,8 +93,7 @@ export class Submitter {
       this.d.retention.soon(now);
     });
     this.d.rate.take(a.buckets, now);
-    await this.d.dispatch();
-    return { run: publicRun(this.d.store.record(id)!), created: true };
+    return { made: id };
   }
 
   /**
@@ -83,13 +102,19 @@ export class Submitter {
    */
   async submitChild(parentId: string, job: JobSpec, opts: SubmitOptions = {}): Promise<Submitted | Refused | null> {
     if (!this.d.profile()) return null;
+    const placed = this.placeChild(parentId, job, opts);
+    await this.d.dispatch();
+    return answer(this.d.store, placed);
+  }
+
+  private placeChild(parentId: string, job: JobSpec, opts: SubmitOptions): Placed {
     const parent = this.d.store.record(parentId);
     if (!parent) return { refused: { status: 404, slug: "not-found", detail: `run ${parentId} does not exist` } };
     if (parent.depth + 1 > LIMITS.childDepth) return { refused: { status: 400, slug: "invalid", detail: `runs nest at most ${LIMITS.childDepth} deep; run ${parentId} is at depth ${parent.depth}` } };
     if (this.d.store.childCount(parentId) >= LIMITS.childrenPerRun) {
       return { refused: { status: 429, slug: "too-many-children", detail: `a run may have at most ${LIMITS.childrenPerRun} children; run ${parentId} has that many` } };
     }
-    return this.submit(job, { ...opts, parent: { id: parentId, depth: parent.depth } });
+    return this.place(job, { ...opts, parent: { id: parentId, depth: parent.depth } });
   }
 
   /** Cancels a run and, with it, every child not submitted detached, and theirs. */
@@ -100,4 +125,11 @@ export class Submitter {
       if (!child.detached && !isTerminal(child.status)) this.cancelTree(child.id, `its parent ${id} was cancelled`);
     }
   }
+}
+
+/** A submit decided: a run it made (read again once dispatch has had its turn), or an answer already. */
+type Placed = Submitted | Refused | { made: string };
+
+function answer(store: RunStore, p: Placed): Submitted | Refused {
+  return "made" in p ? { run: publicRun(store.record(p.made)!), created: true } : p;
 }

@@ -34,6 +34,7 @@ export type AgentStatus = z.infer<typeof A.AgentStatusOut>;
 export type EventPage = z.infer<typeof A.EventPageOut>;
 export type RunEvent = z.infer<typeof A.RunEventOut>;
 export type RunBatch = z.infer<typeof A.RunBatchOut>;
+export type SubmitResult = z.infer<typeof A.SubmitResultOut>;
 export type InputAnswer = z.infer<typeof A.InputOut>;
 export type InputWaiting = z.infer<typeof A.InputWaitingOut>;
 export type SecretView = z.infer<typeof A.SecretViewOut>;
@@ -196,6 +197,15 @@ export class TetherClient {
    */
   submit(agent: string, job: SubmitBody): Promise<Run> {
     return this.json("POST", `/v1/agents/${enc(agent)}/runs`, keyed(job));
+  }
+  /**
+   * Submits up to 100 runs in one call, decided in the order given. Each comes back on its own,
+   * in order: `{created, run}`, or `{problem}` where a lone submit would have been refused (a
+   * full queue, a dedup key's live run), which leaves the others made. Every submit carries an
+   * idempotency key (a fresh one unless given), so the call is sent again safely as a whole.
+   */
+  async submitMany(agent: string, jobs: SubmitBody[]): Promise<SubmitResult[]> {
+    return (await this.json<{ results: SubmitResult[] }>("POST", `/v1/agents/${enc(agent)}/runs/batch`, { runs: jobs.map(keyed) })).results;
   }
   /**
    * Submits a run and returns it once it has ended: the submit's answer waits for the end (one
@@ -473,8 +483,7 @@ export class TetherClient {
     if (body !== undefined) headers["content-type"] = "application/json";
     // Reads, deletes and cancels are safe to send again, and so is a submit that carries an
     // idempotency key: were an answer lost, the key still makes one run.
-    const keyed = (body as { idempotency_key?: string } | undefined)?.idempotency_key !== undefined;
-    const safe = method === "GET" || method === "DELETE" || path.endsWith("/cancel") || keyed;
+    const safe = method === "GET" || method === "DELETE" || path.endsWith("/cancel") || isKeyed(body);
     const { tries, maxRetryAfterS, sleep } = this.retry;
     for (let attempt = 1; ; attempt++) {
       let res: Answer;
@@ -543,6 +552,12 @@ function retryAfterS(res: Answer): number | null {
 }
 
 const enc = encodeURIComponent;
+
+/** A submit whose every run carries an idempotency key, alone or in a batch. */
+function isKeyed(body: unknown): boolean {
+  const b = body as { idempotency_key?: string; runs?: { idempotency_key?: string }[] } | undefined;
+  return b?.idempotency_key !== undefined || (Array.isArray(b?.runs) && b.runs.every((r) => r.idempotency_key !== undefined));
+}
 
 /** A submit with an idempotency key (a fresh one unless given): sent again, it still makes one run. */
 const keyed = (job: SubmitBody): SubmitBody => ({ ...job, idempotency_key: job.idempotency_key ?? crypto.randomUUID() });

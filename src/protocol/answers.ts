@@ -66,6 +66,18 @@ const common = {
 };
 
 export const RunOut = z.object({ ...common, inputs: z.record(z.string(), JsonValue), result: JsonValue.nullable() });
+const ProblemOut = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: Int,
+  detail: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  existing_run_id: z.string().optional(),
+  retry_after_s: Int.optional(),
+});
+/** One submit of a batch: the run it made (created) or found again, or the problem a lone submit would have answered. */
+export const SubmitResultOut = z.union([z.object({ created: z.boolean(), run: RunOut }), z.object({ problem: ProblemOut })]);
+export const SubmitManyOut = z.object({ results: z.array(SubmitResultOut) });
 export const RunSummaryOut = z.object({ ...common, result_summary: z.string().nullable() });
 export const RunPageOut = z.object({ runs: z.array(RunSummaryOut), next_cursor: z.string().nullable() });
 export const RunListOut = z.object({ runs: z.array(RunOut) });

@@ -17,6 +17,8 @@ export const LIMITS = {
   /** How deep runs submitted from inside jobs may nest, and how many children one run may have. */
   childDepth: 5,
   childrenPerRun: 100,
+  /** Submits one batch may carry: one turn of the agent's object decides them all, and holds its hosts' messages meanwhile. */
+  runsPerBatch: 100,
   /** A run's inputs together, as JSON: those past 256 KiB reach the job as files. */
   inputBytes: 1024 * 1024,
   timeoutMsMax: 7 * 24 * 3600 * 1000,

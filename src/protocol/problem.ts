@@ -7,4 +7,6 @@ export interface Problem {
   errors?: { path: string; message: string }[];
   /** A dedup key's live run, when a submit was refused for it. */
   existing_run_id?: string;
+  /** In a batch's answer, where no header can say it: when the refused submit may be sent again. */
+  retry_after_s?: number;
 }

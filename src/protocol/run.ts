@@ -111,6 +111,9 @@ export const CreateRunBody = JobSpec.extend({
   detached: z.boolean().optional(),
 });
 
+/** Many submits in one call (POST /v1/agents/:agent/runs/batch), each as a submit's body. */
+export const CreateRunsBody = z.strictObject({ runs: z.array(CreateRunBody).min(1).max(LIMITS.runsPerBatch) });
+
 /** The run as every face of the API shows it. */
 export interface Run {
   id: string;

@@ -75,6 +75,7 @@ const ROWS: Record<Method, Row> = {
   status: json("status", "GET /v1/agents/:agent/status", A.AgentStatusOut, (c) => c.status("builder")),
 
   submit: json("submit", "POST /v1/agents/:agent/runs", A.RunOut, (c) => c.submit("builder", { argv: ["make", "test"], concurrency: { key: "k", limit: 1 }, priority: "high" })),
+  submitMany: json("submitMany", "POST /v1/agents/:agent/runs/batch", A.SubmitManyOut, (c) => c.submitMany("builder", [{ argv: ["make", "test"] }, { argv: ["make", "lint"], idempotency_key: "k-1" }]), "results"),
   get: json("get", "GET /v1/runs/:run", A.RunOut, (c) => c.get(RUN)),
   listRuns: json("listRuns", "GET /v1/runs", A.RunPageOut, (c) => c.listRuns({ agent: "builder", status: ["failed", "timed_out"], label: { pr: "1" }, q: "make", limit: 5 })),
   runs: json("runs", "GET /v1/runs", A.RunPageOut, (c) => c.runs({ status: "failed", created_after: "2026-03-01T00:00:00Z" }), "runs"),

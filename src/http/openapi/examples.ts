@@ -121,6 +121,16 @@ export const EXAMPLES: Record<string, Example> = {
   },
   "POST /v1/agents/:agent/runs": { body: { ...jobSpec, inputs: { branch: "main" }, idempotency_key: "pr-123-build-1" }, answer: { ...queued, labels: { pr: "123" }, timeout_ms: 600_000 } },
 
+  "POST /v1/agents/:agent/runs/batch": {
+    body: { runs: [{ ...jobSpec, inputs: { branch: "main" }, idempotency_key: "pr-123-build-1" }, { ...jobSpec, inputs: { branch: "main" }, dedup_key: "nightly", idempotency_key: "pr-123-build-2" }] },
+    answer: {
+      results: [
+        { created: true, run: { ...queued, labels: { pr: "123" }, timeout_ms: 600_000 } },
+        { problem: { type: "urn:tether:problem:duplicate", title: "Conflict", status: 409, detail: `run ${RUN_ID} with dedup_key "nightly" is running; one live run per key`, existing_run_id: RUN_ID } },
+      ],
+    },
+  },
+
   "PUT /v1/agents/:agent/secrets/:name": { body: { value: "ghp_exampleexample" } },
   "GET /v1/agents/:agent/secrets": { answer: { secrets: [{ name: "GITHUB_TOKEN", updated_at: T0 }] } },
 

@@ -9,7 +9,7 @@
 import type { z } from "zod";
 import { EventsQuery, BatchQuery } from "../../protocol/run-events.js";
 import { AgentListQuery, RunListQuery } from "../../protocol/run-index.js";
-import { ApprovalBody, CreateRunBody } from "../../protocol/run.js";
+import { ApprovalBody, CreateRunBody, CreateRunsBody } from "../../protocol/run.js";
 import { PutSecretBody } from "../../protocol/secret.js";
 import { CreateScheduleBody, ListQuery as ScheduleListQuery, PatchScheduleBody, PreviewQuery } from "../../schedules/input.js";
 import { CreateAgentBody, SubmitQuery, UpdateAgentBody } from "../routes/agents.js";
@@ -53,6 +53,7 @@ export const OPERATIONS: Record<string, Operation> = {
   "GET /v1/agents/:agent/connect": { tag: "agents", summary: "A host's control socket (WebSocket; tether-agent opens it)", ok: [101, "websocket", "switching protocols"], errors: [426] },
   "GET /v1/agents/:agent/status": { tag: "agents", summary: "What the agent is doing: hosts, slots, queue", ok: [200, "json", "the agent's status"], errors: [404] },
   "POST /v1/agents/:agent/runs": { tag: "runs", summary: "Submit a run of a job to the agent; with wait_s (at most 60), the answer waits until the run has ended or wait_s has passed", body: CreateRunBody, query: SubmitQuery, ok: [201, "json", RUN], errors: [404, 409, 429] },
+  "POST /v1/agents/:agent/runs/batch": { tag: "runs", summary: "Submit up to 100 runs in one call, decided in order; each is answered on its own in `results` (the run, or the problem a lone submit would have answered), so one refused leaves the others made", body: CreateRunsBody, ok: [200, "json", "{results}"], errors: [404] },
 
   "PUT /v1/agents/:agent/secrets/:name": { tag: "secrets", summary: "Set a secret (write-only)", body: PutSecretBody, ok: [204, "empty", "stored"], errors: [404] },
   "GET /v1/agents/:agent/secrets": { tag: "secrets", summary: "The names of the agent's secrets (never values)", ok: [200, "json", "{secrets}"], errors: [404] },

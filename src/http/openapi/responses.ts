@@ -21,6 +21,7 @@ export const RESPONSES: Record<string, z.ZodType> = {
   "GET /v1/agents/:agent/hosts": A.HostListOut,
   "GET /v1/agents/:agent/status": A.AgentStatusOut,
   "POST /v1/agents/:agent/runs": A.RunOut,
+  "POST /v1/agents/:agent/runs/batch": A.SubmitManyOut,
   "GET /v1/agents/:agent/secrets": A.SecretListOut,
 
   "GET /v1/runs": A.RunPageOut,

@@ -3,7 +3,9 @@ import { z } from "zod";
 import { agentStub, CLAIMS_HEADER } from "../../env.js";
 import { AgentConfigPatch } from "../../protocol/agent-config.js";
 import { AgentName, HostId } from "../../protocol/ids.js";
-import { CreateRunBody, isTerminal, type Run } from "../../protocol/run.js";
+import { CreateRunBody, CreateRunsBody, isTerminal, type JobSpec, type Run } from "../../protocol/run.js";
+import type { Problem } from "../../protocol/problem.js";
+import type { Refused, SubmitOptions } from "../../agent/run-plan.js";
 import { requires } from "../access.js";
 import { workspaceOf, type AppEnv } from "../auth.js";
 import { notFound, ProblemError, problemResponse } from "../problem.js";
@@ -66,18 +68,43 @@ agents.post("/:agent/runs", requires({ scopes: ["runs:write"], also: ["job"] }),
   if (claims.kind === "job" && claims.agent !== name) throw new ProblemError(403, "forbidden", `a job may submit runs to its own agent (${claims.agent}) only`);
   const ws = claims.ws;
   const { wait_s } = parseOr400(SubmitQuery, c.req.query(), "the query is invalid");
-  const { idempotency_key, detached, ...job } = await jsonBody(c, CreateRunBody);
-  const opts = { ...(idempotency_key !== undefined && { idempotency_key }), ...(detached !== undefined && { detached }) };
+  const { job, opts } = jobAndOptions(await jsonBody(c, CreateRunBody));
   const stub = agentStub(c.env, ws, name);
   const submitted = claims.kind === "job" ? await stub.submitChild(claims.run, job, opts) : await stub.submit(job, opts);
   if (!submitted) throw notFound(`agent ${name}`);
   if ("refused" in submitted) {
-    const { status, slug, detail, retry_after_s, existing_run_id } = submitted.refused;
-    const problem = { ...new ProblemError(status, slug, detail).toProblem(), ...(existing_run_id && { existing_run_id }) };
-    return problemResponse(problem, retry_after_s ? { "retry-after": String(retry_after_s) } : {});
+    const { retry_after_s } = submitted.refused;
+    return problemResponse(refusal(submitted), retry_after_s ? { "retry-after": String(retry_after_s) } : {});
   }
   return c.json(await waitedFor(stub, submitted.run, wait_s), submitted.created ? 201 : 200);
 });
+
+/**
+ * Up to 100 submits in one call, decided in order in one turn of the agent's object. A body
+ * that fails its schema changes nothing (400, naming the submit); past that, each submit is
+ * answered on its own, as a lone one would be, in `results` in the order sent: a refused one
+ * (a full queue, a dedup key's live run) leaves the others made. With an idempotency key on
+ * each, the whole batch is safe to send again.
+ */
+agents.post("/:agent/runs/batch", requires({ scopes: ["runs:write"], also: ["job"] }), async (c) => {
+  const claims = c.get("claims");
+  const name = agentParam(c.req.param("agent"));
+  if (claims.kind === "job" && claims.agent !== name) throw new ProblemError(403, "forbidden", `a job may submit runs to its own agent (${claims.agent}) only`);
+  const { runs } = await jsonBody(c, CreateRunsBody);
+  const answers = await agentStub(c.env, claims.ws, name).submitMany(runs.map(jobAndOptions), claims.kind === "job" ? claims.run : null);
+  if (!answers) throw notFound(`agent ${name}`);
+  return c.json({ results: answers.map((a) => ("refused" in a ? { problem: { ...refusal(a), ...(a.refused.retry_after_s && { retry_after_s: a.refused.retry_after_s }) } } : a)) });
+});
+
+/** A submit's body as the job and what is said about its submit. */
+function jobAndOptions({ idempotency_key, detached, ...job }: z.infer<typeof CreateRunBody>): { job: JobSpec; opts: SubmitOptions } {
+  return { job, opts: { ...(idempotency_key !== undefined && { idempotency_key }), ...(detached !== undefined && { detached }) } };
+}
+
+/** A refused submit as the problem it answers. */
+function refusal({ refused: { status, slug, detail, existing_run_id } }: Refused): Problem {
+  return { ...new ProblemError(status, slug, detail).toProblem(), ...(existing_run_id && { existing_run_id }) };
+}
 
 /**
  * The run once it has ended, or as it is after `waitS`: one call where a submit and a wait were
