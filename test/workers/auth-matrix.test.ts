@@ -56,6 +56,8 @@ const ROWS: Record<string, Row> = {
   "DELETE /v1/agents/:agent": { req: () => ({ path: "/v1/agents/nobody" }), need: ["agents:write"], ok: 404 },
   "POST /v1/agents/:agent/host-token": { req: () => ({ path: "/v1/agents/nobody/host-token" }), need: ["agents:write"], ok: 404 },
   "POST /v1/agents/:agent/runs": { req: (f) => ({ path: `/v1/agents/${f.agent}/runs`, body: {} }), need: ["runs:write"], ok: 400, kinds: { job: 400 }, other: 404 },
+  // A submit the schema takes and the agent refuses: the batch answers 200 with its problem, and makes nothing.
+  "POST /v1/agents/:agent/runs/batch": { req: (f) => ({ path: `/v1/agents/${f.agent}/runs/batch`, body: { runs: [{}] } }), need: ["runs:write"], ok: 200, kinds: { job: 200 }, other: 404 },
   "GET /v1/agents/:agent/hosts": { req: (f) => ({ path: `/v1/agents/${f.agent}/hosts` }), need: ["agents:read"], ok: 200, ...READ_ELSEWHERE },
   "PUT /v1/agents/:agent/secrets/:name": { req: () => ({ path: "/v1/agents/nobody/secrets/TOKEN", body: { value: "abcdefgh" } }), need: ["agents:write"], ok: 404 },
   "GET /v1/agents/:agent/secrets": { req: (f) => ({ path: `/v1/agents/${f.agent}/secrets` }), need: ["agents:read"], ok: 200, ...READ_ELSEWHERE },
