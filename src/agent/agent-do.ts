@@ -125,7 +125,8 @@ export class AgentDO extends DurableObject<Env> {
         } else if (run.status === "running" && row.status !== "running") this.startedHere.add(`${run.id}#${run.attempt}`);
         if (t.effects.some((e) => e.type === "settled")) {
           this.retention.soon(now);
-          ctx.waitUntil(this.schedules.runSettled(run.id));
+          // Only a schedule's runs have a schedule waiting on their end: a statement saved on every other run's.
+          if (run.schedule_id !== null) ctx.waitUntil(this.schedules.runSettled(run.id));
         }
         // A run without an object has no watcher and no stream to tell: its changes wait here until one is made.
         if (row.has_object === ObjectState.EXISTS) {

@@ -127,7 +127,9 @@ export class HostSockets {
       // An attempt that opened its output stream ends there, behind its output.
       if (this.d.streamed(row.id, msg.attempt)) return this.d.hosts.send(ws, { ...ack, stream: true });
       // A run without an object keeps its output here, whole: what would pass its cap goes by the stream, which cuts it.
-      if (bytes && row.has_object !== ObjectState.EXISTS && this.d.store.pendingChanges(row.id).reduce((n, c) => n + outputBytes(c), bytes) > this.d.config().max_output_bytes) {
+      // Each earlier attempt kept at most what one end may carry: below the cap with that, nothing need be read.
+      const cap = this.d.config().max_output_bytes;
+      if (bytes && row.has_object !== ObjectState.EXISTS && bytes + (row.attempt - 1) * LIMITS.controlOutputBytes > cap && this.d.store.pendingChanges(row.id).reduce((n, c) => n + outputBytes(c), bytes) > cap) {
         return this.d.hosts.send(ws, { ...ack, stream: true });
       }
       const { reason, exit_code, signal, error, result = null, result_error = null } = msg;

@@ -105,7 +105,12 @@ export class IndexOutbox {
 
   /** Writes the removals of marks D1 took; call where the object writes anyway. */
   settle(): void {
-    for (const [key, version] of this.taken) this.d.sql.exec("DELETE FROM index_outbox WHERE key = ? AND version <= ?", key, version);
+    if (!this.taken.size) return;
+    // One statement for a whole flush's marks, where one each was a statement per run.
+    this.d.sql.exec(
+      "DELETE FROM index_outbox WHERE key IN (SELECT value ->> 0 FROM json_each(?1)) AND version <= (SELECT value ->> 1 FROM json_each(?1) WHERE value ->> 0 = index_outbox.key)",
+      JSON.stringify([...this.taken]),
+    );
     this.taken.clear();
   }
 
@@ -160,6 +165,7 @@ export class IndexOutbox {
     if (!ws) return;
     const items: IndexItem[] = [];
     const sent: [string, number][] = [];
+    const rows = this.d.store.rows(marks.filter((m) => m.key !== AGENT_KEY).map((m) => m.key));
     for (const m of marks) {
       if (m.key === AGENT_KEY) {
         const a = this.d.agent();
@@ -170,7 +176,7 @@ export class IndexOutbox {
         sent.push([m.key, m.version]);
         continue;
       }
-      const row = this.d.store.row(m.key);
+      const row = rows.get(m.key);
       if (row) items.push({ kind: "run", version: row.version, run: publicRun(JSON.parse(row.body)) });
       else items.push({ kind: "run-gone", version: m.version, id: m.key, agent: m.key.slice(m.key.lastIndexOf("_") + 1) });
       sent.push([m.key, row ? Math.max(row.version, m.version) : m.version]);

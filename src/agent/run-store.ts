@@ -63,6 +63,13 @@ export class RunStore {
     return this.sql.exec<RunRow>("SELECT * FROM runs WHERE id = ?", id).toArray()[0] ?? null;
   }
 
+  /** Many runs' rows in one statement, by id; an id with no run is absent. */
+  rows(ids: readonly string[]): Map<string, RunRow> {
+    if (!ids.length) return new Map();
+    const rows = this.sql.exec<RunRow>("SELECT * FROM runs WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)).toArray();
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
   record(id: string): RunRecord | null {
     const r = this.sql.exec<{ body: string }>("SELECT body FROM runs WHERE id = ?", id).toArray()[0];
     return r ? (JSON.parse(r.body) as RunRecord) : null;
@@ -183,9 +190,9 @@ export class RunStore {
       AND (q.requires IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(q.requires) j WHERE json_extract(?, '$."' || j.key || '"') IS NOT j.value))
       AND (q.skey IS NULL OR (SELECT COUNT(*) FROM key_starts s WHERE s.skey = q.skey AND s.at > ? - q.swindow) < q.slimit)`;
     const fitsArgs = [now, ...runners, JSON.stringify(host.labels ?? {}), now];
-    // Turns cost a sort of the candidates; with no round_robin run queued, priority and seq decide.
-    const turns = this.sql.exec("SELECT 1 FROM runs WHERE status = 'queued' AND turn_key IS NOT NULL LIMIT 1").toArray().length > 0;
-    const turn = turns ? "COALESCE((SELECT served FROM key_turns t WHERE t.ckey = q.turn_key), 0), " : "";
+    // A key's turn is read for the heads only (one a key with room, one of no key), so it costs a
+    // primary-key seek each; a run of no round_robin key stands at turn 0.
+    const turn = "CASE WHEN q.turn_key IS NULL THEN 0 ELSE COALESCE((SELECT served FROM key_turns t WHERE t.ckey = q.turn_key), 0) END, ";
     return (
       this.sql
         .exec<RunRow>(

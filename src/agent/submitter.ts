@@ -55,7 +55,9 @@ export class Submitter {
     if (!this.d.profile()) return null;
     const placed = items.map(({ job, opts }) => (parentId === null ? this.place(job, opts) : this.placeChild(parentId, job, opts)));
     await this.d.dispatch();
-    return placed.map((p) => answer(this.d.store, p));
+    // The runs made, as dispatch left them, read in one statement.
+    const rows = this.d.store.rows(placed.flatMap((p) => ("made" in p ? [p.made] : [])));
+    return placed.map((p) => ("made" in p ? { run: publicRun(JSON.parse(rows.get(p.made)!.body)), created: true } : p));
   }
 
   /** Decides and writes one submit, leaving dispatch to the caller. */

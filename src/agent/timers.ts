@@ -29,6 +29,12 @@ export class Timers {
   /** The alarm as last set or read; undefined until known. Writing an alarm costs a disk sync. */
   private armed: number | null | undefined;
   private armQueued = false;
+  /**
+   * The earliest time `set` was given since the last arm, and whether rows may have moved in
+   * other ways (a due pass, a wipe): while neither is earlier than the alarm, arming reads nothing.
+   */
+  private soonest = Infinity;
+  private rescan = true;
   private readonly handlers = new Map<string, { schema: z.ZodType; handle: Handler }>();
   /** Failures so far per key, for the backoff of a handler that keeps throwing. */
   private readonly failures = new Map<string, number>();
@@ -49,20 +55,31 @@ export class Timers {
   /** The alarm has just gone off, so none is set now. */
   fired(): void {
     this.armed = null;
+    this.rescan = true;
   }
 
   /** Storage was wiped (and with it, perhaps, the alarm) or a transaction rolled back: read both afresh next time. */
   forget(): void {
     this.armed = undefined;
+    this.rescan = true;
     this.known.clear();
   }
 
   set(key: string, kind: string, dueAt: number, data: unknown = {}): void {
+    this.setAll([{ key, kind, dueAt, data }]);
+  }
+
+  /** Sets several timers in one statement (a start's lease and deadline). */
+  setAll(timers: readonly { key: string; kind: string; dueAt: number; data?: unknown }[]): void {
+    if (!timers.length) return;
     this.storage.sql.exec(
-      "INSERT INTO timers (key, kind, due_at, data) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at, data = excluded.data",
-      key, kind, dueAt, JSON.stringify(data),
+      `INSERT INTO timers (key, kind, due_at, data) VALUES ${timers.map(() => "(?, ?, ?, ?)").join(", ")} ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at, data = excluded.data`,
+      ...timers.flatMap((t) => [t.key, t.kind, t.dueAt, JSON.stringify(t.data ?? {})]),
     );
-    this.known.delete(key);
+    for (const t of timers) {
+      this.known.delete(t.key);
+      if (t.dueAt < this.soonest) this.soonest = t.dueAt;
+    }
     this.armSoon();
   }
 
@@ -120,6 +137,7 @@ export class Timers {
         this.storage.sql.exec("UPDATE timers SET due_at = ? WHERE key = ? AND due_at = ?", now + wait, t.key, t.due_at);
       }
     }
+    this.rescan = true;
     this.armSoon();
   }
 
@@ -139,6 +157,11 @@ export class Timers {
    * the alarm (a disk sync) every time a lease is granted or released.
    */
   async arm(): Promise<void> {
+    // Every row set since the last arm is due no earlier than the alarm already set: nothing to read.
+    const covered = !this.rescan && typeof this.armed === "number" && this.soonest >= this.armed;
+    this.soonest = Infinity;
+    if (covered) return;
+    this.rescan = false;
     const next = this.storage.sql.exec<{ due_at: number }>("SELECT due_at FROM timers ORDER BY due_at LIMIT 1").toArray()[0];
     if (!next) return;
     if (this.armed === undefined) this.armed = await this.storage.getAlarm();

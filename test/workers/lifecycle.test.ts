@@ -187,6 +187,49 @@ describe("the run lifecycle", () => {
     expect(result.ran).toEqual(["flush"]);
   });
 
+  it("keeps the alarm by the earliest timer, reading the rows only when one may be earlier than the alarm", async () => {
+    const { stub } = await agent("arm");
+    const result = await runInDurableObject(stub, async (_o, state) => {
+      const timers = new Timers(state.storage);
+      timers.on("x", z.object({}), () => undefined);
+      let reads = 0;
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      sql.exec = ((q: string, ...a: SqlStorageValue[]) => (/ORDER BY due_at LIMIT 1$/.test(q) && reads++, exec(q, ...a))) as typeof sql.exec;
+      const t0 = Date.now() + 3_600_000;
+      const turn = () => scheduler.wait(1);
+      const seen: { alarm: number | null; reads: number }[] = [];
+      const look = async () => seen.push({ alarm: await state.storage.getAlarm(), reads });
+      state.storage.sql.exec("DELETE FROM timers");
+      await state.storage.deleteAlarm();
+      timers.forget();
+      timers.set("a:late", "x", t0 + 5_000);
+      await turn();
+      await look(); // set, read once (nothing known yet)
+      timers.setAll([{ key: "a:later", kind: "x", dueAt: t0 + 9_000 }, { key: "a:latest", kind: "x", dueAt: t0 + 10_000 }]);
+      await turn();
+      await look(); // later than the alarm: nothing read, the alarm stays
+      timers.set("a:early", "x", t0 + 1_000);
+      await turn();
+      await look(); // earlier: read, and the alarm moves
+      timers.fired();
+      await timers.runDue(t0 + 1_500);
+      await turn();
+      await look(); // a due pass: read, the next row arms it
+      sql.exec = exec as typeof sql.exec;
+      state.storage.sql.exec("DELETE FROM timers WHERE key LIKE 'a:%'");
+      await state.storage.deleteAlarm();
+      return { seen, t0 };
+    });
+    const { seen, t0 } = result;
+    expect(seen).toEqual([
+      { alarm: t0 + 5_000, reads: 1 },
+      { alarm: t0 + 5_000, reads: 1 },
+      { alarm: t0 + 1_000, reads: 2 },
+      { alarm: t0 + 5_000, reads: 3 },
+    ]);
+  });
+
   it("clears several timers in one call and only those", async () => {
     const { stub } = await agent("clears");
     const left = await runInDurableObject(stub, async (_o, state) => {

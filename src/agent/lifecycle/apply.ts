@@ -92,8 +92,10 @@ export class Lifecycle {
     else gone.push(TimerKey.approval(id));
     if (run.status === "running") {
       timers.clear(...gone, TimerKey.retry(id), TimerKey.queueTimeout(id));
-      timers.set(TimerKey.lease(id), "lease", now + cfg.lease_ttl_ms, { attempt: run.attempt });
-      timers.set(TimerKey.deadline(id), "deadline", now + run.timeout_ms + DEADLINE_GRACE_MS, { attempt: run.attempt });
+      timers.setAll([
+        { key: TimerKey.lease(id), kind: "lease", dueAt: now + cfg.lease_ttl_ms, data: { attempt: run.attempt } },
+        { key: TimerKey.deadline(id), kind: "deadline", dueAt: now + run.timeout_ms + DEADLINE_GRACE_MS, data: { attempt: run.attempt } },
+      ]);
       return;
     }
     gone.push(TimerKey.lease(id), TimerKey.deadline(id));
