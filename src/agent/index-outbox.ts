@@ -108,7 +108,8 @@ export class IndexOutbox {
     if (!this.taken.size) return;
     // One statement for a whole flush's marks, where one each was a statement per run.
     this.d.sql.exec(
-      "DELETE FROM index_outbox WHERE key IN (SELECT value ->> 0 FROM json_each(?1)) AND version <= (SELECT value ->> 1 FROM json_each(?1) WHERE value ->> 0 = index_outbox.key)",
+      // Read once, not for each row: a subquery that named the outer row parsed the list again for every mark.
+      "DELETE FROM index_outbox WHERE key IN (SELECT o.key FROM json_each(?) j JOIN index_outbox o ON o.key = j.value ->> 0 AND o.version <= j.value ->> 1)",
       JSON.stringify([...this.taken]),
     );
     this.taken.clear();

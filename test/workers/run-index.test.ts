@@ -71,6 +71,28 @@ describe("GET /v1/runs from the index", () => {
     expect(await hostsOf()).toBe(0);
   });
 
+  it("indexes a flush of runs whose labels and commands fill megabytes, every one with its labels", async () => {
+    const a = await newAgent("heavy");
+    // 64 labels of about 256 bytes and a 1 KB command: about 18 KB a run as the index writes it, so a flush of 100 is split.
+    const labels = Object.fromEntries(Array.from({ length: 63 }, (_, i) => [`k${i}`, `${i}`.padEnd(256, "v")]));
+    const runs = Array.from({ length: 150 }, (_, i) => ({ argv: ["echo", `${i}`.padEnd(1024, "x")], labels: { ...labels, n: String(i) } }));
+    const made: string[] = [];
+    for (const part of [runs.slice(0, 50), runs.slice(50, 100), runs.slice(100)]) {
+      const r = await call(a.t, "POST", `/v1/agents/${a.name}/runs/batch`, { runs: part });
+      expect(r.status, r.text).toBe(200);
+      made.push(...r.json.results.map((x: { run: { id: string } }) => x.run.id));
+    }
+    await indexed(a);
+    const all = new Set<string>();
+    for (let cursor: string | null = null, i = 0; i === 0 || cursor; i++) {
+      const page: { runs: { id: string }[]; next_cursor: string | null } = (await call(a.t, "GET", `/v1/runs?agent=heavy&label=k62=${labels.k62}&limit=100${cursor ? `&cursor=${cursor}` : ""}`)).json;
+      for (const r of page.runs) all.add(r.id);
+      cursor = page.next_cursor;
+    }
+    expect(all).toEqual(new Set(made));
+    expect(ids(await call(a.t, "GET", "/v1/runs?label=n=149"))).toEqual([made[149]]);
+  });
+
   it("every filter: schedule, parent, created_after/before, q, and their combinations", async () => {
     const ws = freshWorkspace();
     const t = await workspaceToken(ws);
