@@ -45,6 +45,22 @@ describe("queue semantics end to end", () => {
     for (const o of others) expect(o.end < lane[19]!.start).toBe(true);
   });
 
+  it("a batch of 100 submits runs every job once on the real host, each with its own output, and a resend makes none", async () => {
+    const jobs = Array.from({ length: 100 }, (_, i) => ({ argv: ["sh", "-c", `echo job-${i}`], idempotency_key: `batch-${i}` }));
+    const results = await s.client.submitMany(s.agent, jobs);
+    const ids = results.map((r) => {
+      if (!("run" in r)) throw new Error(r.problem.detail);
+      expect(r.created).toBe(true);
+      return r.run.id;
+    });
+    const ended = await Promise.all(ids.map((id) => s.client.wait(id)));
+    expect(ended.every((r) => r.status === "succeeded" && r.attempt === 1)).toBe(true);
+    const outs = await Promise.all(ids.map(async (id) => Buffer.from(await s.client.output(id, { stream: "stdout" })).toString()));
+    expect(outs).toEqual(jobs.map((_, i) => `job-${i}\n`));
+    const again = await s.client.submitMany(s.agent, jobs);
+    expect(again.map((r) => "run" in r && !r.created && r.run.id)).toEqual(ids);
+  });
+
   it("round_robin over 3 keys with 30 runs starts them interleaved, though each key's runs were submitted together", async () => {
     // Four runs hold the slots while the 30 are submitted, so the order is the queue's, not the submits'.
     const hold = ["sh", "-c", "sleep 30"];
