@@ -51,6 +51,20 @@ export const COMMANDS: Record<string, CommandHelp> = {
   id=$(tether run local --detach -- sleep 5)                     # returns the run id at once
   tether run builder --require gpu=true --priority high --concurrency key=train,limit=2 -- ./train.sh`,
   },
+  submit: {
+    usage: "tether submit <agent> [FILE|-] [--key-prefix P] [--json]",
+    about:
+      "Submits many runs at once: FILE (or stdin, with - or no FILE) holds one JSON object a line, each the\n" +
+      "body of a submit (argv, env, labels, priority, ... as POST /v1/agents/:agent/runs takes it); blank lines\n" +
+      "and lines starting with # are skipped. Every line is checked first, so one bad line sends nothing\n" +
+      "(exit 2). They go 100 a call, in order, and each run id is printed on its own line; a line refused\n" +
+      "(a duplicate, a full queue) is said on stderr with its number, and tether exits 1 at the end.",
+    flags: `      --key-prefix P           a line without an idempotency_key gets P:LINE: running the same file again
+                               makes no run twice, and picks up where a failed run of it stopped
+      --json                   one JSON line per job: {line, created, run} or {line, problem}`,
+    example: `printf '%s\\n' '{"argv":["make","test"]}' '{"argv":["make","lint"],"priority":"high"}' | tether submit builder
+  seq 1 500 | jq -c '{argv: ["./shard.sh", (. | tostring)]}' | tether submit builder - --key-prefix nightly-$(date +%F)`,
+  },
   get: {
     usage: "tether get <run>",
     about: "Prints the run as JSON: its status, exit code or signal, error, and times.",

@@ -12,6 +12,7 @@ import { closest, commandHelp, COMMANDS, USAGE } from "./help.js";
 import { agentsLsCommand, lsCommand, statusCommand } from "./index-commands.js";
 import { schedulesCommand } from "./schedules.js";
 import { secretsCommand } from "./secrets.js";
+import { submitCommand } from "./submit-command.js";
 import { keysCommand, tokenCommand } from "./tokens.js";
 import { UsageError } from "./flags.js";
 import { RUN_OPTIONS, runBody, type RunValues } from "./run-flags.js";
@@ -21,6 +22,7 @@ const json = { json: { type: "boolean" } } as const;
 /** Each command's own flags: a flag another command has is still a mistake here. */
 const FLAGS = {
   run: RUN_OPTIONS,
+  submit: { ...help, ...json, "key-prefix": { type: "string" } },
   // get, cancel, approve, deny, input, agents and hosts print JSON whatever is asked: --json is
   // taken too, so a script may put it on every command that reads.
   get: { ...help, ...json },
@@ -72,7 +74,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw flagError(err, name, Object.keys(FLAGS[name]));
   }
-  const values = parsed.values as { help?: boolean; follow?: boolean; eof?: boolean; json?: boolean; reason?: string };
+  const values = parsed.values as { help?: boolean; follow?: boolean; eof?: boolean; json?: boolean; reason?: string; "key-prefix"?: string };
   const positionals = parsed.positionals;
   if (values.help) return void console.log(commandHelp(name)), 0;
   const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -102,6 +104,13 @@ async function main(args: string[]): Promise<number> {
         interactive: v.interactive ?? false,
         ...(v.stdin !== undefined && { stdinFile: v.stdin }),
       });
+    }
+    case "submit": {
+      const [agent, source = "-", extra] = positionals;
+      if (!agent) throw need("an agent, then a file of jobs (one JSON object a line), or - for stdin");
+      if (positionals.length === 1 && process.stdin.isTTY) throw need("a file of jobs (one JSON object a line), or jobs piped to its stdin");
+      if (extra !== undefined) throw new UsageError(`tether submit takes one agent and one file, not ${extra}`, name);
+      return submitCommand(connect, agent, source, { json: values.json ?? false, ...(values["key-prefix"] !== undefined && { keyPrefix: values["key-prefix"] }) });
     }
     case "get":
       if (!positionals[0]) throw need("a run id");

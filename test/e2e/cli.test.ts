@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../src/local/paths.js";
@@ -87,5 +88,64 @@ describe("tether run", () => {
     expect(r.stderr).toContain("agent no-such-agent does not exist");
     const bare = spawnSync(process.execPath, [bin, "get", "run_x"], { env: { PATH: process.env.PATH }, cwd: s.dir, encoding: "utf8", timeout: COMMAND_MS });
     expect(bare.stderr).toMatch(/npm start/);
+  });
+});
+
+describe("tether submit", () => {
+  const submit = (input: string, ...args: string[]) =>
+    spawnSync(process.execPath, [bin, "submit", s.agent, ...args], { env: env(), input, encoding: "utf8", timeout: COMMAND_MS });
+
+  it("submits every line of a file, 100 a call, in order; the same file with --key-prefix makes none twice", async () => {
+    const lines = Array.from({ length: 150 }, (_, i) => JSON.stringify({ argv: ["sh", "-c", `echo line-${i + 1}`], labels: { batch: "cli" } }));
+    const file = join(s.dir, "jobs.jsonl");
+    writeFileSync(file, `# 150 jobs\n${lines.join("\n")}\n\n`);
+    const first = spawnSync(process.execPath, [bin, "submit", s.agent, file, "--key-prefix", "cli-batch"], { env: env(), encoding: "utf8", timeout: COMMAND_MS });
+    expect(first.status, first.stderr).toBe(0);
+    const ids = first.stdout.trim().split("\n");
+    expect(ids).toHaveLength(150);
+    expect(new Set(ids).size).toBe(150);
+    // In the file's order: each run's output names its own line.
+    for (const i of [0, 99, 100, 149]) {
+      await s.client.wait(ids[i]!);
+      expect(tether("logs", ids[i]!).stdout).toBe(`line-${i + 1}\n`);
+    }
+    const again = spawnSync(process.execPath, [bin, "submit", s.agent, file, "--key-prefix", "cli-batch", "--json"], { env: env(), encoding: "utf8", timeout: COMMAND_MS });
+    expect(again.status, again.stderr).toBe(0);
+    const answers = again.stdout.trim().split("\n").map((l) => JSON.parse(l) as { line: number; created: boolean; run: { id: string } });
+    expect(answers.map((a) => a.run.id)).toEqual(ids);
+    expect(answers.every((a) => a.created === false)).toBe(true);
+    expect(answers[0]!.line).toBe(2);
+  });
+
+  it("says which line was refused and exits 1, with the others submitted", async () => {
+    const job = JSON.stringify({ argv: ["sleep", "30"], dedup_key: "cli-dup" });
+    const r = submit(`${job}\n${job}\n${JSON.stringify({ argv: ["true"] })}\n`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^tether: line 2: .*cli-dup/m);
+    const ids = r.stdout.trim().split("\n");
+    expect(ids).toHaveLength(2);
+    expect((await s.client.wait(ids[1]!)).status).toBe("succeeded");
+    await s.client.cancel(ids[0]!);
+    expect((await s.client.wait(ids[0]!)).status).toBe("cancelled");
+  });
+
+  it("checks every line before it sends one: a bad line is exit 2, names its line, and makes no run", () => {
+    const prefix = `cli-bad-${Date.now()}`;
+    const good = JSON.stringify({ argv: ["true"] });
+    for (const [bad, says] of [
+      ['{"argv": "true"}', /line 2: argv: /],
+      ['{"argv": ["true"], "bogus": 1}', /line 2: .*bogus/],
+      ["not json", /line 2 is not JSON/],
+    ] as const) {
+      const r = submit(`${good}\n${bad}\n`, "--key-prefix", prefix);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(says);
+      expect(r.stdout).toBe("");
+    }
+    expect(submit("\n# only a comment\n").stderr).toMatch(/no jobs to submit/);
+    // Line 1 under the same key: had any of the above sent it, this would return that run.
+    const r = submit(`${good}\n`, "--key-prefix", prefix, "--json");
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ line: 1, created: true });
   });
 });
