@@ -112,7 +112,7 @@ describe("--json", () => {
   const NOT_READS: Record<string, string> = {
     logs: "the job's own bytes", completion: "a shell script", keys: "a key set, JSON already", help: "words",
     input: "JSON always; needs a run with a pipe (live-input tests)", approve: "JSON always; needs a policy that asks (approvals tests)",
-    deny: "as approve", watch: "a JSON line per event: tested above", run: "the job's output; --result prints its JSON",
+    deny: "as approve", watch: "a JSON line per event: tested above", submit: "writes; a JSON line per job (cli tests)", run: "the job's output; --result prints its JSON",
   };
 
   it("every command that reads prints parseable JSON", { timeout: 180_000 }, async () => {
