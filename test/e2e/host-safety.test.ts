@@ -185,6 +185,17 @@ describe("working directories", () => {
     const after = s.hosts.at(-1)!;
     expect(readdirSync(workDir).filter((d) => !d.startsWith(`${after.child.pid}-`)).sort()).toEqual(steadyDirs);
   });
+
+  it("a host that stops leaves none behind: not its jobs', not the one made ahead", async () => {
+    const workDir = join(s.dir, "work-stop");
+    await hostFor("stopping", ["--security", "full", "--sandbox", "off", "--work-dir", workDir]);
+    const host = s.hosts.at(-1)!;
+    const runs = await Promise.all([0, 1, 2].map((i) => s.client.submit("stopping", { argv: ["sh", "-c", `mkdir -p a/b && echo ${i} > a/b/f && echo ${i} > "$TMPDIR/t"`] })));
+    for (const r of runs) expect((await s.client.wait(r.id)).status).toBe("succeeded");
+    expect(readdirSync(workDir).length).toBeGreaterThan(0);
+    await host.stop("SIGTERM");
+    expect(readdirSync(workDir)).toEqual([]);
+  });
 });
 
 describe("redaction", () => {

@@ -128,6 +128,8 @@ function main(): void {
     const flushed = await Promise.race([host.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), FLUSH_MS))]);
     if (!flushed) log(`leaving with ${host.pending} attempt(s) not yet confirmed by the control plane`);
     await host.close();
+    // The process made ahead goes with its directory now: its exit would be heard after this one's.
+    closeHostSafety();
     log("stopped");
     process.exit(0);
   };

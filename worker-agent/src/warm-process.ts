@@ -158,7 +158,13 @@ export class WarmProcess {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    // Its directory goes now, not when its exit is heard: the host may be gone by then.
     this.ready?.discard();
+    try {
+      this.ready?.workdir.remove();
+    } catch {
+      /* what is left, the next host on this directory sweeps */
+    }
     this.ready = null;
   }
 }
