@@ -45,7 +45,8 @@ describe("statements per job", () => {
     // No alarm goes off while the jobs run: how many flushes of the index a slow machine fits in
     // would be counted as the jobs' own. The one flush for all of them comes after, on purpose.
     await runInDurableObject(agent, async (_o, state) => {
-      const { sql, storage } = { sql: state.storage.sql, storage: state.storage };
+      const storage = state.storage;
+      const sql = storage.sql;
       const exec = sql.exec.bind(sql);
       const setAlarm = storage.setAlarm.bind(storage);
       const g = globalThis as Hooks;
