@@ -26,6 +26,7 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   "POST /v1/agents": { name: "fz-new", config: { lease_ttl_ms: 30_000 } },
   "PATCH /v1/agents/:agent": { config: { retention_days: 3 } },
   "POST /v1/agents/:agent/runs": { ...job, idempotency_key: "k", inputs: { x: { a: 1 } } },
+  "POST /v1/agents/:agent/runs/batch": { runs: [{ ...job, idempotency_key: "b" }, { argv: ["true"], dedup_key: "d", priority: 3 }] },
   "POST /v1/runs/:run/input": { data: "hello", eof: false },
   "POST /v1/agents/:agent/schedules": { cron: "0 3 1 1 *", run: job, enabled: false, overlap: "skip", timezone: "UTC" },
   "PATCH /v1/schedules/:id": { cron: "0 4 1 1 *", enabled: false },
