@@ -1,5 +1,6 @@
 /** tether: the command line for a Tether control plane. */
 import { readFileSync } from "node:fs";
+import { isatty } from "node:tty";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TetherClient, TetherError } from "../client/sdk.js";
 import { nodeFetch } from "../client/node-fetch.js";
@@ -108,7 +109,7 @@ async function main(args: string[]): Promise<number> {
     case "submit": {
       const [agent, source = "-", extra] = positionals;
       if (!agent) throw need("an agent, then a file of jobs (one JSON object a line), or - for stdin");
-      if (positionals.length === 1 && process.stdin.isTTY) throw need("a file of jobs (one JSON object a line), or jobs piped to its stdin");
+      if (positionals.length === 1 && isatty(0)) throw need("a file of jobs (one JSON object a line), or jobs piped to its stdin");
       if (extra !== undefined) throw new UsageError(`tether submit takes one agent and one file, not ${extra}`, name);
       return submitCommand(connect, agent, source, { json: values.json ?? false, ...(values["key-prefix"] !== undefined && { keyPrefix: values["key-prefix"] }) });
     }

@@ -1,6 +1,7 @@
 /**
  * tether submit <agent> [FILE|-]: many runs from JSON Lines, each line a submit's body as
- * `POST /v1/agents/:agent/runs` takes it, sent 100 a call through the batch submit.
+ * `POST /v1/agents/:agent/runs` takes it, sent through the batch submit 100 a call, or fewer
+ * where 100 would pass the largest body a request may have.
  */
 import { readFileSync } from "node:fs";
 import type { TetherClient, SubmitBody, SubmitResult } from "../client/sdk.js";
@@ -14,9 +15,20 @@ export interface SubmitFlags {
   keyPrefix?: string;
 }
 
+interface Job {
+  line: number;
+  job: SubmitBody;
+  /** Its bytes in a batch's body, with the idempotency key the SDK gives a job without one. */
+  bytes: number;
+}
+
+/** `{"runs":[]}` around the jobs, and the key (a UUID) the SDK adds to a job sent without one. */
+const ENVELOPE_BYTES = 16;
+const KEY_BYTES = 64;
+
 /** The file's jobs, each checked against the submit's schema: one bad line and nothing is sent. */
-export function readJobs(text: string, keyPrefix?: string): { line: number; job: SubmitBody }[] {
-  const jobs: { line: number; job: SubmitBody }[] = [];
+export function readJobs(text: string, keyPrefix?: string): Job[] {
+  const jobs: Job[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const src = lines[i]!.trim();
@@ -34,8 +46,12 @@ export function readJobs(text: string, keyPrefix?: string): { line: number; job:
       const at = issue.path.length ? `${issue.path.join(".")}: ` : "";
       throw new UsageError(`line ${line}: ${at}${issue.message}`, "submit");
     }
-    const job = value as SubmitBody;
-    jobs.push({ line, job: keyPrefix !== undefined && job.idempotency_key === undefined ? { ...job, idempotency_key: `${keyPrefix}:${line}` } : job });
+    let job = value as SubmitBody;
+    if (keyPrefix !== undefined && job.idempotency_key === undefined) job = { ...job, idempotency_key: `${keyPrefix}:${line}` };
+    const bytes = Buffer.byteLength(JSON.stringify(job)) + KEY_BYTES + 1;
+    // The server would refuse it alone as it would in any batch: say so before anything is sent.
+    if (bytes + ENVELOPE_BYTES > LIMITS.bodyBytes) throw new UsageError(`line ${line}: ${bytes} bytes, more than the ${LIMITS.bodyBytes} one submit may be`, "submit");
+    jobs.push({ line, job, bytes });
   }
   if (!jobs.length) throw new UsageError("no jobs to submit: give one JSON object a line", "submit");
   return jobs;
@@ -44,18 +60,17 @@ export function readJobs(text: string, keyPrefix?: string): { line: number; job:
 /** Submits every job, in order, and exits 0 when each was made (or was there already), 1 when any was refused. */
 export async function submitCommand(connect: () => TetherClient, agent: string, source: string, flags: SubmitFlags): Promise<number> {
   // The file first: a mistake in it is said (exit 2) without any configuration or connection.
-  const jobs = readJobs(readSource(source), flags.keyPrefix);
+  const jobs = readJobs(await readSource(source), flags.keyPrefix);
   const client = connect();
   let refused = 0;
-  for (let at = 0; at < jobs.length; at += LIMITS.runsPerBatch) {
-    const chunk = jobs.slice(at, at + LIMITS.runsPerBatch);
+  for (const chunk of calls(jobs)) {
     let results: SubmitResult[];
     try {
       results = await client.submitMany(agent, chunk.map((j) => j.job));
     } catch (err) {
       // Say where it stopped: the lines before were submitted, and a run of the file again
       // with --key-prefix makes none of them twice.
-      const done = at ? `lines up to ${chunk[0]!.line - 1} were submitted, ` : "";
+      const done = chunk[0] !== jobs[0] ? `lines up to ${chunk[0]!.line - 1} were submitted, ` : "";
       throw Object.assign(err as Error, { message: `${(err as Error).message} (${done}line ${chunk[0]!.line} on were not)` });
     }
     results.forEach((r, i) => {
@@ -71,9 +86,31 @@ export async function submitCommand(connect: () => TetherClient, agent: string, 
   return refused ? 1 : 0;
 }
 
-function readSource(source: string): string {
+/** The jobs in order, in calls of at most 100 runs and at most one request body's bytes. */
+export function calls(jobs: Job[]): Job[][] {
+  const out: Job[][] = [];
+  let chunk: Job[] = [];
+  let bytes = ENVELOPE_BYTES;
+  for (const j of jobs) {
+    if (chunk.length === LIMITS.runsPerBatch || (chunk.length && bytes + j.bytes > LIMITS.bodyBytes)) {
+      out.push(chunk);
+      chunk = [];
+      bytes = ENVELOPE_BYTES;
+    }
+    chunk.push(j);
+    bytes += j.bytes;
+  }
+  if (chunk.length) out.push(chunk);
+  return out;
+}
+
+async function readSource(source: string): Promise<string> {
   try {
-    return readFileSync(source === "-" ? 0 : source, "utf8");
+    if (source !== "-") return readFileSync(source, "utf8");
+    // Read as a stream: a synchronous read of a pipe left non-blocking fails part way with EAGAIN.
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
   } catch (err) {
     throw new UsageError(`cannot read ${source === "-" ? "stdin" : source}: ${(err as Error).message}`, "submit");
   }

@@ -117,6 +117,18 @@ describe("tether submit", () => {
     expect(answers[0]!.line).toBe(2);
   });
 
+  it("sends jobs with large stdin in as many calls as the body's limit needs, each job whole", async () => {
+    const stdin = "s".repeat(300_000);
+    const r = submit(`${Array.from({ length: 20 }, () => JSON.stringify({ argv: ["wc", "-c"], stdin })).join("\n")}\n`);
+    expect(r.status, r.stderr).toBe(0);
+    const ids = r.stdout.trim().split("\n");
+    expect(ids).toHaveLength(20);
+    for (const id of [ids[0]!, ids[19]!]) {
+      expect((await s.client.wait(id)).status).toBe("succeeded");
+      expect(tether("logs", id).stdout.trim()).toBe("300000");
+    }
+  });
+
   it("says which line was refused and exits 1, with the others submitted", async () => {
     const job = JSON.stringify({ argv: ["sleep", "30"], dedup_key: "cli-dup" });
     const r = submit(`${job}\n${job}\n${JSON.stringify({ argv: ["true"] })}\n`);
