@@ -203,6 +203,8 @@ export class TetherClient {
    * in order: `{created, run}`, or `{problem}` where a lone submit would have been refused (a
    * full queue, a dedup key's live run), which leaves the others made. Every submit carries an
    * idempotency key (a fresh one unless given), so the call is sent again safely as a whole.
+   * The call is one request, within its 2 MiB: runs that carry large stdin or inputs go in
+   * fewer a call (as `tether submit` sends them), or the call is refused whole with a 413.
    */
   async submitMany(agent: string, jobs: SubmitBody[]): Promise<SubmitResult[]> {
     return (await this.json<{ results: SubmitResult[] }>("POST", `/v1/agents/${enc(agent)}/runs/batch`, { runs: jobs.map(keyed) })).results;
