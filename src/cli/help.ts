@@ -57,8 +57,8 @@ export const COMMANDS: Record<string, CommandHelp> = {
       "Submits many runs at once: FILE (or stdin, with - or no FILE) holds one JSON object a line, each the\n" +
       "body of a submit (argv, env, labels, priority, ... as POST /v1/agents/:agent/runs takes it); blank lines\n" +
       "and lines starting with # are skipped. Every line is checked first, so one bad line sends nothing\n" +
-      "(exit 2). They go in order, 100 a call (fewer past 2 MiB), each run id printed on its own line; a line refused\n" +
-      "(a duplicate, a full queue) is said on stderr with its number, and tether exits 1 at the end.",
+      "(exit 2). They go in order, 100 a call (fewer past 2 MiB), each run id printed on its own line;\n" +
+      "a line refused (a duplicate, a full queue) is said on stderr with its number; tether exits 1 at the end.",
     flags: `      --key-prefix P           a line without an idempotency_key gets P:LINE: running the same file again
                                makes no run twice, and picks up where a failed run of it stopped
       --json                   one JSON line per job: {line, created, run} or {line, problem}`,
