@@ -78,7 +78,9 @@ export class Dispatcher {
         decided.push(this.decide(target, hostOf(target)!, row, run));
       }
     }
-    await Promise.all(decided.map((d) => this.deliver(d, p)));
+    // Read once the pass has taken what it could: what is left waits for the next free slot.
+    const more = decided.length > 0 && this.store.anyQueued();
+    await Promise.all(decided.map((d) => this.deliver(d, p, more)));
   }
 
   /** Gives the run to the host: its transaction, and the host's slot taken. */
@@ -95,7 +97,7 @@ export class Dispatcher {
   }
 
   /** Signs the job's token, opens its secrets and tells the host. */
-  private async deliver({ ws, row, attempt, approved }: Decided, p: Profile): Promise<void> {
+  private async deliver({ ws, row, attempt, approved }: Decided, p: Profile, more: boolean): Promise<void> {
     const job = JSON.parse(row.job) as QueuedJob;
     const token = signToken(signingKeys(this.env), { kind: "job", ws: p.workspace, agent: p.name, run: row.id, attempt }, Math.ceil(job.timeout_ms / 1000) + JOB_TOKEN_GRACE_S);
     token.catch(() => undefined); // its failure surfaces where it is awaited below, not as an unhandled rejection meanwhile
@@ -110,7 +112,7 @@ export class Dispatcher {
       if (back) setHost(ws, { ...back, credit: Math.min(back.slots, back.credit + 1) });
       return;
     }
-    this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token: await token, job, ...(approved && { approved }), ...(secrets && { secrets }) });
+    this.hosts.send(ws, { type: "assign", run_id: row.id, attempt, job_token: await token, job, ...(approved && { approved }), ...(secrets && { secrets }), ...(more && { more_queued: true }) });
   }
 }
 

@@ -131,6 +131,11 @@ export const Assign = z.object({
   approved: z.boolean().optional(),
   /** The values of the secrets the job names, opened for this attempt only: in its env, and cut from its output. */
   secrets: z.record(z.string(), z.string()).optional(),
+  /**
+   * Runs were still waiting in the agent's queue when this one was given out: the host's next job comes
+   * as soon as it frees a slot, so starting ahead of it saves no wait and costs a process per job.
+   */
+  more_queued: z.boolean().optional(),
 });
 export type Assign = z.infer<typeof Assign>;
 

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHostAgent } from "../../src/local/stack.js";
 import { repoRoot } from "../../src/local/paths.js";
@@ -197,6 +197,24 @@ describe("working directories", () => {
     expect(readdirSync(workDir).length).toBeGreaterThan(0);
     await host.stop("SIGTERM");
     expect(readdirSync(workDir)).toEqual([]);
+  });
+
+  it("while runs wait in the queue jobs start as they come; once it runs dry the next is met by a process made ahead", async () => {
+    const workDir = join(s.dir, "work-backlog");
+    await hostFor("backlog", ["--security", "full", "--sandbox", "off", "--work-dir", workDir]);
+    const madeAhead = async (id: string) => {
+      expect((await s.client.wait(id)).status).toBe("succeeded");
+      const dir = Buffer.from(await s.client.output(id, { stream: "stdout" })).toString().trim();
+      return basename(dir).split("-")[1] === "warm";
+    };
+    // Twelve for four slots: each of the first eight is given out with at least four behind it.
+    const results = await s.client.submitMany("backlog", Array.from({ length: 12 }, () => ({ argv: ["sh", "-c", "pwd"] })));
+    const ids = results.map((r) => ("run" in r ? r.run.id : expect.fail(r.problem.detail)));
+    const ahead = await Promise.all(ids.map(madeAhead));
+    // Only the one made when the host started, if one of them took it.
+    expect(ahead.slice(0, 8).filter(Boolean).length).toBeLessThanOrEqual(1);
+    const alone = await s.client.submit("backlog", { argv: ["sh", "-c", "pwd"] });
+    expect(await madeAhead(alone.id)).toBe(true);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * When the next process is made ahead: its fork stalls tether-agent for about a millisecond, so
  * it waits for the end report of a job that is over at once, and comes a moment after the take
- * for a job still running.
+ * for a job still running; while runs wait in the queue it is not made at all.
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,6 +56,30 @@ describe.runIf(process.platform === "linux")("the process made ahead", () => {
     vi.advanceTimersByTime(10);
     expect(dirs()).toBe(2);
     taken!.discard();
+  });
+
+  it("is not made while more runs wait behind the jobs, and is again once one comes with none behind it", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { warm, dirs } = warmProcess();
+    warm.make();
+    // The first of a burst: given out while the queue was still empty, it takes the one made.
+    const first = warm.take();
+    // The next arrive with runs behind them: they start as they come, and nothing is made ahead.
+    expect(warm.take(true)).toBeNull();
+    vi.advanceTimersByTime(50);
+    warm.afterEnd();
+    await turn();
+    expect(dirs()).toBe(1); // the first job's only
+    expect(warm.take(true)).toBeNull();
+    warm.afterEnd();
+    await turn();
+    expect(dirs()).toBe(1);
+    // The queue has run dry: the next job is a while off, and is met by one made ahead.
+    expect(warm.take(false)).toBeNull();
+    warm.afterEnd();
+    await turn();
+    expect(dirs()).toBe(2);
+    first!.discard();
   });
 
   it("an end with no take pending makes nothing more", async () => {

@@ -41,6 +41,25 @@ describe("routing while hosts come and go", () => {
     for (const h of [plain, fast, half]) h.sock.sock.close(1000);
   });
 
+  it("an assignment says whether runs still wait behind it, so a host knows its next job is already due", async () => {
+    const a = await newAgent("more-queued");
+    const h = await enroll(a.name, a.enrollToken, "h", { slots: 1 });
+    const runs = [await make(a, {})];
+    const first = await h.sock.next();
+    expect(first).toMatchObject({ type: "assign", run_id: runs[0]!.id });
+    expect(first.more_queued).toBeUndefined();
+    runs.push(await make(a, {}), await make(a, {}));
+    await finish(h.credential, runs[0]!.id, 1);
+    h.sock.send({ type: "credit", n: 1 });
+    expect(await h.sock.next()).toMatchObject({ type: "assign", run_id: runs[1]!.id, more_queued: true });
+    await finish(h.credential, runs[1]!.id, 1);
+    h.sock.send({ type: "credit", n: 1 });
+    const last = await h.sock.next();
+    expect(last).toMatchObject({ type: "assign", run_id: runs[2]!.id });
+    expect(last.more_queued).toBeUndefined();
+    h.sock.sock.close(1000);
+  });
+
   it("a lane whose running run's host is lost: the run is retried before the lane's next, never two at once", async () => {
     const a = await newAgent("lane-loss");
     const h1 = await enroll(a.name, a.enrollToken, "h1", { slots: 2 });

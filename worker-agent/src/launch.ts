@@ -99,7 +99,7 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   const refusal = hostRefusal(policy, isolation);
   if (refusal) return { ok: false, error: `refused by host policy: ${refusal}` };
   const sandboxed = isolation.kind === "bubblewrap" && policy.sandbox !== "off";
-  let warm = safety.warm?.take() ?? undefined;
+  let warm = safety.warm?.take(assign.more_queued === true) ?? undefined;
   let workdir: Workdir;
   try {
     workdir = warm?.workdir ?? createWorkdir(safety.workRoot, assign.run_id, assign.attempt);
