@@ -132,8 +132,9 @@ export const Assign = z.object({
   /** The values of the secrets the job names, opened for this attempt only: in its env, and cut from its output. */
   secrets: z.record(z.string(), z.string()).optional(),
   /**
-   * Runs were still waiting in the agent's queue when this one was given out: the host's next job comes
-   * as soon as it frees a slot, so starting ahead of it saves no wait and costs a process per job.
+   * Runs were still waiting in the agent's queue when this one was given out: the host's next
+   * job comes as soon as it frees a slot, so a process made ahead of it saves no wait and costs
+   * an exec per job.
    */
   more_queued: z.boolean().optional(),
 });
