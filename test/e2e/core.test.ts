@@ -101,6 +101,12 @@ describe("a job on a real host", () => {
     expect(out).toBe(`line one\nline two|hi there|${run.id}|1|none\n`);
   });
 
+  it("gives a job with no stdin an empty one: it reads the end at once, and a write to it harms nothing", async () => {
+    const run = await s.client.submit(s.agent, { argv: ["sh", "-c", 'n=$(wc -c); echo "read $n"; echo x >&0 2>/dev/null; echo still here'] });
+    expect((await s.client.wait(run.id)).status).toBe("succeeded");
+    expect(Buffer.from(await s.client.output(run.id, { stream: "stdout" })).toString()).toBe("read 0\nstill here\n");
+  });
+
   it("stores 10 MB of random bytes exactly, and a watcher sees the same bytes", async () => {
     const bytes = randomBytes(10 * 1024 * 1024);
     const file = join(s.dir, "random.bin");

@@ -109,7 +109,7 @@ export class Attempt {
     const guard = launch.guard;
     this.guard = guard;
     let child: ChildProcess;
-    let stdin: Writable;
+    let stdin: Writable | null;
     try {
       guard.contain.markStart(markPids());
       if (launch.warm) {
@@ -117,9 +117,11 @@ export class Attempt {
         stdin = launch.warm.stdin;
         launch.warm.start(launch.command, launch.args, launch.env);
       } else {
-        child = spawn(launch.command, launch.args, { detached: true, env: launch.env, cwd: launch.cwd, ...(launch.argv0 && { argv0: launch.argv0 }), stdio: ["pipe", "pipe", "pipe"] });
+        // A job given no stdin reads /dev/null: a pipe would cost a socket here and a write for nothing.
+        const input = typeof job.stdin === "object" || job.stdin ? "pipe" : "ignore";
+        child = spawn(launch.command, launch.args, { detached: true, env: launch.env, cwd: launch.cwd, ...(launch.argv0 && { argv0: launch.argv0 }), stdio: [input, "pipe", "pipe"] });
         noteMade(child.pid);
-        stdin = child.stdin!;
+        stdin = child.stdin;
       }
     } catch (err) {
       return this.spawnFailed(err as Error);
@@ -133,9 +135,10 @@ export class Attempt {
       if (!child.pid) this.spawnFailed(err);
     });
     if (!child.pid) return; // 'error' follows
-    stdin.on("error", () => {}); // a job that ignores its stdin may close it early
+    stdin?.on("error", () => {}); // a job that ignores its stdin may close it early
     // A pipe stays open for live input; anything else is all the stdin there is.
-    if (typeof job.stdin !== "object") stdin.end(job.stdin ?? "");
+    if (typeof job.stdin === "string" && job.stdin) stdin?.end(job.stdin);
+    else if (typeof job.stdin !== "object") stdin?.end();
     // A runner's output is read as it goes by, for its events and its result.
     if (job.runner === "claude") this.claude = new ClaudeStream((e) => this.uplink.event(e));
     const push = (stream: typeof STDOUT | typeof STDERR, b: Buffer) => {
