@@ -2,9 +2,11 @@ import { z } from "zod";
 import { SecretName } from "./secret.js";
 import { LIMITS } from "./limits.js";
 
-const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
+const encoder = new TextEncoder();
+const utf8Bytes = (s: string) => encoder.encode(s).length;
+// A UTF-16 unit is at most 3 bytes of UTF-8: a string short enough by that needs no encoding.
 const boundedString = (max: number, what: string) =>
-  z.string().refine((s) => s.length <= max && utf8Bytes(s) <= max, `${what} is longer than ${max} bytes`);
+  z.string().refine((s) => s.length <= max && (s.length * 3 <= max || utf8Bytes(s) <= max), `${what} is longer than ${max} bytes`);
 
 const EnvKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "is not a valid environment variable name");
 export const LabelKey = z.string().regex(/^[A-Za-z0-9._/-]{1,64}$/, "label keys are 1-64 of A-Z a-z 0-9 . _ / -");

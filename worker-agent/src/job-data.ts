@@ -41,12 +41,9 @@ export function jobDataEnv(inputs: Record<string, unknown> | undefined, hostDir:
 
 /** What the job returned: JSON text, or why there is none it could use. A job that wrote nothing returned nothing. */
 export function readResult(file: string): { result: string | null; result_error: string | null } {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    return { result: null, result_error: null };
-  }
+  // Most jobs write none: no exception built for that.
+  const size = statSync(file, { throwIfNoEntry: false })?.size;
+  if (size === undefined) return { result: null, result_error: null };
   if (size > RESULT_BYTES) return { result: null, result_error: `the result is ${size} bytes, more than the ${RESULT_BYTES} a result may be` };
   const text = readFileSync(file, "utf8");
   try {
