@@ -183,16 +183,27 @@ function version(): string {
   }
 }
 
+/**
+ * Exits once what was written to stdout and stderr is out. A write to a pipe waits in this
+ * process until the reader takes it, and process.exit drops what still waits: a
+ * `tether submit --json` read by another program lost its last answers.
+ */
+async function exit(code: number): Promise<never> {
+  const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => s.write("", () => resolve()));
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exit(code),
   (err: unknown) => {
     if (err instanceof UsageError) {
       const hint = err.command ? `tether ${err.command} --help` : "tether --help";
       console.error(`tether: ${err.message}\nSee \`${hint}\` for usage and an example.`);
-      process.exit(2);
+      return exit(2);
     }
     if (err instanceof TetherError) console.error(`tether: ${err.message}${err.status ? ` (HTTP ${err.status})` : ""}`);
     else console.error(`tether: ${unreachable(err, config) ?? (err as Error).message}`);
-    process.exit(err instanceof TetherError && err.status === 404 ? 4 : 1);
+    return exit(err instanceof TetherError && err.status === 404 ? 4 : 1);
   },
 );

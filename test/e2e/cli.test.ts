@@ -91,6 +91,31 @@ describe("tether run", () => {
   });
 });
 
+describe("output read by another program", () => {
+  it("tether logs and tether run hand a large output through a pipe whole before they exit", async () => {
+    const bytes = 8 * 1024 * 1024;
+    const run = await s.client.submit(s.agent, { argv: ["head", "-c", String(bytes), "/dev/zero"] });
+    expect((await s.client.wait(run.id)).status).toBe("succeeded");
+    // stdout is a pipe here: what the command has not yet written when it exits is lost with it.
+    const logs = spawnSync(process.execPath, [bin, "logs", run.id], { env: env(), timeout: COMMAND_MS, maxBuffer: 2 * bytes });
+    expect(logs.status, String(logs.stderr)).toBe(0);
+    expect(logs.stdout.byteLength).toBe(bytes);
+    const ran = spawnSync(process.execPath, [bin, "run", s.agent, "--", "head", "-c", String(bytes), "/dev/zero"], { env: env(), timeout: COMMAND_MS, maxBuffer: 2 * bytes });
+    expect(ran.status, String(ran.stderr)).toBe(0);
+    expect(ran.stdout.byteLength).toBe(bytes);
+  });
+
+  it("tether submit --json hands every answer through a pipe before it exits", () => {
+    // Each answer carries its run, inputs and all: 6 MB of lines written at once.
+    const note = "n".repeat(40_000);
+    const lines = Array.from({ length: 150 }, (_, i) => JSON.stringify({ argv: ["true"], inputs: { note, i } }));
+    const r = spawnSync(process.execPath, [bin, "submit", s.agent, "-", "--json"], { env: env(), input: `${lines.join("\n")}\n`, timeout: COMMAND_MS, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const answers = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { line: number; run: { inputs: { i: number } } });
+    expect(answers.map((a) => a.run.inputs.i)).toEqual(lines.map((_, i) => i));
+  });
+});
+
 describe("tether submit", () => {
   const submit = (input: string, ...args: string[]) =>
     spawnSync(process.execPath, [bin, "submit", s.agent, ...args], { env: env(), input, encoding: "utf8", timeout: COMMAND_MS });
