@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { Redactor } from "../worker-agent/src/redactor.js";
 import { buildProgram } from "./build.js";
 import { MB } from "./context.js";
+import { machineBusyMs } from "./proc.js";
 import { median, summarize, type Summary } from "./stats.js";
 
 /** The stamp job spawned straight from a fresh Node process (no queue): start to first act. */
@@ -20,6 +21,23 @@ export async function spawnFloor(n: number): Promise<Summary & { parent_rss_mb: 
   if (code !== 0) throw new Error(`the spawn floor failed (exit ${String(code)})`);
   const { ms, rss_mb } = JSON.parse(out) as { ms: number[]; rss_mb: number };
   return { ...summarize(ms), parent_rss_mb: rss_mb };
+}
+
+/**
+ * The throughput job started `n` times, `inFlight` at a time, from a fresh Node process, with no
+ * queue: how many jobs a second the machine can start and end at all, and the CPU each costs it,
+ * the jobs themselves included. What a system's throughput is short of this is its own.
+ */
+export async function spawnRateFloor(n: number, inFlight: number): Promise<{ per_s: number; machine_cpu_ms_per_job: number }> {
+  const script = await buildProgram("spawn-floor", "spawn-floor");
+  const machine0 = machineBusyMs();
+  const child = spawn(process.execPath, [script, "rate", String(n), String(inFlight)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  const code = await new Promise((r) => child.once("close", r));
+  if (code !== 0) throw new Error(`the spawn rate floor failed (exit ${String(code)})`);
+  const { seconds } = JSON.parse(out) as { seconds: number };
+  return { per_s: n / seconds, machine_cpu_ms_per_job: (machineBusyMs() - machine0) / n };
 }
 
 /** The bytes of `file` through one pipe, `cat` to `cat > /dev/null`: the physical limit. */

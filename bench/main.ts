@@ -22,7 +22,7 @@ import { cleanup, installSignalHandlers, interrupted, leftBehind, onCleanup } fr
 import { summarizeProfiles } from "./cpuprofile.js";
 import { FULL, QUICK, type Ctx } from "./context.js";
 import { emptyFigures, type Figures, type Measured } from "./figures.js";
-import { nodePipeFloor, pipeFloor, redactorFloor, spawnFloor } from "./floors.js";
+import { nodePipeFloor, pipeFloor, redactorFloor, spawnFloor, spawnRateFloor } from "./floors.js";
 import { loadMeter } from "./load.js";
 import { makePayload } from "./payload.js";
 import { floorsText, goals, machine, table, writeResults, type Results } from "./report.js";
@@ -168,6 +168,11 @@ async function main(): Promise<number> {
       }
     }
   };
+  if (wants("throughput") || wants("batched")) {
+    const f = await spawnRateFloor(sizes.throughputJobs, SLOTS);
+    Object.assign(results.floors, { spawn_per_s: f.per_s, spawn_machine_cpu_ms_per_job: f.machine_cpu_ms_per_job });
+    progress(`floor: a fresh Node process starts and ends the throughput job ${sizes.throughputJobs} times, ${SLOTS} at a time: ${f.per_s.toFixed(0)} jobs/s (machine ${f.machine_cpu_ms_per_job.toFixed(2)} CPU ms/job)`);
+  }
   await measureFloor("before");
   const ctx: Ctx = { sizes, dir, payload, slots: SLOTS, progress };
 
@@ -225,6 +230,9 @@ async function main(): Promise<number> {
   if (rate !== null && floor) results.floors.throughput_over_floor = rate / floor;
   const { batched_jobs_per_s: batchedRate } = results.tether;
   if (batchedRate !== null && floor) results.floors.batched_over_floor = batchedRate / floor;
+  const spawns = results.floors.spawn_per_s;
+  if (rate !== null && spawns) results.floors.throughput_over_spawn = rate / spawns;
+  if (batchedRate !== null && spawns) results.floors.batched_over_spawn = batchedRate / spawns;
   const drift = floorDrift(floors);
   if (drift) results.notes.push(drift);
   // Redaction runs on the host's thread for every byte: the share of output time it takes is the stored rate over its own.

@@ -75,6 +75,11 @@ export function floorsText(r: Results): string {
     );
     if (f.batched_over_floor != null) parts.push(`tether throughput, submitted 100 a call / object floor: ${fmt(r.tether.batched_jobs_per_s)} / ${fmt(f.floor_objects_per_s)} = ${fmt(f.batched_over_floor)}`);
   }
+  if (f.spawn_per_s != null) {
+    parts.push(`spawns: the throughput job started and ended by a fresh Node process, as many and as many at a time as throughput, no queue: ${fmt(f.spawn_per_s)} jobs/s (the machine ${fmt(f.spawn_machine_cpu_ms_per_job ?? null)} CPU ms/job)`);
+    if (f.throughput_over_spawn != null) parts.push(`tether throughput / spawn floor: ${fmt(r.tether.throughput_jobs_per_s)} / ${fmt(f.spawn_per_s)} = ${fmt(f.throughput_over_spawn)}`);
+    if (f.batched_over_spawn != null) parts.push(`tether throughput, submitted 100 a call / spawn floor: ${fmt(r.tether.batched_jobs_per_s)} / ${fmt(f.spawn_per_s)} = ${fmt(f.batched_over_spawn)}`);
+  }
   for (const s of ["tether", "bullmq", "bullmq_durable"] as const) {
     const d = r[s].dispatch_p50_ms;
     if (d !== null && f.spawn_p50_ms != null) parts.push(`${s} dispatch p50 above the spawn floor: ${fmt(d - f.spawn_p50_ms)} ms`);
