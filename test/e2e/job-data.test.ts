@@ -1,5 +1,6 @@
 /** Data into and out of a job: named inputs as environment or files, and the JSON a job returns as its run's result. */
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../src/local/paths.js";
@@ -65,6 +66,29 @@ describe("results", () => {
       const invalid = events.find((e) => e.type === "event" && e.event.type === "result_invalid");
       expect(invalid?.type === "event" && String(invalid.event.reason)).toMatch(why);
     }
+  });
+
+  it("a result path made into something other than a file is no result, and the host reads nothing through it", async () => {
+    // A file of the host's the job must not get back as its result, were the link followed.
+    const hostFile = join(s.dir, "host-only.json");
+    writeFileSync(hostFile, '{"host":"secret"}');
+    const cases: [string, RegExp][] = [
+      [`ln -s ${hostFile} "$TETHER_RESULT_PATH"`, /not a regular file/],
+      [`ln -s "$TETHER_RESULT_PATH" "$TETHER_RESULT_PATH"`, /not a regular file/],
+      [`mkdir "$TETHER_RESULT_PATH"`, /not a regular file/],
+      // Opened to read as it is, a FIFO no one writes to would hold the host's thread for ever.
+      [`mkfifo "$TETHER_RESULT_PATH"`, /not a regular file/],
+    ];
+    for (const [script, why] of cases) {
+      const run = await s.client.submit(s.agent, { argv: ["sh", "-c", script] });
+      const { run: end, events } = await collect(s.client, run.id);
+      expect(end, script).toMatchObject({ status: "succeeded", result: null });
+      const invalid = events.find((e) => e.type === "event" && e.event.type === "result_invalid");
+      expect(invalid?.type === "event" && String(invalid.event.reason), script).toMatch(why);
+    }
+    // The host is still there, and still takes jobs.
+    const after = await s.client.submit(s.agent, { argv: returns(`'{"after":1}'`) });
+    expect(await s.client.wait(after.id)).toMatchObject({ status: "succeeded", result: { after: 1 } });
   });
 
   it("each attempt has a path of its own, and a retry's result is its own", async () => {
