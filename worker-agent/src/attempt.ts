@@ -4,7 +4,8 @@
  * a grace period, then SIGKILL.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Writable } from "node:stream";
+import { closeSync } from "node:fs";
+import type { Readable, Writable } from "node:stream";
 import { STDERR, STDOUT } from "../../src/protocol/frames.js";
 import type { Assign, HostFinished } from "../../src/protocol/host.js";
 import type { StreamEnd } from "../../src/protocol/stream.js";
@@ -12,7 +13,8 @@ import { LIMITS } from "../../src/protocol/limits.js";
 import type { EndReason } from "../../src/protocol/run.js";
 import { ClaudeStream } from "./claude-stream.js";
 import { readResult } from "./job-data.js";
-import { jobEnded, planLaunch, type JobGuard } from "./launch.js";
+import { closeBoth, readEnd } from "./job-pipes.js";
+import { jobEnded, outputPipes, planLaunch, type JobGuard, type Launch } from "./launch.js";
 import type { Logger } from "./log.js";
 import { markPids, noteMade } from "./pid-window.js";
 import type { Reaper } from "./reaper.js";
@@ -53,6 +55,8 @@ export class Attempt {
   private child: ChildProcess | null = null;
   /** The job's stdin: the child's own, or the one a process made ahead kept for it. */
   private stdin: Writable | null = null;
+  /** Its stdout and stderr, as this process reads them. */
+  private output: Readable[] = [];
   /** The host policy's hold on the job: its processes, limits, output filter, directory. */
   private guard: JobGuard | null = null;
   /** Which policy limit ended the job, for the end report. */
@@ -110,16 +114,16 @@ export class Attempt {
     this.guard = guard;
     let child: ChildProcess;
     let stdin: Writable | null;
+    let output: [Readable, Readable];
     try {
       guard.contain.markStart(markPids());
       if (launch.warm) {
         child = launch.warm.child;
         stdin = launch.warm.stdin;
+        output = [launch.warm.stdout, launch.warm.stderr];
         launch.warm.start(launch.command, launch.args, launch.env);
       } else {
-        // A job given no stdin reads /dev/null: a pipe would cost a socket here and a write for nothing.
-        const input = typeof job.stdin === "object" || job.stdin ? "pipe" : "ignore";
-        child = spawn(launch.command, launch.args, { detached: true, env: launch.env, cwd: launch.cwd, ...(launch.argv0 && { argv0: launch.argv0 }), stdio: [input, "pipe", "pipe"] });
+        ({ child, output } = spawnJob(launch, typeof job.stdin === "object" || Boolean(job.stdin)));
         noteMade(child.pid);
         stdin = child.stdin;
       }
@@ -128,13 +132,17 @@ export class Attempt {
     }
     this.child = child;
     this.stdin = stdin;
+    this.output = output;
     if (child.pid) guard.attach(child.pid, (error) => this.limit(error));
     this.uplink.setPid(child.pid ?? null);
     if (child.pid) this.opts.reaper.watch(child.pid);
     child.on("error", (err) => {
       if (!child.pid) this.spawnFailed(err);
     });
-    if (!child.pid) return; // 'error' follows
+    if (!child.pid) {
+      for (const o of output) o.destroy();
+      return; // 'error' follows
+    }
     stdin?.on("error", () => {}); // a job that ignores its stdin may close it early
     // A pipe stays open for live input; anything else is all the stdin there is.
     if (typeof job.stdin === "string" && job.stdin) stdin?.end(job.stdin);
@@ -153,8 +161,8 @@ export class Attempt {
       }
     };
     this.openStreamIn(SILENT_STREAM_MS);
-    child.stdout!.on("data", guard.output(STDOUT, push));
-    child.stderr!.on("data", guard.output(STDERR, push));
+    output[0].on("data", guard.output(STDOUT, push));
+    output[1].on("data", guard.output(STDERR, push));
     child.on("exit", () => {
       if (this.exited) return;
       this.exited = true;
@@ -163,7 +171,12 @@ export class Attempt {
       setTimeout(() => this.killGroup(), LINGER_MS).unref();
       guard.signal("SIGTERM");
     });
-    child.on("close", (code, signal) => this.finish(code, signal));
+    // The end once the process is gone and both its outputs are read to their end.
+    let left = 3;
+    let status: [number | null, NodeJS.Signals | null] = [null, null];
+    const closed = () => --left === 0 && this.finish(...status);
+    child.once("exit", (code, signal) => ((status = [code, signal]), closed()));
+    for (const o of output) o.once("close", closed);
     const wall = guard.wallTime(job.timeout_ms);
     this.timeoutTimer = setTimeout(() => {
       if (!this.reason) this.limitError = wall.error;
@@ -322,11 +335,9 @@ export class Attempt {
   }
 
   private setPaused(paused: boolean): void {
-    const c = this.child;
-    if (!c) return;
-    for (const s of [c.stdout, c.stderr]) {
-      if (paused) s?.pause();
-      else s?.resume();
+    for (const s of this.output) {
+      if (paused) s.pause();
+      else s.resume();
     }
   }
 
@@ -335,4 +346,29 @@ export class Attempt {
     if (this.killTimer) clearTimeout(this.killTimer);
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
   }
+}
+
+/**
+ * Spawns the job with pipes for its output (job-pipes.ts), or Node's socket pairs where there are
+ * none. A job given no stdin reads /dev/null: a pipe would cost a socket here and a write for nothing.
+ */
+function spawnJob(launch: Launch, input: boolean): { child: ChildProcess; output: [Readable, Readable] } {
+  const pipes = outputPipes();
+  let child: ChildProcess;
+  try {
+    child = spawn(launch.command, launch.args, {
+      detached: true,
+      env: launch.env,
+      cwd: launch.cwd,
+      ...(launch.argv0 && { argv0: launch.argv0 }),
+      stdio: [input ? "pipe" : "ignore", pipes?.[0].write ?? "pipe", pipes?.[1].write ?? "pipe"],
+    });
+  } catch (err) {
+    pipes?.forEach(closeBoth);
+    throw err;
+  }
+  if (!pipes) return { child, output: [child.stdout!, child.stderr!] };
+  // The job holds the writing ends now: ours would keep its output open after it ends.
+  for (const p of pipes) closeSync(p.write);
+  return { child, output: [readEnd(pipes[0]), readEnd(pipes[1])] };
 }

@@ -15,6 +15,7 @@ import { Containment } from "./procs.js";
 import { Redactor } from "./redactor.js";
 import { bwrapArgs, SANDBOX_HOME } from "./sandbox.js";
 import { jobDataEnv } from "./job-data.js";
+import { PipeMaker, pipeRoot, type OutputPipe } from "./job-pipes.js";
 import { unfitForWarm, WarmProcess, type Warm } from "./warm-process.js";
 import { noteRead } from "./read-buffers.js";
 import { createWorkdir, type Workdir } from "./workdir.js";
@@ -26,6 +27,8 @@ export interface HostSafety {
   workRoot: string;
   /** The next job's sandbox, made ahead where jobs run sandboxed. */
   warm?: WarmProcess | null;
+  /** Pipes for jobs' output, made ahead; none (socket pairs) where they cannot be made. */
+  pipes?: PipeMaker | null;
 }
 
 /** Set once by main before any job comes; until then nothing may run. */
@@ -38,14 +41,21 @@ let safety: HostSafety = { policy: { ...DEFAULT_POLICY, security: "deny" }, allo
 let hostEnv: NodeJS.ProcessEnv = {};
 
 export function configureHostSafety(s: HostSafety, log?: Logger): void {
+  safety.pipes?.close();
   safety = s;
   hostEnv = { ...process.env };
-  if (!existsSync("/usr/bin/env") || !existsSync("/bin/sh") || !log) return;
+  if (!log) return;
+  try {
+    safety.pipes = new PipeMaker(pipeRoot(s.workRoot, process.env, log), log);
+  } catch (err) {
+    log(`no directory for jobs' pipes: ${(err as Error).message}`);
+  }
+  if (!existsSync("/usr/bin/env") || !existsSync("/bin/sh")) return;
   const sandboxed = s.isolation.kind === "bubblewrap" && s.policy.sandbox !== "off";
   // Outside the sandbox, `env` execs the path it was given under that name; under an allowlist the
   // judged real file must be what runs, under the name the job called it by: a fork for each job there.
   if (!sandboxed && s.policy.security !== "full") return;
-  safety.warm = new WarmProcess({ bwrap: sandboxed ? s.isolation.detail : null, policy: s.policy, workRoot: s.workRoot }, log);
+  safety.warm = new WarmProcess({ bwrap: sandboxed ? s.isolation.detail : null, policy: s.policy, workRoot: s.workRoot, pipes: safety.pipes }, log);
   safety.warm.make();
 }
 
@@ -57,6 +67,12 @@ export function jobEnded(): void {
 /** At the host's end: the sandbox made ahead goes. */
 export function closeHostSafety(): void {
   safety.warm?.close();
+  safety.pipes?.close();
+}
+
+/** A job's stdout and stderr pipes, or null: it gets Node's socket pairs. */
+export function outputPipes(): [OutputPipe, OutputPipe] | null {
+  return safety.pipes?.take() ?? null;
 }
 
 /** How this host runs jobs, for its hello to the edge. */

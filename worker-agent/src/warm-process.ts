@@ -7,7 +7,9 @@
  * the command arrives late; the rest is what every job on the host gets (its policy).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Writable } from "node:stream";
+import { closeSync } from "node:fs";
+import type { Readable, Writable } from "node:stream";
+import { closeBoth, readEnd, type PipeMaker } from "./job-pipes.js";
 import type { Logger } from "./log.js";
 import type { Policy } from "./policy.js";
 import { bwrapArgs } from "./sandbox.js";
@@ -34,6 +36,9 @@ export interface Warm {
   child: ChildProcess;
   /** The job's stdin, once it runs (the child's own is the shell's script). */
   stdin: Writable;
+  /** The job's output, once it runs. */
+  stdout: Readable;
+  stderr: Readable;
   workdir: Workdir;
   /** Hands the job's program, arguments and whole environment to the waiting shell. */
   start(path: string, args: string[], env: Record<string, string>): void;
@@ -75,6 +80,7 @@ export interface WarmShape {
   bwrap: string | null;
   policy: Policy;
   workRoot: string;
+  pipes?: PipeMaker | null;
 }
 
 /** A command the shell could not be handed as it is: the exec would cut it at a NUL byte. */
@@ -108,7 +114,7 @@ export class WarmProcess {
       this.timer = null;
     } else this.timer ??= setTimeout(() => this.make(), MAKE_AFTER_MS);
     if (!warm || warm.child.exitCode !== null || warm.child.signalCode !== null) {
-      if (warm) warm.workdir.remove();
+      if (warm) drop(warm);
       return null;
     }
     warm.child.removeAllListeners("exit");
@@ -132,18 +138,30 @@ export class WarmProcess {
       return this.log(`no directory for a process made ahead: ${(err as Error).message}`);
     }
     const [command, args] = bwrap ? [bwrap, bwrapArgs({ policy, workdir: workdir.dir, command: "/bin/sh", args: WARM_SHELL_ARGS })] : ["/bin/sh", WARM_SHELL_ARGS];
-    const child = spawn(command, args, {
-      detached: true,
-      env: { PATH: "/usr/bin:/bin" },
-      cwd: workdir.dir,
-      stdio: ["pipe", "pipe", "pipe", "pipe"],
-    });
+    const pipes = this.shape.pipes?.take() ?? null;
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, {
+        detached: true,
+        env: { PATH: "/usr/bin:/bin" },
+        cwd: workdir.dir,
+        stdio: ["pipe", pipes?.[0].write ?? "pipe", pipes?.[1].write ?? "pipe", "pipe"],
+      });
+    } catch (err) {
+      pipes?.forEach(closeBoth);
+      workdir.remove();
+      return this.log(`could not make a process ahead: ${(err as Error).message}`);
+    }
+    // The shell holds the writing ends now: ours would keep its output open after it ends.
+    pipes?.forEach((p) => closeSync(p.write));
     noteMade(child.pid);
     child.on("error", () => undefined);
     child.stdin!.on("error", () => undefined);
     const warm: Warm = {
       child,
       stdin: child.stdio[3] as Writable,
+      stdout: pipes ? readEnd(pipes[0]) : child.stdout!,
+      stderr: pipes ? readEnd(pipes[1]) : child.stderr!,
       workdir,
       start(path, args, env) {
         child.stdin!.end(warmScript(path, args, env));
@@ -158,7 +176,7 @@ export class WarmProcess {
     };
     child.once("exit", () => {
       if (this.ready === warm) this.ready = null;
-      workdir.remove();
+      drop(warm);
     });
     this.ready = warm;
   }
@@ -170,10 +188,17 @@ export class WarmProcess {
     // Its directory goes now, not when its exit is heard: the host may be gone by then.
     this.ready?.discard();
     try {
-      this.ready?.workdir.remove();
+      if (this.ready) drop(this.ready);
     } catch {
       /* what is left, the next host on this directory sweeps */
     }
     this.ready = null;
   }
+}
+
+/** A process made ahead that no job took: its output ends (never read, they would stay open) and its directory go. */
+function drop(warm: Warm): void {
+  warm.stdout.destroy();
+  warm.stderr.destroy();
+  warm.workdir.remove();
 }

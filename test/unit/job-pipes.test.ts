@@ -1,0 +1,50 @@
+/** Pipes for jobs' output: made ahead as open descriptors, with no name left that anyone could open. */
+import { fstatSync, mkdtempSync, readdirSync, rmSync, writeSync, closeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { closeBoth, PipeMaker, readEnd, type OutputPipe } from "../../worker-agent/src/job-pipes.js";
+
+describe("pipes for a job's output", () => {
+  let root: string;
+  let logged: string[];
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "job-pipes-test-"));
+    logged = [];
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it("are FIFOs opened at both ends whose names are gone, more made as they are taken", async () => {
+    const maker = new PipeMaker(root, (m) => logged.push(m));
+    const [dir] = readdirSync(root);
+    expect(dir).toMatch(new RegExp(`^${process.pid}-pipes-`));
+    expect(readdirSync(join(root, dir!))).toEqual([]);
+    // More than a batch holds: the last ones come from a batch made on the spot.
+    const taken: OutputPipe[] = [];
+    for (let i = 0; i < 50; i++) taken.push(...maker.take()!);
+    const fds = taken.flatMap((p) => [p.read, p.write]);
+    expect(new Set(fds).size).toBe(fds.length);
+    for (const p of taken) expect(fstatSync(p.write).isFIFO()).toBe(true);
+    await maker.idle();
+    expect(readdirSync(join(root, dir!))).toEqual([]);
+    for (const fd of fds) closeSync(fd);
+    maker.close();
+    expect(readdirSync(root)).toEqual([]);
+    expect(maker.take()).toBeNull();
+    expect(logged).toEqual([]);
+  });
+
+  it("carry what is written to the reading end, and its end once the writer closes", async () => {
+    const maker = new PipeMaker(root, () => {});
+    const [out, err] = maker.take()!;
+    closeBoth(err);
+    const stream = readEnd(out);
+    const chunks: Buffer[] = [];
+    stream.on("data", (b: Buffer) => chunks.push(b));
+    writeSync(out.write, "hello\n");
+    closeSync(out.write);
+    await new Promise((resolve) => stream.once("close", resolve));
+    expect(Buffer.concat(chunks).toString()).toBe("hello\n");
+    maker.close();
+  });
+});
