@@ -260,11 +260,21 @@ describe("a job's stdout and stderr", () => {
     }
   });
 
+  it("and stdin given at submit can be opened by name too, read from its start", async () => {
+    for (const agent of ["plain", "boxed"]) {
+      const r = await s.client.submit(agent, { argv: ["sh", "-c", "cat /dev/stdin; wc -c"], stdin: "given\n" });
+      const end = await s.client.wait(r.id);
+      const err = Buffer.from(await s.client.output(r.id, { stream: "stderr" })).toString();
+      expect(end.status, `${agent}: ${err}`).toBe("succeeded");
+      expect(Buffer.from(await s.client.output(r.id, { stream: "stdout" })).toString(), agent).toBe("given\n6\n");
+    }
+  });
+
   it("leave nothing open in the host once the jobs are over", async () => {
     const pid = s.hosts[0]!.child.pid!;
     const open = () => readdirSync(`/proc/${pid}/fd`).length;
     const before = open();
-    const runs = await Promise.all(Array.from({ length: 200 }, (_, i) => s.client.submit("plain", { argv: ["sh", "-c", `echo ${i}; echo ${i} >&2`] })));
+    const runs = await Promise.all(Array.from({ length: 200 }, (_, i) => s.client.submit("plain", { argv: ["sh", "-c", `cat; echo ${i} >&2`], ...(i % 2 && { stdin: `${i}\n` }) })));
     for (const r of runs) expect((await s.client.wait(r.id)).status).toBe("succeeded");
     // Pipes made ahead come and go in batches of 64: two descriptors kept for each job would be 400.
     expect(open() - before).toBeLessThan(150);

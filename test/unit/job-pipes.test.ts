@@ -1,9 +1,9 @@
 /** Pipes for jobs' output: made ahead as open descriptors, with no name left that anyone could open. */
-import { fstatSync, mkdtempSync, readdirSync, rmSync, writeSync, closeSync } from "node:fs";
+import { closeSync, fstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { closeBoth, PipeMaker, readEnd, type OutputPipe } from "../../worker-agent/src/job-pipes.js";
+import { closeBoth, PipeMaker, readEnd, stdinFile, type OutputPipe } from "../../worker-agent/src/job-pipes.js";
 
 describe("pipes for a job's output", () => {
   let root: string;
@@ -46,5 +46,17 @@ describe("pipes for a job's output", () => {
     await new Promise((resolve) => stream.once("close", resolve));
     expect(Buffer.concat(chunks).toString()).toBe("hello\n");
     maker.close();
+  });
+
+  it("give stdin as an open file read from its start, its name gone", () => {
+    const maker = new PipeMaker(root, () => {});
+    const fd = stdinFile(maker, "héllo\n")!;
+    expect(fstatSync(fd).isFile()).toBe(true);
+    expect(readFileSync(fd, "utf8")).toBe("héllo\n");
+    closeSync(fd);
+    expect(readdirSync(join(root, readdirSync(root)[0]!))).toEqual([]);
+    maker.close();
+    expect(stdinFile(maker, "x")).toBeNull();
+    expect(stdinFile(null, "x")).toBeNull();
   });
 });

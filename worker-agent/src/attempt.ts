@@ -14,7 +14,7 @@ import type { EndReason } from "../../src/protocol/run.js";
 import { ClaudeStream } from "./claude-stream.js";
 import { readResult } from "./job-data.js";
 import { closeBoth, readEnd } from "./job-pipes.js";
-import { jobEnded, outputPipes, planLaunch, type JobGuard, type Launch } from "./launch.js";
+import { jobEnded, outputPipes, planLaunch, stdinFd, type JobGuard, type Launch } from "./launch.js";
 import type { Logger } from "./log.js";
 import { markPids, noteMade } from "./pid-window.js";
 import type { Reaper } from "./reaper.js";
@@ -123,7 +123,7 @@ export class Attempt {
         output = [launch.warm.stdout, launch.warm.stderr];
         launch.warm.start(launch.command, launch.args, launch.env);
       } else {
-        ({ child, output } = spawnJob(launch, typeof job.stdin === "object" || Boolean(job.stdin)));
+        ({ child, output } = spawnJob(launch, job.stdin));
         noteMade(child.pid);
         stdin = child.stdin;
       }
@@ -350,9 +350,12 @@ export class Attempt {
 
 /**
  * Spawns the job with pipes for its output (job-pipes.ts), or Node's socket pairs where there are
- * none. A job given no stdin reads /dev/null: a pipe would cost a socket here and a write for nothing.
+ * none. Stdin given whole is a file; live input a socket. A job given no stdin reads /dev/null: a
+ * pipe would cost a socket here and a write for nothing.
  */
-function spawnJob(launch: Launch, input: boolean): { child: ChildProcess; output: [Readable, Readable] } {
+function spawnJob(launch: Launch, stdin: Assign["job"]["stdin"]): { child: ChildProcess; output: [Readable, Readable] } {
+  const file = typeof stdin === "string" && stdin ? stdinFd(stdin) : null;
+  const input = file ?? (typeof stdin === "object" || stdin ? "pipe" : "ignore");
   const pipes = outputPipes();
   let child: ChildProcess;
   try {
@@ -361,11 +364,13 @@ function spawnJob(launch: Launch, input: boolean): { child: ChildProcess; output
       env: launch.env,
       cwd: launch.cwd,
       ...(launch.argv0 && { argv0: launch.argv0 }),
-      stdio: [input ? "pipe" : "ignore", pipes?.[0].write ?? "pipe", pipes?.[1].write ?? "pipe"],
+      stdio: [input, pipes?.[0].write ?? "pipe", pipes?.[1].write ?? "pipe"],
     });
   } catch (err) {
     pipes?.forEach(closeBoth);
     throw err;
+  } finally {
+    if (file !== null) closeSync(file);
   }
   if (!pipes) return { child, output: [child.stdout!, child.stderr!] };
   // The job holds the writing ends now: ours would keep its output open after it ends.

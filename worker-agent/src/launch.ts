@@ -15,7 +15,7 @@ import { Containment } from "./procs.js";
 import { Redactor } from "./redactor.js";
 import { bwrapArgs, SANDBOX_HOME } from "./sandbox.js";
 import { jobDataEnv } from "./job-data.js";
-import { PipeMaker, pipeRoot, type OutputPipe } from "./job-pipes.js";
+import { PipeMaker, pipeRoot, stdinFile, type OutputPipe } from "./job-pipes.js";
 import { unfitForWarm, WarmProcess, type Warm } from "./warm-process.js";
 import { noteRead } from "./read-buffers.js";
 import { createWorkdir, type Workdir } from "./workdir.js";
@@ -75,6 +75,11 @@ export function outputPipes(): [OutputPipe, OutputPipe] | null {
   return safety.pipes?.take() ?? null;
 }
 
+/** The stdin given at submit as an open file, or null: it goes through a socket. */
+export function stdinFd(data: string): number | null {
+  return stdinFile(safety.pipes, data);
+}
+
 /** How this host runs jobs, for its hello to the edge. */
 export function hostPolicySummary() {
   return policySummary(safety.policy, safety.isolation);
@@ -115,7 +120,9 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   const refusal = hostRefusal(policy, isolation);
   if (refusal) return { ok: false, error: `refused by host policy: ${refusal}` };
   const sandboxed = isolation.kind === "bubblewrap" && policy.sandbox !== "off";
-  let warm = safety.warm?.take(assign.more_queued === true) ?? undefined;
+  // Stdin given whole is a file opened for the job (attempt.ts): the shell made ahead has a socket.
+  const wholeStdin = typeof assign.job.stdin === "string" && assign.job.stdin !== "" && safety.pipes;
+  let warm = (!wholeStdin && safety.warm?.take(assign.more_queued === true)) || undefined;
   let workdir: Workdir;
   try {
     workdir = warm?.workdir ?? createWorkdir(safety.workRoot, assign.run_id, assign.attempt);
