@@ -270,6 +270,17 @@ describe("a job's stdout and stderr", () => {
     }
   });
 
+  it("are socket pairs where no pipe can be made, and the jobs run as before", async () => {
+    const empty = join(s.dir, "no-mkfifo");
+    mkdirSync(empty);
+    // No mkfifo on its PATH: the host says so and gives its jobs Node's socket pairs.
+    await hostFor("no-mkfifo", ["--security", "full", "--sandbox", "off"], { PATH: empty });
+    const r = await s.client.submit("no-mkfifo", { argv: ["/bin/sh", "-c", "echo out; echo err >&2; cat; test -S /dev/stdout && echo socket"], stdin: "in\n", env: { PATH: "/usr/bin:/bin" } });
+    expect((await s.client.wait(r.id)).status).toBe("succeeded");
+    expect(Buffer.from(await s.client.output(r.id, { stream: "stdout" })).toString()).toBe("out\nin\nsocket\n");
+    expect(Buffer.from(await s.client.output(r.id, { stream: "stderr" })).toString()).toBe("err\n");
+  });
+
   it("leave nothing open in the host once the jobs are over", async () => {
     const pid = s.hosts[0]!.child.pid!;
     const open = () => readdirSync(`/proc/${pid}/fd`).length;
