@@ -300,6 +300,13 @@ describe("the sandbox", () => {
     expect(existsSync(join(ws, "out.txt"))).toBe(false);
   });
 
+  it("does not show the host's pipes directory, where the next jobs' pipes wait", async () => {
+    const dir = join(process.env.XDG_RUNTIME_DIR || "/dev/shm", `tether-agent-${process.getuid!()}`);
+    expect(existsSync(dir), `the host made its pipes directory in ${dir}`).toBe(true);
+    const r = await run("boxed", ["sh", "-c", `ls -A /dev/shm; test -e ${dir} && echo SEEN || echo hidden`]);
+    expect(r.out).toBe("hidden\n");
+  });
+
   it("hides the host's token: not in env, not in any /proc/*/environ, not in cwd, HOME or the repo", async () => {
     const script = [
       "env",
