@@ -3,7 +3,7 @@
  * uplink its output travels on. Cancel and timeout take the whole group down: SIGTERM,
  * a grace period, then SIGKILL.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { closeSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { STDERR, STDOUT } from "../../src/protocol/frames.js";
@@ -13,7 +13,7 @@ import { LIMITS } from "../../src/protocol/limits.js";
 import type { EndReason } from "../../src/protocol/run.js";
 import { ClaudeStream } from "./claude-stream.js";
 import { readResult } from "./job-data.js";
-import { closeBoth, readEnd } from "./job-pipes.js";
+import { spawnWithOutput } from "./job-pipes.js";
 import { jobEnded, outputPipes, planLaunch, stdinFd, type JobGuard, type Launch } from "./launch.js";
 import type { Logger } from "./log.js";
 import { markPids, noteMade } from "./pid-window.js";
@@ -355,25 +355,10 @@ export class Attempt {
  */
 function spawnJob(launch: Launch, stdin: Assign["job"]["stdin"]): { child: ChildProcess; output: [Readable, Readable] } {
   const file = typeof stdin === "string" && stdin ? stdinFd(stdin) : null;
-  const input = file ?? (typeof stdin === "object" || stdin ? "pipe" : "ignore");
-  const pipes = outputPipes();
-  let child: ChildProcess;
   try {
-    child = spawn(launch.command, launch.args, {
-      detached: true,
-      env: launch.env,
-      cwd: launch.cwd,
-      ...(launch.argv0 && { argv0: launch.argv0 }),
-      stdio: [input, pipes?.[0].write ?? "pipe", pipes?.[1].write ?? "pipe"],
-    });
-  } catch (err) {
-    pipes?.forEach(closeBoth);
-    throw err;
+    const options = { detached: true, env: launch.env, cwd: launch.cwd, ...(launch.argv0 && { argv0: launch.argv0 }) };
+    return spawnWithOutput(outputPipes(), launch.command, launch.args, options, file ?? (typeof stdin === "object" || stdin ? "pipe" : "ignore"));
   } finally {
     if (file !== null) closeSync(file);
   }
-  if (!pipes) return { child, output: [child.stdout!, child.stderr!] };
-  // The job holds the writing ends now: ours would keep its output open after it ends.
-  for (const p of pipes) closeSync(p.write);
-  return { child, output: [readEnd(pipes[0]), readEnd(pipes[1])] };
 }

@@ -12,7 +12,7 @@
  * wait for a writer for ever, where a pipe gives what is left and the end. Stdin given whole is a
  * file (stdinFile); live input stays Node's socket.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions, type StdioNull, type StdioPipe } from "node:child_process";
 import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
@@ -172,6 +172,31 @@ export function stdinFile(maker: PipeMaker | null | undefined, data: string): nu
     if (write !== null) closeSync(write);
     unlinkAll([path]);
   }
+}
+
+/**
+ * Spawns with these pipes as stdout and stderr (Node's socket pairs where there are none), the
+ * rest of stdio as given around them. The writing ends are the child's alone once it has them:
+ * ours would keep its output open after it ends. A spawn that throws closes the pipes.
+ */
+export function spawnWithOutput(
+  pipes: [OutputPipe, OutputPipe] | null,
+  command: string,
+  args: readonly string[],
+  options: Omit<SpawnOptions, "stdio">,
+  stdin: StdioNull | StdioPipe | number,
+  extra: (StdioNull | StdioPipe)[] = [],
+): { child: ChildProcess; output: [Readable, Readable] } {
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { ...options, stdio: [stdin, pipes?.[0].write ?? "pipe", pipes?.[1].write ?? "pipe", ...extra] });
+  } catch (err) {
+    pipes?.forEach(closeBoth);
+    throw err;
+  }
+  if (!pipes) return { child, output: [child.stdout!, child.stderr!] };
+  for (const p of pipes) closeSync(p.write);
+  return { child, output: [readEnd(pipes[0]), readEnd(pipes[1])] };
 }
 
 /** The reading end as a stream: Node reads a pipe as it reads a socket, without a thread. */

@@ -6,10 +6,9 @@
  * it, and the next is made after: the job starts as soon as the shell execs its command. Only
  * the command arrives late; the rest is what every job on the host gets (its policy).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { closeBoth, readEnd, type PipeMaker } from "./job-pipes.js";
+import { spawnWithOutput, type PipeMaker } from "./job-pipes.js";
 import type { Logger } from "./log.js";
 import type { Policy } from "./policy.js";
 import { bwrapArgs } from "./sandbox.js";
@@ -138,30 +137,23 @@ export class WarmProcess {
       return this.log(`no directory for a process made ahead: ${(err as Error).message}`);
     }
     const [command, args] = bwrap ? [bwrap, bwrapArgs({ policy, workdir: workdir.dir, command: "/bin/sh", args: WARM_SHELL_ARGS })] : ["/bin/sh", WARM_SHELL_ARGS];
-    const pipes = this.shape.pipes?.take() ?? null;
     let child: ChildProcess;
+    let output: [Readable, Readable];
     try {
-      child = spawn(command, args, {
-        detached: true,
-        env: { PATH: "/usr/bin:/bin" },
-        cwd: workdir.dir,
-        stdio: ["pipe", pipes?.[0].write ?? "pipe", pipes?.[1].write ?? "pipe", "pipe"],
-      });
+      // Its stdin is the script; fd 3 waits to be the job's stdin.
+      ({ child, output } = spawnWithOutput(this.shape.pipes?.take() ?? null, command, args, { detached: true, env: { PATH: "/usr/bin:/bin" }, cwd: workdir.dir }, "pipe", ["pipe"]));
     } catch (err) {
-      pipes?.forEach(closeBoth);
       workdir.remove();
       return this.log(`could not make a process ahead: ${(err as Error).message}`);
     }
-    // The shell holds the writing ends now: ours would keep its output open after it ends.
-    pipes?.forEach((p) => closeSync(p.write));
     noteMade(child.pid);
     child.on("error", () => undefined);
     child.stdin!.on("error", () => undefined);
     const warm: Warm = {
       child,
       stdin: child.stdio[3] as Writable,
-      stdout: pipes ? readEnd(pipes[0]) : child.stdout!,
-      stderr: pipes ? readEnd(pipes[1]) : child.stderr!,
+      stdout: output[0],
+      stderr: output[1],
       workdir,
       start(path, args, env) {
         child.stdin!.end(warmScript(path, args, env));
