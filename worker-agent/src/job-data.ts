@@ -3,7 +3,7 @@
  * while they fit in the environment, and as files beside it past that; the value a job returns
  * is the JSON it writes to TETHER_RESULT_PATH, a path of its attempt's own directory.
  */
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** Inputs kept in the environment, together; larger ones go to files (an environment has a size limit). */
@@ -46,6 +46,8 @@ export function jobDataEnv(inputs: Record<string, unknown> | undefined, hostDir:
  * job cannot see) nor as a FIFO (whose open waits for a writer, with this host's thread).
  */
 export function readResult(file: string): { result: string | null; result_error: string | null } {
+  // Most jobs write none: no exception built for that.
+  if (!lstatSync(file, { throwIfNoEntry: false })) return { result: null, result_error: null };
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
