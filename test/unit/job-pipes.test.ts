@@ -2,7 +2,7 @@
 import { closeSync, fstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { closeBoth, PipeMaker, readEnd, stdinFile, type OutputPipe } from "../../worker-agent/src/job-pipes.js";
 
 describe("pipes for a job's output", () => {
@@ -32,6 +32,34 @@ describe("pipes for a job's output", () => {
     expect(readdirSync(root)).toEqual([]);
     expect(maker.take()).toBeNull();
     expect(logged).toEqual([]);
+  });
+
+  it("come back after a spell when mkfifo fails, and the host hears when it does", () => {
+    const maker = new PipeMaker(root, (m) => logged.push(m));
+    const path = process.env.PATH;
+    const taken: OutputPipe[] = [];
+    try {
+      // mkfifo gone for a while (as it is when descriptors run short): the pipes made run out.
+      process.env.PATH = join(root, "nothing-here");
+      let pair: [OutputPipe, OutputPipe] | null;
+      while ((pair = maker.take())) taken.push(...pair);
+      expect(taken.length).toBeGreaterThan(0);
+      expect(logged).toEqual([expect.stringMatching(/^mkfifo failed: jobs get socket pairs .* until it works again$/)]);
+      expect(maker.enabled).toBe(true);
+      process.env.PATH = path;
+      // Not tried again at once, so no job pays a failing fork; tried once the spell is over.
+      expect(maker.take()).toBeNull();
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 1001 });
+      const again = maker.take();
+      expect(again).not.toBeNull();
+      taken.push(...again!);
+      expect(logged.at(-1)).toBe("mkfifo works again: jobs get pipes for stdout and stderr");
+    } finally {
+      vi.useRealTimers();
+      process.env.PATH = path;
+      taken.forEach(closeBoth);
+      maker.close();
+    }
   });
 
   it("carry what is written to the reading end, and its end once the writer closes", async () => {

@@ -52,6 +52,9 @@ export interface OutputPipe {
 const BATCH = 64;
 /** Fewer than this left: the next batch is made, off the path of any job. */
 const LOW = 32;
+/** After a batch that could not be made (out of descriptors, say), jobs get socket pairs this long before the next try; doubled up to the most. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MOST_MS = 60_000;
 
 export class PipeMaker {
   private readonly ready: OutputPipe[] = [];
@@ -60,6 +63,8 @@ export class PipeMaker {
   private made = 0;
   /** The batch being made, off the path of any job. */
   private refilling: Promise<void> | null = null;
+  /** Set while batches fail: no batch is tried before `at`, so a job does not pay a failing fork each. */
+  private failing: { at: number; waitMs: number } | null = null;
 
   constructor(
     root: string,
@@ -71,14 +76,31 @@ export class PipeMaker {
     if (!this.ready.length) this.disable("mkfifo could not make pipes here");
   }
 
-  /** The job's stdout and stderr pipes; null where none can be made (the job gets socket pairs). */
+  /** Whether jobs get pipes from it: false once closed or where none can be made at all. */
+  get enabled(): boolean {
+    return this.dir !== null;
+  }
+
+  /**
+   * The job's stdout and stderr pipes; null where none can be made now (the job gets socket
+   * pairs). A batch that fails once the first has been made is a passing shortage: they are
+   * tried again a while later, and the host says when jobs have pipes again.
+   */
   take(): [OutputPipe, OutputPipe] | null {
     if (!this.dir) return null;
     // More jobs at once than a batch keeps ready: this one waits for the next batch.
-    if (this.ready.length < 2) this.makeNow();
+    if (this.ready.length < 2 && (!this.failing || Date.now() >= this.failing.at)) this.makeNow();
     if (this.ready.length < 2) {
-      this.disable("mkfifo failed");
+      if (!this.failing || Date.now() >= this.failing.at) {
+        const waitMs = this.failing ? Math.min(this.failing.waitMs * 2, RETRY_MOST_MS) : RETRY_FIRST_MS;
+        if (!this.failing) this.log("mkfifo failed: jobs get socket pairs for stdout and stderr, which /dev/stdout and /dev/stderr cannot open, until it works again");
+        this.failing = { at: Date.now() + waitMs, waitMs };
+      }
       return null;
+    }
+    if (this.failing) {
+      this.failing = null;
+      this.log("mkfifo works again: jobs get pipes for stdout and stderr");
     }
     const pair: [OutputPipe, OutputPipe] = [this.ready.pop()!, this.ready.pop()!];
     if (this.ready.length < LOW) this.refill();

@@ -121,7 +121,7 @@ export function planLaunch(assign: Assign, baseUrl: string, log: Logger): { ok: 
   if (refusal) return { ok: false, error: `refused by host policy: ${refusal}` };
   const sandboxed = isolation.kind === "bubblewrap" && policy.sandbox !== "off";
   // Stdin given whole is a file opened for the job (attempt.ts): the shell made ahead has a socket.
-  const wholeStdin = typeof assign.job.stdin === "string" && assign.job.stdin !== "" && safety.pipes;
+  const wholeStdin = typeof assign.job.stdin === "string" && assign.job.stdin !== "" && safety.pipes?.enabled;
   let warm = (!wholeStdin && safety.warm?.take(assign.more_queued === true)) || undefined;
   let workdir: Workdir;
   try {
