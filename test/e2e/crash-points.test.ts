@@ -74,7 +74,8 @@ describe("a crash of the control plane", () => {
     const client = new TetherClient({
       url: s.url,
       token: s.token,
-      retry: { baseMs: 5, capMs: 20 },
+      // Short waits, so the outage is soon long enough; enough of them to outlast a slow restart.
+      retry: { baseMs: 5, capMs: 2000 },
       fetch: async (input, init) => {
         try {
           return await nodeFetch(input, init);
