@@ -88,14 +88,11 @@ export class PipeMaker {
    */
   take(): [OutputPipe, OutputPipe] | null {
     if (!this.dir) return null;
+    const due = !this.failing || Date.now() >= this.failing.at;
     // More jobs at once than a batch keeps ready: this one waits for the next batch.
-    if (this.ready.length < 2 && (!this.failing || Date.now() >= this.failing.at)) this.makeNow();
+    if (this.ready.length < 2 && due) this.makeNow();
     if (this.ready.length < 2) {
-      if (!this.failing || Date.now() >= this.failing.at) {
-        const waitMs = this.failing ? Math.min(this.failing.waitMs * 2, RETRY_MOST_MS) : RETRY_FIRST_MS;
-        if (!this.failing) this.log("mkfifo failed: jobs get socket pairs for stdout and stderr, which /dev/stdout and /dev/stderr cannot open, until it works again");
-        this.failing = { at: Date.now() + waitMs, waitMs };
-      }
+      if (due) this.backOff();
       return null;
     }
     if (this.failing) {
@@ -105,6 +102,12 @@ export class PipeMaker {
     const pair: [OutputPipe, OutputPipe] = [this.ready.pop()!, this.ready.pop()!];
     if (this.ready.length < LOW) this.refill();
     return pair;
+  }
+
+  private backOff(): void {
+    if (!this.failing) this.log("mkfifo failed: jobs get socket pairs for stdout and stderr, which /dev/stdout and /dev/stderr cannot open, until it works again");
+    const waitMs = this.failing ? Math.min(this.failing.waitMs * 2, RETRY_MOST_MS) : RETRY_FIRST_MS;
+    this.failing = { at: Date.now() + waitMs, waitMs };
   }
 
   /** A name no file has in this host's private directory, for a file that is unlinked once open. */
